@@ -1,0 +1,3 @@
+//! bitmap commands (to be written).
+use crate::server::command::CommandDef;
+pub static COMMANDS: &[CommandDef] = &[];

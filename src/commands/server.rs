@@ -1,0 +1,3 @@
+//! server commands (to be written).
+use crate::server::command::CommandDef;
+pub static COMMANDS: &[CommandDef] = &[];

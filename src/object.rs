@@ -1,0 +1,236 @@
+//! # Objects: what a key points to
+//!
+//! Every value in the keyspace is an object with a *type* (what commands
+//! see: string, list, hash, set, zset) and an *encoding* (how it is stored:
+//! a string may be an `int`, an `embstr` or a `raw` sds). Commands work on
+//! types; the encoding is chosen by the server to save memory, and it is
+//! what `OBJECT ENCODING` reports.
+//!
+//! ## The invariant
+//!
+//! A string's encoding follows Redis 7.0's `tryObjectEncoding` when a value
+//! is stored whole from a client's argument (SET, MSET, SETNX, GETSET, an
+//! APPEND that creates the key...):
+//!
+//! - `int` if it is the canonical decimal form of an i64 of at most 20
+//!   characters (`"123"`, not `"0123"`, `" 12"` or `"-0"`);
+//! - `embstr` if it is at most 44 bytes (the object header and the string
+//!   fit one 64-byte jemalloc class);
+//! - `raw` otherwise, and whenever a command modifies a string in place
+//!   (APPEND, SETRANGE, SETBIT on an existing value), since an embedded
+//!   string cannot grow.
+//!
+//! ## The Redis C counterpart
+//!
+//! `src/object.c`: `robj` (`server.h`), `createStringObject`,
+//! `createEmbeddedStringObject`, `tryObjectEncoding`, `dbUnshareStringValue`
+//! (`db.c`), `OBJ_SHARED_INTEGERS` and `objectCommand`.
+//!
+//! ## What we simplified
+//!
+//! Redis's `robj` is a separately allocated, reference-counted header
+//! (`type:4 encoding:4 lru:24 refcount:32 ptr:64`), shared between the
+//! keyspace, client arguments and the replication stream. Here an object
+//! is owned by its dict entry; nothing else holds it, so it needs no
+//! reference count. `embstr` keeps its meaning as "a short string stored
+//! whole and never modified in place": our entry already holds the value
+//! inline, and the sds it points to is sized exactly. Redis's shared
+//! integers 0..9999 are not objects we share (an `i64` is smaller than a
+//! pointer to one), but `OBJECT REFCOUNT` reports them as Redis does,
+//! because a student comparing the two servers should see the same answer.
+
+use crate::sds::Sds;
+
+/// Values `OBJECT ENCODING` calls `embstr` are at most this long
+/// (`OBJ_ENCODING_EMBSTR_SIZE_LIMIT`).
+pub const EMBSTR_SIZE_LIMIT: usize = 44;
+
+/// Integers below this are shared objects in Redis (`OBJ_SHARED_INTEGERS`).
+pub const SHARED_INTEGERS: i64 = 10000;
+
+/// The refcount Redis reports for a shared object (`OBJ_SHARED_REFCOUNT`).
+pub const SHARED_REFCOUNT: i64 = i32::MAX as i64;
+
+/// What commands see.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ObjType {
+    String,
+    List,
+    Set,
+    ZSet,
+    Hash,
+}
+
+impl ObjType {
+    /// The name `TYPE` returns and `SCAN ... TYPE` matches.
+    pub fn name(self) -> &'static str {
+        match self {
+            ObjType::String => "string",
+            ObjType::List => "list",
+            ObjType::Set => "set",
+            ObjType::ZSet => "zset",
+            ObjType::Hash => "hash",
+        }
+    }
+}
+
+// ANCHOR: string_value
+/// A string value in one of its three encodings.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StrValue {
+    /// `int`: the value is an integer stored as a number, not as digits.
+    Int(i64),
+    /// `embstr`: a short string stored whole, never modified in place.
+    Embstr(Sds),
+    /// `raw`: a string that may grow (APPEND keeps spare room after it).
+    Raw(Sds),
+}
+// ANCHOR_END: string_value
+
+/// A value in the keyspace.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Str(StrValue),
+}
+
+/// A keyspace object: a value plus the access clock the eviction chapter
+/// uses (24 bits of LRU time, or 16 bits of minutes + 8 bits of LFU
+/// counter, as Redis packs them).
+#[derive(Clone, Debug)]
+pub struct RObj {
+    pub value: Value,
+    /// Redis's `lru:24` field.
+    pub lru: u32,
+}
+
+/// Is `bytes` the canonical decimal text of an i64 (what `string2l`
+/// accepts and `ll2string` would print back)?
+pub fn canonical_i64(bytes: &[u8]) -> Option<i64> {
+    if bytes.len() > 20 {
+        return None;
+    }
+    crate::resp::parse_i64(bytes)
+}
+
+impl StrValue {
+    // ANCHOR: try_encoding
+    /// Redis's `tryObjectEncoding` for a string stored whole.
+    pub fn from_bytes(bytes: &[u8]) -> StrValue {
+        if let Some(n) = canonical_i64(bytes) {
+            StrValue::Int(n)
+        } else if bytes.len() <= EMBSTR_SIZE_LIMIT {
+            StrValue::Embstr(Sds::new(bytes))
+        } else {
+            StrValue::Raw(Sds::new(bytes))
+        }
+    }
+    // ANCHOR_END: try_encoding
+
+    /// The encoding name `OBJECT ENCODING` reports.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            StrValue::Int(_) => "int",
+            StrValue::Embstr(_) => "embstr",
+            StrValue::Raw(_) => "raw",
+        }
+    }
+
+    /// The value's bytes. An `int` is formatted into `scratch`.
+    pub fn bytes<'a>(&'a self, scratch: &'a mut [u8; 20]) -> &'a [u8] {
+        match self {
+            StrValue::Int(n) => crate::resp::fmt_i64(scratch, *n),
+            StrValue::Embstr(s) | StrValue::Raw(s) => s.as_bytes(),
+        }
+    }
+
+    /// The value's bytes as an owned vector.
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut scratch = [0u8; 20];
+        self.bytes(&mut scratch).to_vec()
+    }
+
+    /// STRLEN: the length of the text, computed without formatting an int.
+    pub fn len(&self) -> usize {
+        match self {
+            StrValue::Int(n) => {
+                let mut scratch = [0u8; 20];
+                crate::resp::fmt_i64(&mut scratch, *n).len()
+            }
+            StrValue::Embstr(s) | StrValue::Raw(s) => s.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The value as an integer, if it is one (INCR, DECR).
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            StrValue::Int(n) => Some(*n),
+            StrValue::Embstr(s) | StrValue::Raw(s) => canonical_i64_loose(s),
+        }
+    }
+
+    // ANCHOR: unshare
+    /// Make the value a `raw` sds that can be modified in place: Redis's
+    /// `dbUnshareStringValue`. APPEND, SETRANGE and SETBIT call this.
+    pub fn make_raw(&mut self) -> &mut Sds {
+        match self {
+            StrValue::Raw(_) => {}
+            StrValue::Embstr(s) => {
+                let s = std::mem::take(s);
+                *self = StrValue::Raw(s);
+            }
+            StrValue::Int(n) => *self = StrValue::Raw(Sds::from_i64(*n)),
+        }
+        match self {
+            StrValue::Raw(s) => s,
+            _ => unreachable!(),
+        }
+    }
+    // ANCHOR_END: unshare
+}
+
+/// INCR accepts what `string2ll` accepts: the same as [`canonical_i64`]
+/// (Redis's `getLongLongFromObject`).
+fn canonical_i64_loose(bytes: &[u8]) -> Option<i64> {
+    crate::resp::parse_i64(bytes)
+}
+
+impl RObj {
+    pub fn new(value: Value, lru: u32) -> RObj {
+        RObj { value, lru }
+    }
+
+    pub fn string(value: StrValue, lru: u32) -> RObj {
+        RObj {
+            value: Value::Str(value),
+            lru,
+        }
+    }
+
+    pub fn obj_type(&self) -> ObjType {
+        match self.value {
+            Value::Str(_) => ObjType::String,
+        }
+    }
+
+    pub fn encoding(&self) -> &'static str {
+        match &self.value {
+            Value::Str(s) => s.encoding(),
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&StrValue> {
+        match &self.value {
+            Value::Str(s) => Some(s),
+        }
+    }
+
+    pub fn as_str_mut(&mut self) -> Option<&mut StrValue> {
+        match &mut self.value {
+            Value::Str(s) => Some(s),
+        }
+    }
+}

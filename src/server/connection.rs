@@ -1,0 +1,318 @@
+//! # The connection task: read, run a batch, write once
+//!
+//! One task per client. It owns the socket, the query buffer and the RESP
+//! parser; the client's server-side state lives in the [`Server`]. Its loop:
+//!
+//! 1. write whatever is in the client's output buffer (replies, or messages
+//!    other clients put there: MONITOR lines, later pub/sub);
+//! 2. wait until the socket has bytes or someone wakes the task;
+//! 3. parse every complete command in the query buffer and run each one,
+//!    holding the server for the whole batch and never across an `.await`;
+//! 4. back to 1: all the batch's replies leave in one `write`.
+//!
+//! Step 3 is why a pipeline of 16 commands costs one `read` and one
+//! `write` syscall, not 32. Redis does the same: `readQueryFromClient`
+//! calls `processInputBuffer`, and replies wait in the client's buffer
+//! until `beforeSleep` writes them (`handleClientsWithPendingWrites`).
+//!
+//! ## Limits
+//!
+//! - `proto-max-bulk-len` (512 MB): a larger `$<len>` is a protocol error.
+//! - `client-query-buffer-limit` (1 GB): a client whose unparsed input
+//!   grows past it is disconnected, as Redis does, without a reply.
+//! - `maxclients` (10000): the connection after the last allowed one gets
+//!   `-ERR max number of clients reached` and is closed.
+//! - A protocol error is answered, then the connection is closed after the
+//!   reply is written; the other clients never notice.
+
+use std::cell::RefCell;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::Instant;
+
+use bytes::{Buf, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use super::{process_command, Client, Config, Flow, Server};
+use crate::resp::{Args, ParseLimits, Parsed, RequestParser};
+
+/// Bind every address of `bind` on `port`. An address prefixed with `-`
+/// is optional (Redis 7.0's default `bind 127.0.0.1 -::1`): failing to bind
+/// it (no IPv6 here) is not an error.
+pub async fn bind(config: &Config) -> std::io::Result<Vec<TcpListener>> {
+    let mut listeners = Vec::new();
+    let addrs: Vec<String> = if config.bind.is_empty() {
+        vec!["0.0.0.0".into()]
+    } else {
+        config.bind.clone()
+    };
+    let mut port = config.port;
+    for a in &addrs {
+        let (optional, host) = match a.strip_prefix('-') {
+            Some(h) => (true, h),
+            None => (false, a.as_str()),
+        };
+        let host = if host == "*" { "0.0.0.0" } else { host };
+        let host = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host.to_string()
+        };
+        match TcpListener::bind(format!("{host}:{port}")).await {
+            Ok(l) => {
+                // With port 0, every address shares the port picked first.
+                if port == 0 {
+                    port = l.local_addr()?.port();
+                }
+                listeners.push(l);
+            }
+            Err(_) if optional => {}
+            Err(e) => {
+                return Err(std::io::Error::new(
+                    e.kind(),
+                    format!("Could not create server TCP listening socket {host}:{port}: {e}"),
+                ))
+            }
+        }
+    }
+    if listeners.is_empty() {
+        return Err(std::io::Error::other("Failed listening on any address"));
+    }
+    Ok(listeners)
+}
+
+/// Accept connections on every listener until SHUTDOWN; run the cron.
+pub async fn serve(server: Rc<RefCell<Server>>, listeners: Vec<TcpListener>) {
+    tokio::task::spawn_local(super::cron::run(server.clone()));
+    let shutdown = server.borrow().shutdown.clone();
+    let accept_all = async {
+        let mut accepts = Vec::new();
+        for l in listeners {
+            let server = server.clone();
+            accepts.push(tokio::task::spawn_local(async move {
+                loop {
+                    match l.accept().await {
+                        Ok((stream, peer)) => {
+                            tokio::task::spawn_local(handle(server.clone(), stream, peer));
+                        }
+                        Err(_) => tokio::task::yield_now().await,
+                    }
+                }
+            }));
+        }
+        for a in accepts {
+            let _ = a.await;
+        }
+    };
+    tokio::select! {
+        _ = accept_all => {}
+        _ = shutdown.notified() => {}
+    }
+}
+
+/// Mark every client for closing (server stopping).
+pub fn close_all(server: &Rc<RefCell<Server>>) {
+    let s = server.borrow();
+    for c in s.clients.values() {
+        if let Ok(mut c) = c.try_borrow_mut() {
+            c.close_asap = true;
+            c.wake.notify_one();
+        }
+    }
+}
+
+fn register(
+    server: &Rc<RefCell<Server>>,
+    stream: &TcpStream,
+    peer: SocketAddr,
+) -> Option<Rc<RefCell<Client>>> {
+    let mut s = server.borrow_mut();
+    s.stats.total_connections_received += 1;
+    if s.clients.len() as u64 >= s.config.maxclients as u64 {
+        s.stats.rejected_connections += 1;
+        return None;
+    }
+    let id = s.next_client_id;
+    s.next_client_id += 1;
+    let local = stream.local_addr().unwrap_or(peer);
+    #[cfg(unix)]
+    let fd = std::os::unix::io::AsRawFd::as_raw_fd(stream);
+    #[cfg(not(unix))]
+    let fd = -1;
+    let mut client = Client::new(id, peer, local, fd);
+    client.authenticated = s.config.requirepass.is_none();
+    let rc = Rc::new(RefCell::new(client));
+    s.clients.insert(id, rc.clone());
+    Some(rc)
+}
+
+// ANCHOR: connection_loop
+/// The life of one connection.
+async fn handle(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: SocketAddr) {
+    let _ = stream.set_nodelay(true);
+    let Some(client) = register(&server, &stream, peer) else {
+        let _ = stream
+            .write_all(b"-ERR max number of clients reached\r\n")
+            .await;
+        return;
+    };
+    let (id, wake, unpause) = {
+        let c = client.borrow();
+        (c.id, c.wake.clone(), server.borrow().unpause.clone())
+    };
+    let (mut reader, mut writer) = stream.into_split();
+    let mut query = BytesMut::with_capacity(16 * 1024);
+    let mut parser = RequestParser::default();
+    let mut out: Vec<u8> = Vec::new();
+    let mut paused_until: Option<Instant> = None;
+
+    'conn: loop {
+        // 1. Write what is pending, in one go.
+        {
+            let mut c = client.borrow_mut();
+            if c.close_asap {
+                break;
+            }
+            std::mem::swap(&mut out, &mut c.reply.buf);
+        }
+        if !out.is_empty() {
+            let n = out.len();
+            if writer.write_all(&out).await.is_err() {
+                break;
+            }
+            {
+                let mut s = server.borrow_mut();
+                s.stats.total_net_output_bytes += n as u64;
+                s.stats.total_writes_processed += 1;
+            }
+            out.clear();
+            // A huge reply should not pin its buffer for the connection's
+            // life (Redis shrinks reply buffers in cron for the same reason).
+            if out.capacity() > 64 * 1024 {
+                out = Vec::new();
+            }
+            continue;
+        }
+        if client.borrow().close_after_reply {
+            break;
+        }
+
+        // 2. Held by CLIENT PAUSE: wait for its end, then retry the batch.
+        if let Some(until) = paused_until.take() {
+            tokio::select! {
+                _ = tokio::time::sleep_until(until.into()) => {}
+                _ = unpause.notified() => {}
+                _ = wake.notified() => {}
+            }
+            paused_until = run_batch(&server, &client, &mut query, &mut parser);
+            continue;
+        }
+
+        // 3. Wait for bytes or for another client to wake us.
+        if let Some(want) = parser.bytes_wanted() {
+            if want > query.capacity() {
+                query.reserve(want - query.len());
+            }
+        }
+        if query.capacity() - query.len() < 4096 {
+            query.reserve(16 * 1024);
+        }
+        tokio::select! {
+            read = reader.read_buf(&mut query) => {
+                match read {
+                    Ok(0) | Err(_) => break 'conn,
+                    Ok(n) => {
+                        {
+                            let mut s = server.borrow_mut();
+                            s.stats.total_net_input_bytes += n as u64;
+                            s.stats.total_reads_processed += 1;
+                        }
+                        paused_until = run_batch(&server, &client, &mut query, &mut parser);
+                    }
+                }
+            }
+            _ = wake.notified() => {}
+        }
+    }
+    free_client(&server, id);
+}
+// ANCHOR_END: connection_loop
+
+/// Remove a client from the server (Redis's `freeClient`).
+fn free_client(server: &Rc<RefCell<Server>>, id: u64) {
+    let mut s = server.borrow_mut();
+    s.clients.remove(&id);
+    s.monitors.retain(|&m| m != id);
+}
+
+// ANCHOR: run_batch
+/// Parse and run every complete command in `query`. Returns the instant a
+/// CLIENT PAUSE ends if it held the next command.
+fn run_batch(
+    server: &Rc<RefCell<Server>>,
+    client: &Rc<RefCell<Client>>,
+    query: &mut BytesMut,
+    parser: &mut RequestParser,
+) -> Option<Instant> {
+    let mut s = server.borrow_mut();
+    let mut c = client.borrow_mut();
+    let limits = ParseLimits {
+        max_bulk_len: s.config.proto_max_bulk_len as u64,
+        unauthenticated: !c.authenticated && s.config.requirepass.is_some(),
+    };
+    let mut consumed = 0;
+    let mut paused = None;
+    while !c.close_after_reply && !c.close_asap {
+        let buf = &query[consumed..];
+        match parser.parse(buf, limits) {
+            Parsed::Incomplete => break,
+            Parsed::Skip { consumed: n } => consumed += n,
+            Parsed::Command { consumed: n } => {
+                let args = Args::new(buf, &parser.spans);
+                if let Flow::Paused(until) = process_command(&mut s, &mut c, args) {
+                    parser.reset();
+                    paused = Some(until);
+                    break;
+                }
+                consumed += n;
+            }
+            Parsed::Inline { consumed: n, args } => {
+                if let Flow::Paused(until) = process_command(&mut s, &mut c, args.args()) {
+                    parser.reset();
+                    paused = Some(until);
+                    break;
+                }
+                consumed += n;
+            }
+            Parsed::Error(msg) => {
+                // Redis answers, then closes once the answer is written.
+                c.reply.err(&msg);
+                c.reply.errors.clear();
+                s.stats.total_error_replies += 1;
+                *s.stats.error_codes.entry("ERR".into()).or_default() += 1;
+                c.close_after_reply = true;
+                consumed = query.len();
+                parser.reset();
+            }
+        }
+    }
+    query.advance(consumed);
+    c.query_buffer_len = query.len();
+    c.query_buffer_peak = c.query_buffer_peak.max(query.len());
+    if query.len() as u64 > s.config.client_query_buffer_limit as u64 {
+        // Redis logs "closing client that reached max query buffer length"
+        // and frees the client without a reply.
+        eprintln!(
+            "{} # Closing client that reached max query buffer length: id={} (qbuf initial bytes: {:?})",
+            std::process::id(),
+            c.id,
+            String::from_utf8_lossy(&query[..query.len().min(64)])
+        );
+        c.close_asap = true;
+    }
+    s.client_recent_max_input_buffer = s.client_recent_max_input_buffer.max(query.len());
+    s.client_recent_max_output_buffer = s.client_recent_max_output_buffer.max(c.reply.len());
+    paused
+}
+// ANCHOR_END: run_batch

@@ -1,0 +1,116 @@
+//! # serverCron: background work in small slices
+//!
+//! A single-threaded server cannot stop the world to expire a million keys
+//! or rehash a big table: every client would wait. So background work is
+//! cut into slices and done `hz` times a second (10 by default), each slice
+//! with a time budget:
+//!
+//! - the active expiry cycle: at most 25% of one core (`expire.rs`);
+//! - active rehashing: 1 ms per tick on one database (`activerehashing`);
+//! - shrinking dicts that became mostly empty;
+//! - closing clients idle past `timeout`, ending CLIENT PAUSE;
+//! - refreshing the LRU clock and the instantaneous metrics of INFO.
+//!
+//! With `dynamic-hz yes` the frequency rises with the number of clients so
+//! that each tick still visits a bounded number of them.
+//!
+//! Redis's counterpart is `serverCron` and `databasesCron` in server.c.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use super::Server;
+
+/// Redis visits at most this many clients per tick before raising hz
+/// (`MAX_CLIENTS_PER_CLOCK_TICK`).
+const MAX_CLIENTS_PER_CLOCK_TICK: usize = 200;
+/// The highest hz (`CONFIG_MAX_HZ`).
+const MAX_HZ: u32 = 500;
+
+pub async fn run(server: Rc<RefCell<Server>>) {
+    loop {
+        let hz = server.borrow().hz.max(1);
+        tokio::time::sleep(Duration::from_micros(1_000_000 / hz as u64)).await;
+        let mut s = server.borrow_mut();
+        if s.shutdown_requested {
+            break;
+        }
+        server_cron(&mut s);
+    }
+}
+
+// ANCHOR: server_cron
+pub fn server_cron(s: &mut Server) {
+    s.lru_clock = super::lru_clock_now();
+    s.hz = s.config.hz;
+    if s.config.dynamic_hz {
+        while s.clients.len() / s.hz as usize > MAX_CLIENTS_PER_CLOCK_TICK {
+            s.hz *= 2;
+            if s.hz > MAX_HZ {
+                s.hz = MAX_HZ;
+                break;
+            }
+        }
+    }
+    super::info::track_instantaneous_metrics(s);
+    s.peak_memory = s.peak_memory.max(crate::memory::used_memory() as u64);
+    clients_cron(s);
+    databases_cron(s);
+    if let Some(p) = s.pause {
+        if Instant::now() >= p.until {
+            s.pause = None;
+            s.unpause.notify_waiters();
+        }
+    }
+}
+// ANCHOR_END: server_cron
+
+/// Close clients idle for more than `timeout` seconds.
+fn clients_cron(s: &mut Server) {
+    let timeout = s.config.timeout as u64;
+    let now = Instant::now();
+    for rc in s.clients.values() {
+        let Ok(mut c) = rc.try_borrow_mut() else {
+            continue;
+        };
+        if timeout > 0 && !c.monitor && now.duration_since(c.last_interaction).as_secs() > timeout {
+            c.close_asap = true;
+            c.wake.notify_one();
+        }
+        c.query_buffer_peak = c.query_buffer_len;
+    }
+    s.client_recent_max_input_buffer = 0;
+    s.client_recent_max_output_buffer = 0;
+}
+
+// ANCHOR: databases_cron
+/// Expire, shrink, rehash.
+fn databases_cron(s: &mut Server) {
+    if s.active_expire_enabled {
+        crate::expire::active_expire_cycle(s);
+    }
+    // Shrink dicts that have become mostly empty (under 10% full).
+    for db in &mut s.dbs {
+        if db.dict.needs_shrink() {
+            db.dict.shrink_to_fit();
+        }
+        if db.expires.needs_shrink() {
+            db.expires.shrink_to_fit();
+        }
+    }
+    // Rehash for 1 ms, on the first database that needs it.
+    if s.config.activerehashing {
+        for db in &mut s.dbs {
+            if db.dict.is_rehashing() {
+                db.dict.rehash_for(Duration::from_millis(1));
+                break;
+            }
+            if db.expires.is_rehashing() {
+                db.expires.rehash_for(Duration::from_millis(1));
+                break;
+            }
+        }
+    }
+}
+// ANCHOR_END: databases_cron

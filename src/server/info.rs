@@ -1,0 +1,485 @@
+//! # INFO: the server describes itself
+//!
+//! `INFO [section ...]` returns `field:value` lines grouped under `# Section`
+//! headers, with Redis 7.0's field names. A section appears only when its
+//! fields are real: persistence, replication and cluster join when their
+//! chapters do.
+//!
+//! Redis's counterpart is `genRedisInfoString` in server.c.
+
+use std::fmt::Write;
+use std::time::Instant;
+
+use super::{command_stats_by_name, command_table, Server};
+use crate::memory;
+
+/// How many samples the instantaneous metrics average over
+/// (`STATS_METRIC_SAMPLES`), taken at most every 100 ms.
+const METRIC_SAMPLES: usize = 16;
+
+/// A ring of samples per metric for `instantaneous_ops_per_sec` and the
+/// kbps fields.
+#[derive(Debug, Default)]
+pub struct MetricSamples {
+    last_time: Option<Instant>,
+    last: [u64; 3],
+    /// Per-second rates: ops, input bytes, output bytes.
+    rates: [[f64; METRIC_SAMPLES]; 3],
+    index: usize,
+}
+
+impl MetricSamples {
+    fn mean(&self, metric: usize) -> f64 {
+        self.rates[metric].iter().sum::<f64>() / METRIC_SAMPLES as f64
+    }
+}
+
+/// Called from cron: sample the counters at most every 100 ms.
+pub fn track_instantaneous_metrics(s: &mut Server) {
+    let now = Instant::now();
+    let current = [
+        s.stats.total_commands_processed,
+        s.stats.total_net_input_bytes,
+        s.stats.total_net_output_bytes,
+    ];
+    let m = &mut s.stats.samples;
+    match m.last_time {
+        Some(t) if now.duration_since(t).as_millis() < 100 => return,
+        Some(t) => {
+            let secs = now.duration_since(t).as_secs_f64();
+            for (i, value) in current.iter().enumerate() {
+                m.rates[i][m.index] = value.saturating_sub(m.last[i]) as f64 / secs;
+            }
+            m.index = (m.index + 1) % METRIC_SAMPLES;
+        }
+        None => {}
+    }
+    m.last_time = Some(now);
+    m.last = current;
+}
+
+/// Sections INFO prints with no argument or `default`.
+const DEFAULT_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "stats",
+    "cpu",
+    "errorstats",
+    "keyspace",
+];
+/// Sections added by `all` / `everything`.
+const ALL_ONLY_SECTIONS: &[&str] = &["commandstats"];
+
+/// Build the INFO text for the requested sections.
+pub fn info_string(s: &Server, requested: &[Vec<u8>]) -> String {
+    let mut wanted: Vec<&str> = Vec::new();
+    let lower: Vec<String> = requested
+        .iter()
+        .map(|r| String::from_utf8_lossy(r).to_ascii_lowercase())
+        .collect();
+    if lower.is_empty() {
+        wanted.extend(DEFAULT_SECTIONS);
+    }
+    for r in &lower {
+        match r.as_str() {
+            "default" => wanted.extend(DEFAULT_SECTIONS),
+            "all" | "everything" => {
+                wanted.extend(DEFAULT_SECTIONS);
+                wanted.extend(ALL_ONLY_SECTIONS);
+            }
+            other => {
+                if let Some(known) = DEFAULT_SECTIONS
+                    .iter()
+                    .chain(ALL_ONLY_SECTIONS)
+                    .find(|k| **k == other)
+                {
+                    wanted.push(known);
+                }
+            }
+        }
+    }
+    let mut out = String::new();
+    let mut first = true;
+    for section in DEFAULT_SECTIONS.iter().chain(ALL_ONLY_SECTIONS) {
+        if !wanted.contains(section) {
+            continue;
+        }
+        if !first {
+            out.push_str("\r\n");
+        }
+        first = false;
+        match *section {
+            "server" => server_section(s, &mut out),
+            "clients" => clients_section(s, &mut out),
+            "memory" => memory_section(s, &mut out),
+            "stats" => stats_section(s, &mut out),
+            "cpu" => cpu_section(&mut out),
+            "errorstats" => errorstats_section(s, &mut out),
+            "keyspace" => keyspace_section(s, &mut out),
+            "commandstats" => commandstats_section(s, &mut out),
+            _ => {}
+        }
+    }
+    out
+}
+
+macro_rules! field {
+    ($out:expr, $name:expr, $($arg:tt)*) => {{
+        let _ = write!($out, "{}:", $name);
+        let _ = write!($out, $($arg)*);
+        $out.push_str("\r\n");
+    }};
+}
+
+fn server_section(s: &Server, out: &mut String) {
+    let uptime = s.started.elapsed().as_secs();
+    let uname = uname();
+    out.push_str("# Server\r\n");
+    field!(out, "redis_version", "7.0.15");
+    field!(out, "redis_git_sha1", "00000000");
+    field!(out, "redis_git_dirty", "0");
+    field!(out, "redis_build_id", "0");
+    field!(out, "redis_mode", "standalone");
+    field!(out, "os", "{}", uname);
+    field!(out, "arch_bits", "64");
+    field!(out, "monotonic_clock", "POSIX clock_gettime");
+    field!(out, "multiplexing_api", "epoll");
+    field!(out, "atomicvar_api", "c11-builtin");
+    field!(out, "gcc_version", "0.0.0");
+    field!(out, "process_id", "{}", std::process::id());
+    field!(out, "process_supervised", "no");
+    field!(out, "run_id", "{}", s.run_id);
+    field!(
+        out,
+        "tcp_port",
+        "{}",
+        s.local_addr
+            .map(|a| a.port())
+            .unwrap_or(s.config.port as u16)
+    );
+    field!(out, "server_time_usec", "{}", super::unix_us());
+    field!(out, "uptime_in_seconds", "{}", uptime);
+    field!(out, "uptime_in_days", "{}", uptime / 86400);
+    field!(out, "hz", "{}", s.hz);
+    field!(out, "configured_hz", "{}", s.config.hz);
+    field!(out, "lru_clock", "{}", s.lru_clock);
+    field!(
+        out,
+        "executable",
+        "{}",
+        std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    );
+    field!(
+        out,
+        "config_file",
+        "{}",
+        s.config_file.as_deref().unwrap_or("")
+    );
+    field!(out, "io_threads_active", "0");
+}
+
+fn uname() -> String {
+    // SAFETY: uname fills a struct we own; it cannot fail with a valid pointer.
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    if unsafe { libc::uname(&mut u) } != 0 {
+        return "Linux".into();
+    }
+    let field = |f: &[libc::c_char]| {
+        let bytes: Vec<u8> = f
+            .iter()
+            .take_while(|&&c| c != 0)
+            .map(|&c| c as u8)
+            .collect();
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
+    format!(
+        "{} {} {}",
+        field(&u.sysname),
+        field(&u.release),
+        field(&u.machine)
+    )
+}
+
+fn clients_section(s: &Server, out: &mut String) {
+    out.push_str("# Clients\r\n");
+    field!(out, "connected_clients", "{}", s.clients.len());
+    field!(out, "cluster_connections", "0");
+    field!(out, "maxclients", "{}", s.config.maxclients);
+    field!(
+        out,
+        "client_recent_max_input_buffer",
+        "{}",
+        s.client_recent_max_input_buffer
+    );
+    field!(
+        out,
+        "client_recent_max_output_buffer",
+        "{}",
+        s.client_recent_max_output_buffer
+    );
+    field!(out, "blocked_clients", "0");
+    field!(out, "tracking_clients", "0");
+    field!(out, "clients_in_timeout_table", "0");
+}
+
+fn memory_section(s: &Server, out: &mut String) {
+    let a = memory::allocator_stats();
+    let rss = memory::rss_bytes() as u64;
+    let used = a.allocated as u64;
+    let peak = used.max(s.peak_memory);
+    let system = memory::total_system_memory();
+    let maxmemory = s.config.maxmemory as u64;
+    out.push_str("# Memory\r\n");
+    field!(out, "used_memory", "{}", used);
+    field!(out, "used_memory_human", "{}", memory::bytes_to_human(used));
+    field!(out, "used_memory_rss", "{}", rss);
+    field!(
+        out,
+        "used_memory_rss_human",
+        "{}",
+        memory::bytes_to_human(rss)
+    );
+    field!(out, "used_memory_peak", "{}", peak);
+    field!(
+        out,
+        "used_memory_peak_human",
+        "{}",
+        memory::bytes_to_human(peak)
+    );
+    field!(
+        out,
+        "used_memory_peak_perc",
+        "{:.2}%",
+        if peak > 0 {
+            used as f64 * 100.0 / peak as f64
+        } else {
+            0.0
+        }
+    );
+    field!(out, "allocator_allocated", "{}", a.allocated);
+    field!(out, "allocator_active", "{}", a.active);
+    field!(out, "allocator_resident", "{}", a.resident);
+    field!(out, "total_system_memory", "{}", system);
+    field!(
+        out,
+        "total_system_memory_human",
+        "{}",
+        memory::bytes_to_human(system)
+    );
+    field!(out, "maxmemory", "{}", maxmemory);
+    field!(
+        out,
+        "maxmemory_human",
+        "{}",
+        memory::bytes_to_human(maxmemory)
+    );
+    field!(
+        out,
+        "maxmemory_policy",
+        "{}",
+        s.config.maxmemory_policy_name()
+    );
+    field!(
+        out,
+        "allocator_frag_ratio",
+        "{:.2}",
+        ratio(a.active as u64, a.allocated as u64)
+    );
+    field!(
+        out,
+        "allocator_frag_bytes",
+        "{}",
+        a.active as i64 - a.allocated as i64
+    );
+    field!(
+        out,
+        "allocator_rss_ratio",
+        "{:.2}",
+        ratio(a.resident as u64, a.active as u64)
+    );
+    field!(
+        out,
+        "allocator_rss_bytes",
+        "{}",
+        a.resident as i64 - a.active as i64
+    );
+    field!(
+        out,
+        "rss_overhead_ratio",
+        "{:.2}",
+        ratio(rss, a.resident as u64)
+    );
+    field!(
+        out,
+        "rss_overhead_bytes",
+        "{}",
+        rss as i64 - a.resident as i64
+    );
+    field!(out, "mem_fragmentation_ratio", "{:.2}", ratio(rss, used));
+    field!(
+        out,
+        "mem_fragmentation_bytes",
+        "{}",
+        rss as i64 - used as i64
+    );
+    field!(out, "mem_allocator", "{}", memory::ALLOCATOR_NAME);
+}
+
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+fn stats_section(s: &Server, out: &mut String) {
+    let st = &s.stats;
+    out.push_str("# Stats\r\n");
+    field!(
+        out,
+        "total_connections_received",
+        "{}",
+        st.total_connections_received
+    );
+    field!(
+        out,
+        "total_commands_processed",
+        "{}",
+        st.total_commands_processed
+    );
+    field!(
+        out,
+        "instantaneous_ops_per_sec",
+        "{}",
+        st.samples.mean(0) as u64
+    );
+    field!(out, "total_net_input_bytes", "{}", st.total_net_input_bytes);
+    field!(
+        out,
+        "total_net_output_bytes",
+        "{}",
+        st.total_net_output_bytes
+    );
+    field!(
+        out,
+        "instantaneous_input_kbps",
+        "{:.2}",
+        st.samples.mean(1) / 1024.0
+    );
+    field!(
+        out,
+        "instantaneous_output_kbps",
+        "{:.2}",
+        st.samples.mean(2) / 1024.0
+    );
+    field!(out, "rejected_connections", "{}", st.rejected_connections);
+    field!(out, "expired_keys", "{}", st.expired_keys);
+    field!(
+        out,
+        "expired_stale_perc",
+        "{:.2}",
+        st.expired_stale_perc * 100.0
+    );
+    field!(
+        out,
+        "expired_time_cap_reached_count",
+        "{}",
+        st.expired_time_cap_reached_count
+    );
+    field!(
+        out,
+        "expire_cycle_cpu_milliseconds",
+        "{}",
+        st.expire_cycle_cpu_milliseconds
+    );
+    field!(out, "evicted_keys", "{}", st.evicted_keys);
+    field!(out, "keyspace_hits", "{}", st.keyspace_hits);
+    field!(out, "keyspace_misses", "{}", st.keyspace_misses);
+    field!(out, "pubsub_channels", "0");
+    field!(out, "pubsub_patterns", "0");
+    field!(out, "total_error_replies", "{}", st.total_error_replies);
+    field!(out, "total_reads_processed", "{}", st.total_reads_processed);
+    field!(
+        out,
+        "total_writes_processed",
+        "{}",
+        st.total_writes_processed
+    );
+}
+
+fn cpu_section(out: &mut String) {
+    let (self_user, self_sys) = rusage(libc::RUSAGE_SELF);
+    let (child_user, child_sys) = rusage(libc::RUSAGE_CHILDREN);
+    let (thread_user, thread_sys) = rusage(libc::RUSAGE_THREAD);
+    out.push_str("# CPU\r\n");
+    field!(out, "used_cpu_sys", "{:.6}", self_sys);
+    field!(out, "used_cpu_user", "{:.6}", self_user);
+    field!(out, "used_cpu_sys_children", "{:.6}", child_sys);
+    field!(out, "used_cpu_user_children", "{:.6}", child_user);
+    field!(out, "used_cpu_sys_main_thread", "{:.6}", thread_sys);
+    field!(out, "used_cpu_user_main_thread", "{:.6}", thread_user);
+}
+
+/// (user, system) CPU seconds from `getrusage`.
+fn rusage(who: libc::c_int) -> (f64, f64) {
+    // SAFETY: getrusage writes into a struct we own.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(who, &mut ru) } != 0 {
+        return (0.0, 0.0);
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    (secs(ru.ru_utime), secs(ru.ru_stime))
+}
+
+fn errorstats_section(s: &Server, out: &mut String) {
+    out.push_str("# Errorstats\r\n");
+    for (code, count) in &s.stats.error_codes {
+        field!(out, format!("errorstat_{code}"), "count={}", count);
+    }
+}
+
+fn keyspace_section(s: &Server, out: &mut String) {
+    out.push_str("# Keyspace\r\n");
+    for db in &s.dbs {
+        if db.is_empty() {
+            continue;
+        }
+        field!(
+            out,
+            format!("db{}", db.id),
+            "keys={},expires={},avg_ttl={}",
+            db.len(),
+            db.expires.len(),
+            db.avg_ttl
+        );
+    }
+}
+
+fn commandstats_section(s: &Server, out: &mut String) {
+    out.push_str("# Commandstats\r\n");
+    let stats = command_stats_by_name(s);
+    for cmd in command_table().all() {
+        let st = stats[cmd.full_name];
+        if st.calls == 0 && st.failed_calls == 0 && st.rejected_calls == 0 {
+            continue;
+        }
+        field!(
+            out,
+            format!("cmdstat_{}", cmd.full_name),
+            "calls={},usec={},usec_per_call={:.2},rejected_calls={},failed_calls={}",
+            st.calls,
+            st.usec,
+            if st.calls > 0 {
+                st.usec as f64 / st.calls as f64
+            } else {
+                0.0
+            },
+            st.rejected_calls,
+            st.failed_calls
+        );
+    }
+}

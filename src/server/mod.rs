@@ -1,0 +1,735 @@
+//! # The server: one thread owns the data
+//!
+//! Redis runs every command on one thread. That single fact explains most
+//! of its behaviour: a command is atomic because nothing else runs while it
+//! does; MULTI/EXEC needs no locks; a slow command (`KEYS *` on ten million
+//! keys) stalls every client. We keep the model because it is the thing to
+//! understand, and because it is fast: no locks, no contention, the data in
+//! one core's cache.
+//!
+//! ## How a command travels
+//!
+//! ```text
+//! socket ──read──▶ query buffer ──parse──▶ Args ──lookup──▶ Command row
+//!                                                              │
+//!   socket ◀──write── output buffer ◀──replies── run(Ctx, Args)◀┘
+//! ```
+//!
+//! Each connection is a task on a single-threaded Tokio runtime
+//! (`connection.rs`). When bytes arrive it parses *every* complete command
+//! in the buffer, runs each one synchronously against the [`Server`] (a
+//! plain `&mut`, borrowed from a `RefCell` that is never held across an
+//! `.await`), and then writes all the replies with one `write`. A timer
+//! task, the cron (`cron.rs`), ticks `hz` times a second to do background
+//! work in small slices: expire keys, rehash dicts, close idle clients.
+//!
+//! ## The invariant
+//!
+//! No `.await` happens while a command runs. Everything a command touches
+//! is in [`Server`] or in the [`Client`] it came from; the borrow of both
+//! lasts exactly one batch of commands.
+//!
+//! ## The Redis C counterpart
+//!
+//! `src/server.c`: `processCommand` (the checks a command passes before it
+//! runs, in order), `call` (run it, then time it for SLOWLOG, LATENCY and
+//! INFO commandstats, and feed MONITOR), `serverCron`, `databasesCron`;
+//! `src/ae.c` is the event loop Tokio replaces here.
+//!
+//! ## What we simplified
+//!
+//! Redis's event loop is its own 800 lines of `epoll` code (`ae.c`); we use
+//! Tokio's, pinned to one thread (`current_thread` + `LocalSet`), which does
+//! the same job. Redis 6+ can also use I/O threads for reading and writing
+//! sockets; like Redis by default (`io-threads 1`), we don't.
+
+pub mod client;
+pub mod command;
+pub mod config;
+pub mod connection;
+pub mod cron;
+pub mod info;
+pub mod latency;
+pub mod slowlog;
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::Notify;
+
+pub use client::Client;
+pub use command::{command_table, Command};
+pub use config::Config;
+
+use crate::db::{Db, ExpireCheck};
+use crate::object::RObj;
+use crate::resp::{Args, Reply};
+use command::{flags, LookupError};
+
+/// Counters shown by `INFO stats`, reset by `CONFIG RESETSTAT`.
+#[derive(Default, Debug)]
+pub struct Stats {
+    pub total_connections_received: u64,
+    pub total_commands_processed: u64,
+    pub total_net_input_bytes: u64,
+    pub total_net_output_bytes: u64,
+    pub rejected_connections: u64,
+    pub expired_keys: u64,
+    /// Estimated share of keys with a TTL that are already expired but not
+    /// yet removed (the active cycle's view).
+    pub expired_stale_perc: f64,
+    pub expired_time_cap_reached_count: u64,
+    pub expire_cycle_cpu_milliseconds: u64,
+    pub evicted_keys: u64,
+    pub keyspace_hits: u64,
+    pub keyspace_misses: u64,
+    pub total_error_replies: u64,
+    pub total_reads_processed: u64,
+    pub total_writes_processed: u64,
+    /// `errorstats`: count per error code (`ERR`, `WRONGTYPE`...).
+    pub error_codes: BTreeMap<String, u64>,
+    /// Samples of (time, commands, input bytes, output bytes) for the
+    /// `instantaneous_*` fields; see `cron::track_instantaneous_metrics`.
+    pub samples: info::MetricSamples,
+}
+
+/// Per-command counters for `INFO commandstats`.
+#[derive(Default, Debug, Clone, Copy)]
+pub struct CommandStats {
+    pub calls: u64,
+    pub usec: u64,
+    pub rejected_calls: u64,
+    pub failed_calls: u64,
+}
+
+/// `CLIENT PAUSE`.
+#[derive(Debug, Clone, Copy)]
+pub struct Pause {
+    pub until: Instant,
+    /// `ALL` (true) or `WRITE` (false).
+    pub all: bool,
+}
+
+/// Everything the server owns. One instance per server, borrowed mutably
+/// for the length of one batch of commands or one cron tick.
+pub struct Server {
+    pub config: Config,
+    pub dbs: Vec<Db>,
+    /// Connected clients by id (ordered: CLIENT LIST lists by id).
+    pub clients: BTreeMap<u64, Rc<RefCell<Client>>>,
+    pub next_client_id: u64,
+    pub stats: Stats,
+    pub command_stats: Vec<CommandStats>,
+    /// Changes since the last save (`server.dirty`): every write adds the
+    /// number of keys it changed.
+    pub dirty: u64,
+    pub started: Instant,
+    /// Random hex id of this run (INFO `run_id`).
+    pub run_id: String,
+    /// The address actually bound (the port may have been 0).
+    pub local_addr: Option<SocketAddr>,
+    pub config_file: Option<String>,
+    /// The 24-bit LRU clock in seconds, refreshed by cron (`server.lruclock`).
+    pub lru_clock: u32,
+    /// The hz cron runs at now; with `dynamic-hz` it rises with the number
+    /// of clients.
+    pub hz: u32,
+    /// `DEBUG SET-ACTIVE-EXPIRE 0|1`.
+    pub active_expire_enabled: bool,
+    pub slowlog: slowlog::SlowLog,
+    pub latency: latency::LatencyMonitor,
+    /// Clients in MONITOR mode.
+    pub monitors: Vec<u64>,
+    pub pause: Option<Pause>,
+    /// Wakes clients waiting for a CLIENT PAUSE to end.
+    pub unpause: Rc<Notify>,
+    /// Set by SHUTDOWN; the accept loop and cron stop, then the process.
+    pub shutdown_requested: bool,
+    pub shutdown: Rc<Notify>,
+    /// Peak input/output buffer sizes seen recently (INFO clients).
+    pub client_recent_max_input_buffer: usize,
+    pub client_recent_max_output_buffer: usize,
+    /// The highest `used_memory` seen (INFO `used_memory_peak`).
+    pub peak_memory: u64,
+}
+
+impl Server {
+    pub fn new(config: Config) -> Server {
+        let dbs = (0..config.databases).map(Db::new).collect();
+        let table = command_table();
+        let hz = config.hz;
+        Server {
+            dbs,
+            clients: BTreeMap::new(),
+            next_client_id: 1,
+            stats: Stats::default(),
+            command_stats: vec![CommandStats::default(); table.stats_slots],
+            dirty: 0,
+            started: Instant::now(),
+            run_id: random_hex(40),
+            local_addr: None,
+            config_file: None,
+            lru_clock: lru_clock_now(),
+            hz,
+            active_expire_enabled: true,
+            slowlog: slowlog::SlowLog::default(),
+            latency: latency::LatencyMonitor::default(),
+            monitors: Vec::new(),
+            pause: None,
+            unpause: Rc::new(Notify::new()),
+            shutdown_requested: false,
+            shutdown: Rc::new(Notify::new()),
+            client_recent_max_input_buffer: 0,
+            client_recent_max_output_buffer: 0,
+            peak_memory: 0,
+            config,
+        }
+    }
+
+    /// Run `f` on every connected client. `current` is the client whose
+    /// command is running: its `RefCell` is already borrowed by the caller,
+    /// so it is handed to `f` directly instead of being borrowed twice.
+    pub fn for_each_client(&self, current: &mut Client, mut f: impl FnMut(&mut Client)) {
+        for rc in self.clients.values() {
+            match rc.try_borrow_mut() {
+                Ok(mut c) => f(&mut c),
+                Err(_) => f(current),
+            }
+        }
+    }
+
+    /// Ask every client task to look at its state (after CLIENT KILL etc.).
+    pub fn wake_client(&self, id: u64) {
+        if let Some(rc) = self.clients.get(&id) {
+            // The task may be the one running now; a Notify permit is kept
+            // until it next waits, so nothing is lost either way.
+            let wake = match rc.try_borrow() {
+                Ok(c) => c.wake.clone(),
+                Err(_) => return,
+            };
+            wake.notify_one();
+        }
+    }
+}
+
+/// Redis's LRU clock: seconds, modulo 2^24 (`LRU_CLOCK_MAX`).
+pub fn lru_clock_now() -> u32 {
+    (unix_ms() / 1000) as u32 & ((1 << 24) - 1)
+}
+
+/// Wall-clock time in Unix milliseconds.
+pub fn unix_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Wall-clock time in Unix microseconds.
+pub fn unix_us() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
+
+pub fn random_hex(n: usize) -> String {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    (0..n)
+        .map(|_| char::from_digit(rng.gen_range(0..16), 16).unwrap())
+        .collect()
+}
+
+/// What a command function gets: the server, its client, and the time the
+/// command started (Redis caches it too, so that every key a command
+/// touches is judged against the same clock).
+pub struct Ctx<'a> {
+    pub server: &'a mut Server,
+    pub client: &'a mut Client,
+    pub cmd: &'static Command,
+    /// Unix ms when the command started.
+    pub now_ms: i64,
+}
+
+/// Keyspace event classes, Redis's `NOTIFY_*` bits; `notify-keyspace-events`
+/// selects which are delivered.
+pub mod notify_class {
+    pub const KEYSPACE: u32 = 1 << 0;
+    pub const KEYEVENT: u32 = 1 << 1;
+    pub const GENERIC: u32 = 1 << 2;
+    pub const STRING: u32 = 1 << 3;
+    pub const LIST: u32 = 1 << 4;
+    pub const SET: u32 = 1 << 5;
+    pub const HASH: u32 = 1 << 6;
+    pub const ZSET: u32 = 1 << 7;
+    pub const EXPIRED: u32 = 1 << 8;
+    pub const EVICTED: u32 = 1 << 9;
+    pub const STREAM: u32 = 1 << 10;
+    pub const KEY_MISS: u32 = 1 << 11;
+    pub const MODULE: u32 = 1 << 12;
+    pub const NEW: u32 = 1 << 13;
+}
+
+impl Ctx<'_> {
+    /// The client's selected database.
+    pub fn db(&mut self) -> &mut Db {
+        &mut self.server.dbs[self.client.db]
+    }
+
+    pub fn reply(&mut self) -> &mut Reply {
+        &mut self.client.reply
+    }
+
+    /// Look `key` up for reading and hand back the reply buffer with it:
+    /// the object borrows the server and the reply the client, and a
+    /// command usually needs both at once.
+    pub fn read_key(&mut self, key: &[u8]) -> (Option<&mut RObj>, &mut Reply) {
+        let obj = self.server.lookup_read(self.client.db, key, self.now_ms);
+        (obj, &mut self.client.reply)
+    }
+
+    /// Like [`Ctx::read_key`], for a command that will modify the value.
+    pub fn write_key(&mut self, key: &[u8]) -> (Option<&mut RObj>, &mut Reply) {
+        let obj = self.server.lookup_write(self.client.db, key, self.now_ms);
+        (obj, &mut self.client.reply)
+    }
+
+    pub fn lookup_read(&mut self, key: &[u8]) -> Option<&mut RObj> {
+        self.server.lookup_read(self.client.db, key, self.now_ms)
+    }
+
+    pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut RObj> {
+        self.server.lookup_write(self.client.db, key, self.now_ms)
+    }
+
+    /// Does `key` exist (after lazy expiry), without touching its clock?
+    pub fn exists(&mut self, key: &[u8]) -> bool {
+        self.expire_if_needed(key);
+        self.server.dbs[self.client.db].dict.contains_key(key)
+    }
+
+    /// Lazy expiry of one key in the client's db, with the bookkeeping a
+    /// deletion by expiry needs.
+    pub fn expire_if_needed(&mut self, key: &[u8]) -> bool {
+        let db = self.client.db;
+        let now = self.now_ms;
+        if self.server.dbs[db].expire_if_needed(key, now) == ExpireCheck::Deleted {
+            self.server.key_expired(db, key);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// A new value for `key` (SET semantics: the TTL goes unless kept).
+    pub fn set_key(&mut self, key: &[u8], value: RObj, keep_ttl: bool) {
+        self.server.dbs[self.client.db].set(key, value, keep_ttl);
+        self.signal_modified_key(key);
+    }
+
+    /// Delete `key` (expiry checked first); true if it existed.
+    pub fn delete_key(&mut self, key: &[u8]) -> bool {
+        self.expire_if_needed(key);
+        if self.server.dbs[self.client.db].delete(key).is_some() {
+            self.signal_modified_key(key);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// A new object stamped with the current access clock.
+    pub fn new_object(&self, value: crate::object::Value) -> RObj {
+        RObj::new(value, self.server.lru_clock)
+    }
+
+    /// Redis's `signalModifiedKey`: a key changed. WATCH (the transactions
+    /// chapter) hooks in here to invalidate the transactions watching it.
+    pub fn signal_modified_key(&mut self, _key: &[u8]) {}
+
+    /// Redis's `notifyKeyspaceEvent`. Delivery to subscribers of
+    /// `__keyspace@<db>__:` and `__keyevent@<db>__:` arrives with the
+    /// pub/sub chapter; the commands already say which event they fire.
+    pub fn notify(&mut self, _class: u32, _event: &str, _key: &[u8]) {}
+
+    /// Count `n` changes for the save rules and propagation (`server.dirty`).
+    pub fn dirty(&mut self, n: u64) {
+        self.server.dirty += n;
+    }
+
+    /// Errors every chapter uses, with Redis's text.
+    pub fn wrong_type(&mut self) {
+        self.client.reply.error(WRONGTYPE);
+    }
+}
+
+pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+pub const SYNTAX_ERR: &str = "ERR syntax error";
+pub const NOT_INTEGER: &str = "ERR value is not an integer or out of range";
+pub const NOT_FLOAT: &str = "ERR value is not a valid float";
+
+impl Server {
+    // ANCHOR: lookup_read
+    /// Redis's `lookupKeyRead`: expire the key if its time has come, count
+    /// a hit or a miss, refresh its access clock.
+    pub fn lookup_read(&mut self, db: usize, key: &[u8], now_ms: i64) -> Option<&mut RObj> {
+        if self.dbs[db].expire_if_needed(key, now_ms) == ExpireCheck::Deleted {
+            self.key_expired(db, key);
+        }
+        let lru = self.lru_clock;
+        match self.dbs[db].dict.get_mut(key) {
+            Some(obj) => {
+                self.stats.keyspace_hits += 1;
+                obj.lru = lru;
+                Some(obj)
+            }
+            None => {
+                self.stats.keyspace_misses += 1;
+                None
+            }
+        }
+    }
+    // ANCHOR_END: lookup_read
+
+    /// Redis's `lookupKeyWrite`: like a read but counts no hit or miss.
+    pub fn lookup_write(&mut self, db: usize, key: &[u8], now_ms: i64) -> Option<&mut RObj> {
+        if self.dbs[db].expire_if_needed(key, now_ms) == ExpireCheck::Deleted {
+            self.key_expired(db, key);
+        }
+        let lru = self.lru_clock;
+        let obj = self.dbs[db].dict.get_mut(key)?;
+        obj.lru = lru;
+        Some(obj)
+    }
+
+    /// Bookkeeping for a key removed because its TTL passed: the stats,
+    /// the `expired` event. The propagation of a DEL to the AOF and the
+    /// replicas hooks in here with the persistence chapter.
+    pub fn key_expired(&mut self, _db: usize, _key: &[u8]) {
+        self.stats.expired_keys += 1;
+    }
+
+    /// Is this client allowed to run commands now, or is it held by
+    /// CLIENT PAUSE? (Writes only, or everything, until `until`.)
+    pub fn paused_for(&mut self, cmd: &Command) -> Option<Instant> {
+        let pause = self.pause?;
+        if Instant::now() >= pause.until {
+            self.pause = None;
+            self.unpause.notify_waiters();
+            return None;
+        }
+        let affected = pause.all || cmd.has(flags::WRITE) || cmd.has(flags::MAY_REPLICATE);
+        affected.then_some(pause.until)
+    }
+}
+
+/// What processing one command asked of the connection.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    /// CLIENT PAUSE holds this client until the given instant; the command
+    /// was not run and must be retried.
+    Paused(Instant),
+}
+
+// ANCHOR: process_command
+/// Redis's `processCommand`: find the command, run the checks in Redis's
+/// order, and call it.
+pub fn process_command(server: &mut Server, client: &mut Client, args: Args) -> Flow {
+    let table = command_table();
+    client.last_interaction = Instant::now();
+    let cmd = match table.lookup(args) {
+        Ok(cmd) => cmd,
+        Err(LookupError::Unknown(msg)) | Err(LookupError::UnknownSubcommand(msg)) => {
+            client.reply.error(&msg);
+            server.stats.total_error_replies += 1;
+            return Flow::Continue;
+        }
+        Err(LookupError::Arity(msg)) => {
+            if let Some(c) = table.get(args.get(0)) {
+                server.command_stats[c.stats_index].rejected_calls += 1;
+            }
+            reject(server, client, &msg);
+            return Flow::Continue;
+        }
+    };
+    client.last_command = cmd.full_name;
+    // Authentication: before AUTH, only no-auth commands (AUTH, HELLO, QUIT).
+    if !client.authenticated && server.config.requirepass.is_some() && !cmd.has(flags::NO_AUTH) {
+        server.command_stats[cmd.stats_index].rejected_calls += 1;
+        reject(server, client, "NOAUTH Authentication required.");
+        return Flow::Continue;
+    }
+    if let Some(until) = server.paused_for(cmd) {
+        return Flow::Paused(until);
+    }
+    call(server, client, cmd, args);
+    Flow::Continue
+}
+// ANCHOR_END: process_command
+
+fn reject(server: &mut Server, client: &mut Client, msg: &str) {
+    client.reply.error(msg);
+    client.reply.errors.clear();
+    server.stats.total_error_replies += 1;
+    *server
+        .stats
+        .error_codes
+        .entry(msg.split(' ').next().unwrap_or("ERR").to_string())
+        .or_default() += 1;
+}
+
+// ANCHOR: call
+/// Redis's `call`: run the command, then account for it.
+pub fn call(server: &mut Server, client: &mut Client, cmd: &'static Command, args: Args) {
+    let skip_reply = matches!(
+        client.reply_mode,
+        client::ReplyMode::Off | client::ReplyMode::Skip
+    );
+    let reply_start = client.reply.buf.len();
+    let dirty_before = server.dirty;
+    let started = Instant::now();
+    {
+        let mut ctx = Ctx {
+            now_ms: unix_ms(),
+            server: &mut *server,
+            client: &mut *client,
+            cmd,
+        };
+        (cmd.def.run)(&mut ctx, args);
+    }
+    let elapsed = started.elapsed();
+    let usec = elapsed.as_micros() as u64;
+
+    // Errors the command replied with: INFO errorstats and failed_calls.
+    let stats = &mut server.command_stats[cmd.stats_index];
+    stats.calls += 1;
+    stats.usec += usec;
+    if !client.reply.errors.is_empty() {
+        stats.failed_calls += 1;
+        for code in client.reply.errors.drain(..) {
+            server.stats.total_error_replies += 1;
+            *server.stats.error_codes.entry(code).or_default() += 1;
+        }
+    }
+    server.stats.total_commands_processed += 1;
+
+    // CLIENT REPLY OFF|SKIP: the command ran, its reply is dropped.
+    if skip_reply && client.reply.buf.len() > reply_start {
+        client.reply.buf.truncate(reply_start);
+    }
+    match client.reply_mode {
+        client::ReplyMode::Skip => client.reply_mode = client::ReplyMode::On,
+        client::ReplyMode::SkipNext => client.reply_mode = client::ReplyMode::Skip,
+        _ => {}
+    }
+
+    if !cmd.has(flags::SKIP_SLOWLOG) {
+        let threshold = server.config.slowlog_log_slower_than;
+        if threshold >= 0 && usec as i64 >= threshold {
+            server
+                .slowlog
+                .push(client, args, usec, server.config.slowlog_max_len as usize);
+        }
+        server
+            .latency
+            .observe("command", elapsed, server.config.latency_monitor_threshold);
+    }
+    if !server.monitors.is_empty() && !cmd.has(flags::ADMIN) && !cmd.has(flags::SKIP_MONITOR) {
+        feed_monitors(server, client, args);
+    }
+    let _ = dirty_before;
+}
+// ANCHOR_END: call
+
+/// MONITOR's line: `+1339518083.107412 [0 127.0.0.1:60866] "keys" "*"`.
+fn feed_monitors(server: &mut Server, client: &mut Client, args: Args) {
+    let us = unix_us();
+    let mut line = format!(
+        "{}.{:06} [{} {}]",
+        us / 1_000_000,
+        us % 1_000_000,
+        client.db,
+        client.addr
+    );
+    for a in args.iter() {
+        line.push(' ');
+        line.push_str(&quote_repr(a));
+    }
+    let ids = server.monitors.clone();
+    for id in ids {
+        if id == client.id {
+            continue; // a MONITOR client's own commands are not shown to it
+        }
+        if let Some(rc) = server.clients.get(&id) {
+            if let Ok(mut m) = rc.try_borrow_mut() {
+                m.reply.simple(&line);
+                m.wake.notify_one();
+            }
+        }
+    }
+}
+
+/// Redis's `sdscatrepr`: a quoted, escaped rendering of binary data.
+pub fn quote_repr(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() + 2);
+    s.push('"');
+    for &b in bytes {
+        match b {
+            b'\\' => s.push_str("\\\\"),
+            b'"' => s.push_str("\\\""),
+            b'\n' => s.push_str("\\n"),
+            b'\r' => s.push_str("\\r"),
+            b'\t' => s.push_str("\\t"),
+            7 => s.push_str("\\a"),
+            8 => s.push_str("\\b"),
+            0x20..=0x7e => s.push(b as char),
+            _ => s.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    s.push('"');
+    s
+}
+
+/// A running server in this process: what tests and `demo` use.
+pub struct ServerHandle {
+    pub addr: SocketAddr,
+    thread: Option<std::thread::JoinHandle<()>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl ServerHandle {
+    /// Stop the server and wait for its thread.
+    pub fn stop(mut self) {
+        self.stop_inner();
+    }
+
+    fn stop_inner(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        self.stop_inner();
+    }
+}
+
+/// Start a server on its own thread (its own single-threaded runtime) and
+/// return once it is listening. Port 0 picks a free port.
+pub fn spawn(config: Config) -> std::io::Result<ServerHandle> {
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("redis-anatomy".into())
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            let local = tokio::task::LocalSet::new();
+            local.block_on(&rt, async move {
+                match connection::bind(&config).await {
+                    Ok(listeners) => {
+                        let addr = listeners[0].local_addr().expect("local addr");
+                        let _ = addr_tx.send(Ok(addr));
+                        let server = Rc::new(RefCell::new(Server::new(config)));
+                        server.borrow_mut().local_addr = Some(addr);
+                        tokio::select! {
+                            _ = connection::serve(server.clone(), listeners) => {}
+                            _ = stop_rx => {}
+                        }
+                        connection::close_all(&server);
+                    }
+                    Err(e) => {
+                        let _ = addr_tx.send(Err(e));
+                    }
+                }
+            });
+        })?;
+    let addr = addr_rx
+        .recv()
+        .map_err(|_| std::io::Error::other("server thread died"))??;
+    Ok(ServerHandle {
+        addr,
+        thread: Some(thread),
+        stop: Some(stop_tx),
+    })
+}
+
+/// Run a server on this thread until SHUTDOWN or a signal: what `main` does.
+pub fn run(config: Config, config_file: Option<String>) -> std::io::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, async move {
+        let listeners = connection::bind(&config).await?;
+        let addr = listeners[0].local_addr()?;
+        let server = Rc::new(RefCell::new(Server::new(config)));
+        {
+            let mut s = server.borrow_mut();
+            s.local_addr = Some(addr);
+            s.config_file = config_file;
+        }
+        eprintln!(
+            "{} * Redis Anatomy ready to accept connections on {}",
+            std::process::id(),
+            listeners
+                .iter()
+                .filter_map(|l| l.local_addr().ok())
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let sigterm = async {
+            #[cfg(unix)]
+            {
+                use tokio::signal::unix::{signal, SignalKind};
+                let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+                let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+        };
+        tokio::select! {
+            _ = connection::serve(server.clone(), listeners) => {}
+            _ = sigterm => {
+                eprintln!("{} # Received signal, scheduling shutdown...", std::process::id());
+            }
+        }
+        connection::close_all(&server);
+        eprintln!(
+            "{} # Redis Anatomy is now ready to exit, bye bye...",
+            std::process::id()
+        );
+        Ok::<(), std::io::Error>(())
+    })
+}
+
+/// Per-command counters for INFO, by full name.
+pub fn command_stats_by_name(server: &Server) -> HashMap<&'static str, CommandStats> {
+    let table = command_table();
+    table
+        .stats_names
+        .iter()
+        .zip(server.command_stats.iter())
+        .map(|(n, s)| (*n, *s))
+        .collect()
+}
+
+/// How long until `deadline`, at least zero.
+pub fn until(deadline: Instant) -> Duration {
+    deadline.saturating_duration_since(Instant::now())
+}

@@ -1,0 +1,96 @@
+//! Shared test support: an in-process server on port 0, and clients.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use redis_anatomy::server::{spawn, Config, ServerHandle};
+
+/// A server on a free loopback port, stopped when dropped.
+pub fn start() -> ServerHandle {
+    start_with(|_| {})
+}
+
+/// A server with some configuration changed first.
+pub fn start_with(f: impl FnOnce(&mut Config)) -> ServerHandle {
+    let mut config = Config::default();
+    config.port = 0;
+    config.bind = vec!["127.0.0.1".into()];
+    f(&mut config);
+    spawn(config).expect("server starts")
+}
+
+/// A `redis` crate connection (RESP2).
+pub fn conn(server: &ServerHandle) -> redis::Connection {
+    let client = redis::Client::open(format!("redis://{}/", server.addr)).unwrap();
+    let conn = client.get_connection().unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    conn
+}
+
+/// A raw socket, for protocol edge cases.
+pub struct Raw {
+    pub stream: TcpStream,
+}
+
+impl Raw {
+    pub fn connect(server: &ServerHandle) -> Raw {
+        let stream = TcpStream::connect(server.addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream.set_nodelay(true).unwrap();
+        Raw { stream }
+    }
+
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).unwrap();
+    }
+
+    /// Read until `expected` bytes have arrived (or the peer closes) and
+    /// return what came.
+    pub fn read_exact_len(&mut self, expected: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 65536];
+        while out.len() < expected {
+            match self.stream.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+                Err(e) => panic!("read failed after {:?}: {e}", String::from_utf8_lossy(&out)),
+            }
+        }
+        out
+    }
+
+    /// Send `bytes` and read a reply of exactly `expected`'s length;
+    /// assert it equals `expected`.
+    pub fn roundtrip(&mut self, bytes: &[u8], expected: &[u8]) {
+        self.send(bytes);
+        let got = self.read_exact_len(expected.len());
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            String::from_utf8_lossy(expected),
+            "reply to {:?}",
+            String::from_utf8_lossy(bytes)
+        );
+    }
+
+    /// True once the server has closed the connection (reads 0 bytes).
+    pub fn is_closed(&mut self) -> bool {
+        let mut buf = [0u8; 1024];
+        matches!(self.stream.read(&mut buf), Ok(0))
+    }
+}
+
+/// Encode a command as RESP.
+pub fn resp(args: &[&[u8]]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}

@@ -1,0 +1,118 @@
+//! The RESP layer through real sockets: pipelining, inline commands, split
+//! frames and hostile lengths.
+
+mod common;
+use common::*;
+
+#[test]
+fn get_and_set_through_the_redis_crate() {
+    let server = start();
+    let mut c = conn(&server);
+    let _: () = redis::cmd("SET").arg("k").arg("v").query(&mut c).unwrap();
+    let v: String = redis::cmd("GET").arg("k").query(&mut c).unwrap();
+    assert_eq!(v, "v");
+    let missing: Option<String> = redis::cmd("GET").arg("nope").query(&mut c).unwrap();
+    assert_eq!(missing, None);
+}
+
+#[test]
+fn a_pipeline_of_thousands_gets_every_reply_in_order() {
+    let server = start();
+    let mut c = conn(&server);
+    let mut pipe = redis::pipe();
+    for i in 0..5000 {
+        pipe.cmd("SET").arg(format!("k{i}")).arg(i).ignore();
+    }
+    for i in 0..5000 {
+        pipe.cmd("GET").arg(format!("k{i}"));
+    }
+    let values: Vec<i64> = pipe.query(&mut c).unwrap();
+    assert_eq!(values, (0..5000).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_frame_split_byte_by_byte_is_one_command() {
+    let server = start();
+    let mut raw = Raw::connect(&server);
+    let frame = resp(&[b"SET", b"split", b"hello world"]);
+    for b in &frame {
+        raw.send(&[*b]);
+    }
+    assert_eq!(raw.read_exact_len(5), b"+OK\r\n");
+    raw.roundtrip(&resp(&[b"GET", b"split"]), b"$11\r\nhello world\r\n");
+}
+
+#[test]
+fn inline_commands_understand_quotes() {
+    let server = start();
+    let mut raw = Raw::connect(&server);
+    raw.roundtrip(b"PING\r\n", b"+PONG\r\n");
+    raw.roundtrip(b"set k \"a b\\x41\"\r\n", b"+OK\r\n");
+    raw.roundtrip(b"get k\n", b"$4\r\na bA\r\n");
+    raw.roundtrip(b"\r\n\r\nPING\r\n", b"+PONG\r\n");
+}
+
+#[test]
+fn unbalanced_quotes_are_a_protocol_error_that_closes_the_connection() {
+    let server = start();
+    let mut raw = Raw::connect(&server);
+    raw.roundtrip(
+        b"set k \"abc\r\n",
+        b"-ERR Protocol error: unbalanced quotes in request\r\n",
+    );
+    assert!(raw.is_closed());
+    // Other clients are unaffected.
+    let mut other = Raw::connect(&server);
+    other.roundtrip(b"PING\r\n", b"+PONG\r\n");
+}
+
+#[test]
+fn hostile_lengths_get_redis_errors_and_allocate_nothing_big() {
+    let server = start();
+    for (input, error) in [
+        (
+            &b"*1\r\n$-1\r\n"[..],
+            "-ERR Protocol error: invalid bulk length\r\n",
+        ),
+        (
+            b"*1\r\n$536870913\r\n",
+            "-ERR Protocol error: invalid bulk length\r\n",
+        ),
+        (
+            b"*2147483648\r\n",
+            "-ERR Protocol error: invalid multibulk length\r\n",
+        ),
+        (
+            b"*x\r\n",
+            "-ERR Protocol error: invalid multibulk length\r\n",
+        ),
+        (
+            b"*1\r\n+PING\r\n",
+            "-ERR Protocol error: expected '$', got '+'\r\n",
+        ),
+    ] {
+        let mut raw = Raw::connect(&server);
+        raw.roundtrip(input, error.as_bytes());
+        assert!(raw.is_closed(), "{input:?} should close the connection");
+    }
+    // A huge declared count with no arguments behind it is just waited for:
+    // the server reserved a bounded amount and still answers others.
+    let mut waiting = Raw::connect(&server);
+    waiting.send(b"*2147483647\r\n$1\r\na\r\n");
+    let mut other = Raw::connect(&server);
+    other.roundtrip(b"PING\r\n", b"+PONG\r\n");
+}
+
+#[test]
+fn unknown_commands_and_wrong_arity_use_redis_wording() {
+    let server = start();
+    let mut raw = Raw::connect(&server);
+    raw.roundtrip(
+        &resp(&[b"FOO", b"bar", b"baz"]),
+        b"-ERR unknown command 'FOO', with args beginning with: 'bar' 'baz' \r\n",
+    );
+    raw.roundtrip(
+        &resp(&[b"GET"]),
+        b"-ERR wrong number of arguments for 'get' command\r\n",
+    );
+}
