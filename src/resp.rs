@@ -940,4 +940,100 @@ mod tests {
             String::from_utf8_lossy(&r3.buf).replace("\r\n", "\\r\\n\n")
         );
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn encode(args: &[Vec<u8>]) -> Vec<u8> {
+            let mut out = format!("*{}\r\n", args.len()).into_bytes();
+            for a in args {
+                out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+                out.extend_from_slice(a);
+                out.extend_from_slice(b"\r\n");
+            }
+            out
+        }
+
+        proptest! {
+            /// Any pipeline of commands, delivered in any chunking, parses
+            /// back to exactly the commands sent.
+            #[test]
+            fn pipelines_in_random_chunks_parse_back(
+                commands in prop::collection::vec(
+                    prop::collection::vec(prop::collection::vec(any::<u8>(), 0..40), 1..6),
+                    1..20,
+                ),
+                cuts in prop::collection::vec(1usize..64, 1..50),
+            ) {
+                let wire: Vec<u8> = commands.iter().flat_map(|c| encode(c)).collect();
+                let mut parser = RequestParser::default();
+                let mut buf = Vec::new();
+                let mut got = Vec::new();
+                let mut sent = 0;
+                let mut cut = cuts.iter().cycle();
+                while sent < wire.len() {
+                    let n = (*cut.next().unwrap()).min(wire.len() - sent);
+                    buf.extend_from_slice(&wire[sent..sent + n]);
+                    sent += n;
+                    loop {
+                        match parser.parse(&buf, LIMITS) {
+                            Parsed::Command { consumed } => {
+                                let args = Args::new(&buf, &parser.spans);
+                                got.push(args.iter().map(|a| a.to_vec()).collect::<Vec<_>>());
+                                buf.drain(..consumed);
+                            }
+                            Parsed::Incomplete => break,
+                            other => panic!("unexpected {other:?}"),
+                        }
+                    }
+                }
+                prop_assert!(buf.is_empty());
+                prop_assert_eq!(got, commands);
+            }
+
+            /// Arbitrary bytes never panic the parser, never report more
+            /// consumed than was given, and spans stay inside the buffer.
+            #[test]
+            fn arbitrary_bytes_never_panic(
+                chunks in prop::collection::vec(
+                    prop::collection::vec(
+                        prop_oneof![
+                            Just(b'*'), Just(b'$'), Just(b'\r'), Just(b'\n'), Just(b'-'),
+                            Just(b'"'), Just(b' '), (b'0'..=b'9'), any::<u8>()
+                        ],
+                        0..30,
+                    ),
+                    1..20,
+                ),
+            ) {
+                let mut parser = RequestParser::default();
+                let mut buf = Vec::new();
+                for chunk in chunks {
+                    buf.extend_from_slice(&chunk);
+                    loop {
+                        match parser.parse(&buf, LIMITS) {
+                            Parsed::Command { consumed } => {
+                                prop_assert!(consumed <= buf.len());
+                                for &(s, e) in &parser.spans {
+                                    prop_assert!(s <= e && (e as usize) <= consumed);
+                                }
+                                buf.drain(..consumed);
+                            }
+                            Parsed::Inline { consumed, .. } | Parsed::Skip { consumed } => {
+                                prop_assert!(consumed <= buf.len() && consumed > 0);
+                                buf.drain(..consumed);
+                            }
+                            Parsed::Incomplete => break,
+                            Parsed::Error(_) => {
+                                parser.reset();
+                                buf.clear();
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -68,7 +68,13 @@ fn redis_cli_pipe_mode_loads_a_stream_of_commands() {
         input.extend_from_slice(&resp(&[b"SET", format!("key:{i}").as_bytes(), b"v"]));
     }
     let mut child = Command::new("redis-cli")
-        .args(["-h", "127.0.0.1", "-p", &server.addr.port().to_string(), "--pipe"])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &server.addr.port().to_string(),
+            "--pipe",
+        ])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -112,6 +118,9 @@ fn redis_benchmark_runs_pipelined_against_the_server() {
     // Every request of both tests completed (a stall would hang instead).
     assert!(text.contains("SET: ") && text.contains("GET: "), "{text}");
     let mut c = conn(&server);
-    let v: Option<String> = redis::cmd("GET").arg("key:__rand_int__").query(&mut c).unwrap();
+    let v: Option<String> = redis::cmd("GET")
+        .arg("key:__rand_int__")
+        .query(&mut c)
+        .unwrap();
     assert_eq!(v.as_deref(), Some("VXK"));
 }
