@@ -7,12 +7,49 @@
 //! that another client's command can reach it (CLIENT KILL, a PUBLISH to a
 //! subscriber, MONITOR, a push that wakes a blocked client).
 //!
-//! Redis's counterpart is `struct client` in `src/server.h`, created by
-//! `createClient` and described by `catClientInfoString` (networking.c).
+//! ## Talking to another client's task
+//!
+//! One client can change another one's fate, but never its socket: CLIENT
+//! KILL only raises `close_asap` and pokes the victim's `wake`. The
+//! victim's own task notices the flag at the top of its loop and drops the
+//! socket, so the peer reads EOF. Until then the victim is still in the
+//! client list, shown with the `A` flag, exactly the state Redis calls
+//! `CLIENT_CLOSE_ASAP`.
+//!
+//! ## The CLIENT LIST line
+//!
+//! [`Client::write_info_line`] prints the fields in Redis 7.0's order,
+//! every one of them, so that tools which split the line on spaces and
+//! `=` (redis-cli, client libraries, monitoring scripts) parse ours too.
+//! The memory fields follow the shape of Redis's buffers:
+//!
+//! ```text
+//! qbuf       bytes read but not yet parsed       qbuf-free  room left in that buffer
+//! argv-mem   bytes of the arguments of the command running now (0 when idle)
+//! rbs        size of the reply buffer            rbp        its peak use lately
+//! obl        reply bytes in the first 16 KiB     oll/omem   the overflow beyond it
+//! tot-mem    all of the above plus the client struct itself
+//! ```
+//!
+//! ## The Redis C counterpart
+//!
+//! `struct client` in `src/server.h`, created by `createClient`; the line
+//! is `catClientInfoString`, the type filter `getClientType` (all in
+//! `src/networking.c`).
+//!
+//! ## What we simplified
+//!
+//! Redis keeps replies in a fixed 16 KiB buffer and chains further
+//! 16 KiB blocks in a list (`obl` counts the first, `oll`/`omem` the list).
+//! Ours is one growable `Vec`; CLIENT LIST reports it as if cut at 16 KiB,
+//! so the numbers read the same way. Fields of features that are not
+//! built yet (sharded pub/sub, MULTI, tracking) show the value Redis shows
+//! for a client that does not use them; their chapters fill them in.
 
+use std::fmt::Write;
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
@@ -29,6 +66,45 @@ pub enum ReplyMode {
     Skip,
 }
 
+/// The kinds CLIENT LIST TYPE and CLIENT KILL TYPE filter on (Redis's
+/// `CLIENT_TYPE_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientType {
+    Normal,
+    /// A replica attached to us (`slave` is accepted as an alias).
+    Replica,
+    /// A client in pub/sub mode (subscribed to something).
+    PubSub,
+    /// Our master, when we are a replica.
+    Master,
+}
+
+impl ClientType {
+    /// Parse a type name, case-insensitively (`getClientTypeByName`).
+    pub fn parse(name: &[u8]) -> Option<ClientType> {
+        let is = |n: &str| name.eq_ignore_ascii_case(n.as_bytes());
+        if is("normal") {
+            Some(ClientType::Normal)
+        } else if is("replica") || is("slave") {
+            Some(ClientType::Replica)
+        } else if is("pubsub") {
+            Some(ClientType::PubSub)
+        } else if is("master") {
+            Some(ClientType::Master)
+        } else {
+            None
+        }
+    }
+}
+
+/// Redis's fixed reply buffer size (`PROTO_REPLY_CHUNK_BYTES`): CLIENT
+/// LIST reports our single buffer as if it were cut there.
+const REPLY_CHUNK_BYTES: usize = 16 * 1024;
+
+/// How long `rbp` remembers a peak (`reply-buffer-peak-reset-time`'s
+/// default in Redis 7.0: 5 seconds).
+const REPLY_PEAK_RESET: Duration = Duration::from_secs(5);
+
 /// One connection's server-side state.
 pub struct Client {
     /// Unique, increasing: `CLIENT ID`, `CLIENT KILL ID`.
@@ -37,11 +113,13 @@ pub struct Client {
     pub local_addr: SocketAddr,
     /// The file descriptor number, shown by CLIENT LIST.
     pub fd: i32,
-    /// `CLIENT SETNAME`.
+    /// `CLIENT SETNAME`; never empty (an empty name clears it) and only
+    /// printable ASCII without spaces, so that CLIENT LIST stays splittable.
     pub name: Option<Vec<u8>>,
     /// The database selected with SELECT.
     pub db: usize,
-    /// The output buffer; see [`Reply`].
+    /// The output buffer; see [`Reply`]. Its `protocol` is the RESP
+    /// version HELLO chose.
     pub reply: Reply,
     /// False until AUTH succeeds when `requirepass` is set.
     pub authenticated: bool,
@@ -52,8 +130,14 @@ pub struct Client {
     pub last_command: &'static str,
     /// Bytes waiting in the query buffer (`qbuf=`).
     pub query_buffer_len: usize,
+    /// Free room in the query buffer after those bytes (`qbuf-free=`).
+    pub query_buffer_free: usize,
     /// Peak query buffer size since the last cron check.
     pub query_buffer_peak: usize,
+    /// The most reply bytes that waited for one write lately (`rbp=`),
+    /// and when that peak started being tracked.
+    pub reply_peak: usize,
+    pub reply_peak_since: Instant,
     pub reply_mode: ReplyMode,
     /// Close once the pending replies are written (QUIT, a protocol
     /// error): Redis's `CLIENT_CLOSE_AFTER_REPLY`.
@@ -89,7 +173,10 @@ impl Client {
             last_interaction: now,
             last_command: "NULL",
             query_buffer_len: 0,
+            query_buffer_free: 0,
             query_buffer_peak: 0,
+            reply_peak: 0,
+            reply_peak_since: now,
             reply_mode: ReplyMode::On,
             close_after_reply: false,
             close_asap: false,
@@ -104,17 +191,54 @@ impl Client {
         self.reply.protocol
     }
 
-    /// The flags letters of CLIENT LIST (`N` when none).
+    /// Which CLIENT LIST TYPE this client is. Replication and pub/sub
+    /// will add their cases; a MONITOR counts as normal, as in Redis.
+    pub fn client_type(&self) -> ClientType {
+        ClientType::Normal
+    }
+
+    /// Record that `pending` reply bytes are about to be written in one
+    /// go: the `rbp` peak, forgotten after [`REPLY_PEAK_RESET`] as Redis's
+    /// client cron forgets it.
+    pub fn note_reply_pending(&mut self, pending: usize) {
+        if self.reply_peak_since.elapsed() >= REPLY_PEAK_RESET {
+            self.reply_peak = 0;
+            self.reply_peak_since = Instant::now();
+        }
+        self.reply_peak = self.reply_peak.max(pending);
+    }
+
+    /// Validate and set a client name (`clientSetName`): an empty name
+    /// removes it; otherwise only `!`..`~` are allowed, so that a CLIENT
+    /// LIST line can always be split on spaces. `Err` carries Redis's
+    /// error text.
+    pub fn set_name(&mut self, name: &[u8]) -> Result<(), &'static str> {
+        if name.is_empty() {
+            self.name = None;
+            return Ok(());
+        }
+        if name.iter().any(|&b| !(b'!'..=b'~').contains(&b)) {
+            return Err("ERR Client names cannot contain spaces, newlines or special characters.");
+        }
+        self.name = Some(name.to_vec());
+        Ok(())
+    }
+
+    // ANCHOR: conn_client_flags
+    /// The flags letters of CLIENT LIST, in Redis's order (`N` when none).
+    /// The letters of features not built yet (`S` replica, `M` master,
+    /// `P` pub/sub, `x` MULTI, `b` blocked, `t` tracking...) join here with
+    /// their chapters.
     pub fn flags_string(&self) -> String {
         let mut f = String::new();
         if self.monitor {
             f.push('O');
         }
-        if self.close_asap {
-            f.push('A');
-        }
         if self.close_after_reply {
             f.push('c');
+        }
+        if self.close_asap {
+            f.push('A');
         }
         if self.no_evict {
             f.push('e');
@@ -124,41 +248,128 @@ impl Client {
         }
         f
     }
+    // ANCHOR_END: conn_client_flags
 
-    /// One line of CLIENT LIST / the reply of CLIENT INFO, in Redis 7.0's
-    /// field order. Fields of features this server does not have (sharded
-    /// pub/sub, tracking redirection) show their "none" value, as Redis
-    /// shows them for a client that does not use them.
+    /// One line of CLIENT LIST / the reply of CLIENT INFO, without the
+    /// trailing newline.
     pub fn info_line(&self, now: Instant) -> String {
-        let name = self
-            .name
-            .as_deref()
-            .map(|n| String::from_utf8_lossy(n).into_owned())
-            .unwrap_or_default();
-        let omem = self.reply.len();
-        format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
+        let mut line = String::with_capacity(320);
+        self.write_info_line(&mut line, now, 0);
+        line
+    }
+
+    // ANCHOR: conn_info_line
+    /// Append this client's CLIENT LIST line to `out` (no newline), in
+    /// Redis 7.0's field order. `argv_mem` is the size of the arguments of
+    /// the command running now: non-zero only for the client asking.
+    pub fn write_info_line(&self, out: &mut String, now: Instant, argv_mem: usize) {
+        let pending = self.reply.len();
+        // Our one reply Vec, described as Redis's 16 KiB buffer plus a
+        // list of 16 KiB blocks for the rest.
+        let obl = pending.min(REPLY_CHUNK_BYTES);
+        let overflow = pending - obl;
+        let oll = overflow.div_ceil(REPLY_CHUNK_BYTES);
+        let rbs = self.reply.buf.capacity();
+        let tot_mem = std::mem::size_of::<Client>()
+            + self.query_buffer_len
+            + self.query_buffer_free
+            + rbs
+            + argv_mem;
+        let name = self.name.as_deref().unwrap_or_default();
+        let _ = write!(
+            out,
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} \
+             sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 \
+             rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events=r cmd={} \
+             user=default redir=-1 resp={}",
             self.id,
             self.addr,
             self.local_addr,
             self.fd,
-            name,
-            now.duration_since(self.created).as_secs(),
-            now.duration_since(self.last_interaction).as_secs(),
+            // Names are checked to be printable ASCII, so this is exact.
+            String::from_utf8_lossy(name),
+            now.saturating_duration_since(self.created).as_secs(),
+            now.saturating_duration_since(self.last_interaction).as_secs(),
             self.flags_string(),
             self.db,
             self.query_buffer_len,
-            0,
-            self.reply.buf.capacity(),
-            self.query_buffer_peak,
-            omem,
-            omem,
-            self.reply.buf.capacity() + self.query_buffer_len,
+            self.query_buffer_free,
+            argv_mem,
+            rbs,
+            self.reply_peak.max(pending),
+            obl,
+            oll,
+            overflow,
+            tot_mem,
             self.last_command,
             match self.protocol() {
                 Protocol::Resp2 => 2,
                 Protocol::Resp3 => 3,
             }
-        )
+        );
+    }
+    // ANCHOR_END: conn_info_line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> Client {
+        let addr: SocketAddr = "127.0.0.1:50000".parse().unwrap();
+        let local: SocketAddr = "127.0.0.1:6379".parse().unwrap();
+        Client::new(7, addr, local, 9)
+    }
+
+    #[test]
+    fn info_line_has_redis_7_fields_in_order() {
+        let mut c = client();
+        c.name = Some(b"worker".to_vec());
+        c.last_command = "client|list";
+        let line = c.info_line(c.created);
+        let keys: Vec<&str> = line
+            .split(' ')
+            .map(|f| f.split_once('=').unwrap().0)
+            .collect();
+        assert_eq!(
+            keys.join(" "),
+            "id addr laddr fd name age idle flags db sub psub ssub multi qbuf qbuf-free \
+             argv-mem multi-mem rbs rbp obl oll omem tot-mem events cmd user redir resp"
+        );
+        assert!(line.starts_with(
+            "id=7 addr=127.0.0.1:50000 laddr=127.0.0.1:6379 fd=9 name=worker age=0 idle=0 flags=N db=0 "
+        ));
+        assert!(line.ends_with(" events=r cmd=client|list user=default redir=-1 resp=2"));
+    }
+
+    #[test]
+    fn reply_bytes_past_16k_count_as_list_blocks() {
+        let mut c = client();
+        c.reply.buf.extend(std::iter::repeat_n(b'x', 16 * 1024 + 100));
+        let line = c.info_line(c.created);
+        assert!(line.contains(" obl=16384 oll=1 omem=100 "), "{line}");
+    }
+
+    #[test]
+    fn names_must_be_printable_without_spaces() {
+        let mut c = client();
+        assert!(c.set_name(b"a b").is_err());
+        assert!(c.set_name(b"tab\there").is_err());
+        assert!(c.set_name(b"caf\xc3\xa9").is_err());
+        assert_eq!(c.set_name(b"ok-name_1"), Ok(()));
+        assert_eq!(c.name.as_deref(), Some(&b"ok-name_1"[..]));
+        assert_eq!(c.set_name(b""), Ok(()));
+        assert_eq!(c.name, None);
+    }
+
+    #[test]
+    fn flags_follow_redis_letter_order() {
+        let mut c = client();
+        assert_eq!(c.flags_string(), "N");
+        c.no_evict = true;
+        c.close_asap = true;
+        c.close_after_reply = true;
+        c.monitor = true;
+        assert_eq!(c.flags_string(), "OcAe");
     }
 }
