@@ -174,6 +174,10 @@ async fn handle(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: Socket
             if c.close_asap {
                 break;
             }
+            let pending = c.reply.buf.len();
+            if pending > 0 {
+                c.note_reply_pending(pending); // CLIENT LIST `rbp`
+            }
             std::mem::swap(&mut out, &mut c.reply.buf);
         }
         if !out.is_empty() {
@@ -299,6 +303,7 @@ fn run_batch(
     }
     query.advance(consumed);
     c.query_buffer_len = query.len();
+    c.query_buffer_free = query.capacity() - query.len();
     c.query_buffer_peak = c.query_buffer_peak.max(query.len());
     if query.len() as u64 > s.config.client_query_buffer_limit as u64 {
         // Redis logs "closing client that reached max query buffer length"

@@ -486,10 +486,6 @@ fn reject(server: &mut Server, client: &mut Client, msg: &str) {
 // ANCHOR: call
 /// Redis's `call`: run the command, then account for it.
 pub fn call(server: &mut Server, client: &mut Client, cmd: &'static Command, args: Args) {
-    let skip_reply = matches!(
-        client.reply_mode,
-        client::ReplyMode::Off | client::ReplyMode::Skip
-    );
     let reply_start = client.reply.buf.len();
     let dirty_before = server.dirty;
     let started = Instant::now();
@@ -518,7 +514,14 @@ pub fn call(server: &mut Server, client: &mut Client, cmd: &'static Command, arg
     }
     server.stats.total_commands_processed += 1;
 
-    // CLIENT REPLY OFF|SKIP: the command ran, its reply is dropped.
+    // CLIENT REPLY OFF|SKIP: the command ran, its reply is dropped. The
+    // mode is read after the command, as Redis checks it when a reply is
+    // added: CLIENT REPLY ON and RESET turn replies back on and their own
+    // answer goes out.
+    let skip_reply = matches!(
+        client.reply_mode,
+        client::ReplyMode::Off | client::ReplyMode::Skip
+    );
     if skip_reply && client.reply.buf.len() > reply_start {
         client.reply.buf.truncate(reply_start);
     }
