@@ -445,8 +445,10 @@ pub fn process_command(server: &mut Server, client: &mut Client, args: Args) -> 
     let cmd = match table.lookup(args) {
         Ok(cmd) => cmd,
         Err(LookupError::Unknown(msg)) | Err(LookupError::UnknownSubcommand(msg)) => {
+            let reply_start = client.reply.buf.len();
             client.reply.error(&msg);
             server.stats.total_error_replies += 1;
+            apply_reply_mode(client, reply_start);
             return Flow::Continue;
         }
         Err(LookupError::Arity(msg)) => {
@@ -472,7 +474,28 @@ pub fn process_command(server: &mut Server, client: &mut Client, args: Args) -> 
 }
 // ANCHOR_END: process_command
 
+/// CLIENT REPLY OFF|SKIP: the command ran (or was rejected), its reply is
+/// dropped, and a SKIP lasts exactly one command. The mode is read after
+/// the command, as Redis checks it when a reply is added: CLIENT REPLY ON
+/// and RESET turn replies back on and their own answer goes out.
+fn apply_reply_mode(client: &mut Client, reply_start: usize) {
+    let skip_reply = matches!(
+        client.reply_mode,
+        client::ReplyMode::Off | client::ReplyMode::Skip
+    );
+    if skip_reply && client.reply.buf.len() > reply_start {
+        client.reply.buf.truncate(reply_start);
+    }
+    match client.reply_mode {
+        client::ReplyMode::Skip => client.reply_mode = client::ReplyMode::On,
+        client::ReplyMode::SkipNext => client.reply_mode = client::ReplyMode::Skip,
+        _ => {}
+    }
+}
+
+/// Answer a command refused before it ran (unknown, wrong arity, NOAUTH).
 fn reject(server: &mut Server, client: &mut Client, msg: &str) {
+    let reply_start = client.reply.buf.len();
     client.reply.error(msg);
     client.reply.errors.clear();
     server.stats.total_error_replies += 1;
@@ -481,6 +504,7 @@ fn reject(server: &mut Server, client: &mut Client, msg: &str) {
         .error_codes
         .entry(msg.split(' ').next().unwrap_or("ERR").to_string())
         .or_default() += 1;
+    apply_reply_mode(client, reply_start);
 }
 
 // ANCHOR: call
@@ -514,22 +538,7 @@ pub fn call(server: &mut Server, client: &mut Client, cmd: &'static Command, arg
     }
     server.stats.total_commands_processed += 1;
 
-    // CLIENT REPLY OFF|SKIP: the command ran, its reply is dropped. The
-    // mode is read after the command, as Redis checks it when a reply is
-    // added: CLIENT REPLY ON and RESET turn replies back on and their own
-    // answer goes out.
-    let skip_reply = matches!(
-        client.reply_mode,
-        client::ReplyMode::Off | client::ReplyMode::Skip
-    );
-    if skip_reply && client.reply.buf.len() > reply_start {
-        client.reply.buf.truncate(reply_start);
-    }
-    match client.reply_mode {
-        client::ReplyMode::Skip => client.reply_mode = client::ReplyMode::On,
-        client::ReplyMode::SkipNext => client.reply_mode = client::ReplyMode::Skip,
-        _ => {}
-    }
+    apply_reply_mode(client, reply_start);
 
     if !cmd.has(flags::SKIP_SLOWLOG) {
         let threshold = server.config.slowlog_log_slower_than;
