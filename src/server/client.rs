@@ -289,7 +289,8 @@ impl Client {
             // Names are checked to be printable ASCII, so this is exact.
             String::from_utf8_lossy(name),
             now.saturating_duration_since(self.created).as_secs(),
-            now.saturating_duration_since(self.last_interaction).as_secs(),
+            now.saturating_duration_since(self.last_interaction)
+                .as_secs(),
             self.flags_string(),
             self.db,
             self.query_buffer_len,
@@ -345,7 +346,9 @@ mod tests {
     #[test]
     fn reply_bytes_past_16k_count_as_list_blocks() {
         let mut c = client();
-        c.reply.buf.extend(std::iter::repeat_n(b'x', 16 * 1024 + 100));
+        c.reply
+            .buf
+            .extend(std::iter::repeat_n(b'x', 16 * 1024 + 100));
         let line = c.info_line(c.created);
         assert!(line.contains(" obl=16384 oll=1 omem=100 "), "{line}");
     }
