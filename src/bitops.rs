@@ -203,36 +203,7 @@ pub fn parse_bitfield_offset(arg: &[u8], ty: FieldType) -> Option<u64> {
 /// So `"007"`, `"+7"`, `" 7"`, `"-0"` and `""` are all refused, which
 /// Rust's `str::parse` would partly accept.
 fn parse_redis_i64(text: &[u8]) -> Option<i64> {
-    // LONG_STR_SIZE in Redis is 21: the longest i64 is 20 bytes.
-    if text.is_empty() || text.len() >= 21 {
-        return None;
-    }
-    if text == b"0" {
-        return Some(0);
-    }
-    let (negative, digits) = match text.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, text),
-    };
-    match digits.first() {
-        Some(b'1'..=b'9') => {}
-        _ => return None,
-    }
-    // Accumulate as a negative number: i64::MIN has no positive twin, so
-    // counting downwards lets "-9223372036854775808" parse without a
-    // special case.
-    let mut value: i64 = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        value = value.checked_mul(10)?.checked_sub(i64::from(d - b'0'))?;
-    }
-    if negative {
-        Some(value)
-    } else {
-        value.checked_neg()
-    }
+    crate::resp::parse_i64(text)
 }
 
 // ============================================================================

@@ -114,7 +114,8 @@ pub fn active_expire_cycle(s: &mut Server) {
             total_sampled += sampled as u64;
             total_expired += expired as u64;
             // Check the clock every 16 rounds: it is cheap, but not free.
-            if iteration % 16 == 0 && started.elapsed().as_micros() as u64 > time_limit_us {
+            if iteration.is_multiple_of(16) && started.elapsed().as_micros() as u64 > time_limit_us
+            {
                 time_limit_hit = true;
                 break;
             }

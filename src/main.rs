@@ -3,16 +3,48 @@
 
 use redis_anatomy::server::{self, Config};
 
+const USAGE: &str = "Usage: redis-anatomy [/path/to/redis.conf] [options] [-]
+       redis-anatomy - (read config from stdin)
+       redis-anatomy -v or --version
+       redis-anatomy -h or --help
+
+Examples:
+       redis-anatomy (run the server with default conf)
+       redis-anatomy /etc/redis/6379.conf
+       redis-anatomy --port 7777
+       redis-anatomy /etc/myredis.conf --loglevel verbose -
+";
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let config_file = args.first().filter(|a| !a.starts_with("--")).cloned();
+    match args.first().map(String::as_str) {
+        Some("-v") | Some("--version") => {
+            println!(
+                "Redis Anatomy server v={} malloc={} bits=64",
+                server::config::REDIS_VERSION,
+                redis_anatomy::memory::ALLOCATOR_NAME
+            );
+            return;
+        }
+        Some("-h") | Some("--help") => {
+            eprint!("{USAGE}");
+            return;
+        }
+        _ => {}
+    }
     let config = match Config::from_args(&args) {
         Ok(c) => c,
         Err(msg) => {
-            eprintln!("{msg}");
+            // Redis's fatal config message, already formatted.
+            eprint!("{msg}");
             std::process::exit(1);
         }
     };
+    if let Err(e) = std::env::set_current_dir(&config.dir) {
+        eprintln!("Can't chdir to '{}': {e}", config.dir.display());
+        std::process::exit(1);
+    }
+    let config_file = config.config_file.as_ref().map(|p| p.display().to_string());
     if let Err(e) = server::run(config, config_file) {
         eprintln!("{e}");
         std::process::exit(1);

@@ -372,101 +372,10 @@ impl RequestParser {
     // ANCHOR_END: parse_multibulk
 }
 
-/// Split a line into arguments with `redis-cli`'s (and the config file's)
-/// quoting rules, Redis's `sdssplitargs`:
-///
-/// - words are separated by spaces;
-/// - `"double quotes"` understand `\n \r \t \b \a \\ \"` and `\xHH`;
-/// - `'single quotes'` understand only `\'`;
-/// - a closing quote must be followed by a space or the end of the line.
-///
-/// Returns `None` when quotes are unbalanced.
-pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
-    let mut words = Vec::new();
-    let mut i = 0;
-    let n = line.len();
-    loop {
-        while i < n && line[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        if i >= n {
-            return Some(words);
-        }
-        let mut word = Vec::new();
-        let mut in_double = false;
-        let mut in_single = false;
-        loop {
-            if in_double {
-                if i >= n {
-                    return None;
-                }
-                if line[i] == b'\\'
-                    && i + 3 < n
-                    && line[i + 1] == b'x'
-                    && line[i + 2].is_ascii_hexdigit()
-                    && line[i + 3].is_ascii_hexdigit()
-                {
-                    let hex = |c: u8| (c as char).to_digit(16).unwrap() as u8;
-                    word.push(hex(line[i + 2]) * 16 + hex(line[i + 3]));
-                    i += 4;
-                    continue;
-                } else if line[i] == b'\\' && i + 1 < n {
-                    i += 1;
-                    word.push(match line[i] {
-                        b'n' => b'\n',
-                        b'r' => b'\r',
-                        b't' => b'\t',
-                        b'b' => 8,
-                        b'a' => 7,
-                        other => other,
-                    });
-                } else if line[i] == b'"' {
-                    // The closing quote must be followed by a space or the end.
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
-                        return None;
-                    }
-                    i += 1;
-                    break;
-                } else {
-                    word.push(line[i]);
-                }
-                i += 1;
-            } else if in_single {
-                if i >= n {
-                    return None;
-                }
-                if line[i] == b'\\' && i + 1 < n && line[i + 1] == b'\'' {
-                    i += 1;
-                    word.push(b'\'');
-                } else if line[i] == b'\'' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
-                        return None;
-                    }
-                    i += 1;
-                    break;
-                } else {
-                    word.push(line[i]);
-                }
-                i += 1;
-            } else {
-                if i >= n {
-                    break;
-                }
-                match line[i] {
-                    b' ' | b'\n' | b'\r' | b'\t' | 0 => {
-                        i += 1;
-                        break;
-                    }
-                    b'"' => in_double = true,
-                    b'\'' => in_single = true,
-                    c => word.push(c),
-                }
-                i += 1;
-            }
-        }
-        words.push(word);
-    }
-}
+/// Split an inline command into words with `redis-cli`'s quoting rules:
+/// Redis's `sdssplitargs`, which also reads config files, so it lives with
+/// the configuration (`server::config::split_args`).
+pub use crate::server::config::split_args;
 
 /// Which protocol a client speaks. `HELLO 3` switches to RESP3.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

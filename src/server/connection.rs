@@ -262,7 +262,7 @@ fn run_batch(
     let mut s = server.borrow_mut();
     let mut c = client.borrow_mut();
     let limits = ParseLimits {
-        max_bulk_len: s.config.proto_max_bulk_len as u64,
+        max_bulk_len: s.config.proto_max_bulk_len,
         unauthenticated: !c.authenticated && s.config.requirepass.is_some(),
     };
     let mut consumed = 0;

@@ -154,9 +154,7 @@ fn server_section(s: &Server, out: &mut String) {
         out,
         "tcp_port",
         "{}",
-        s.local_addr
-            .map(|a| a.port())
-            .unwrap_or(s.config.port as u16)
+        s.local_addr.map(|a| a.port()).unwrap_or(s.config.port)
     );
     field!(out, "server_time_usec", "{}", super::unix_us());
     field!(out, "uptime_in_seconds", "{}", uptime);
@@ -231,7 +229,7 @@ fn memory_section(s: &Server, out: &mut String) {
     let used = a.allocated as u64;
     let peak = used.max(s.peak_memory);
     let system = memory::total_system_memory();
-    let maxmemory = s.config.maxmemory as u64;
+    let maxmemory = s.config.maxmemory;
     out.push_str("# Memory\r\n");
     field!(out, "used_memory", "{}", used);
     field!(out, "used_memory_human", "{}", memory::bytes_to_human(used));

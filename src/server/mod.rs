@@ -545,7 +545,7 @@ pub fn call(server: &mut Server, client: &mut Client, cmd: &'static Command, arg
         if threshold >= 0 && usec as i64 >= threshold {
             server
                 .slowlog
-                .push(client, args, usec, server.config.slowlog_max_len as usize);
+                .push(client, args, usec, server.config.slowlog_max_len);
         }
         server
             .latency

@@ -14,9 +14,11 @@ pub fn start() -> ServerHandle {
 
 /// A server with some configuration changed first.
 pub fn start_with(f: impl FnOnce(&mut Config)) -> ServerHandle {
-    let mut config = Config::default();
-    config.port = 0;
-    config.bind = vec!["127.0.0.1".into()];
+    let mut config = Config {
+        port: 0,
+        bind: vec!["127.0.0.1".into()],
+        ..Config::default()
+    };
     f(&mut config);
     spawn(config).expect("server starts")
 }
