@@ -26,9 +26,9 @@
 //!   keys with a TTL.
 //! - Bounded work: one slow cycle spends at most 25% of a core
 //!   (`1_000_000 µs × 25% / hz` per tick), checked every 16 sampling
-//!   rounds; one round looks at no more than `keys_per_loop` keys and
-//!   `20 × keys_per_loop` buckets, so a sparse table cannot make a round
-//!   long.
+//!   rounds; one round stops once it has seen `keys_per_loop` keys (it
+//!   finishes the bucket it is in) or visited `20 × keys_per_loop`
+//!   buckets, so a sparse table cannot make a round long.
 //! - While clients are paused (`CLIENT PAUSE`), nothing expires: the
 //!   dataset must stay still (a failover may be in progress). Lookups
 //!   still *report* a dead key as missing; they just don't delete it yet.
@@ -322,5 +322,7 @@ impl DeadKeys {
 /// time between two cron ticks (at least 1 µs).
 pub fn slow_cycle_time_limit(effort: u32, hz: u32) -> Duration {
     let effort = effort.clamp(1, 10) as u64 - 1;
-    Duration::from_micros(((SLOW_TIME_PERC + 2 * effort) * 1_000_000 / hz.max(1) as u64 / 100).max(1))
+    Duration::from_micros(
+        ((SLOW_TIME_PERC + 2 * effort) * 1_000_000 / hz.max(1) as u64 / 100).max(1),
+    )
 }
