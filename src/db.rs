@@ -1,32 +1,50 @@
 //! # The keyspace
 //!
 //! A Redis database is two dicts: `dict`, from key to value, and `expires`,
-//! from key to its expiry time in Unix milliseconds. A key with no TTL is
-//! absent from `expires`, so the common case costs nothing. There are 16
-//! databases by default (`databases`), selected per client with `SELECT`.
+//! from key to the Unix time in milliseconds at which the key dies. A key
+//! with no TTL is absent from `expires`, so the common case costs nothing:
+//! most lookups check `expires.is_empty()` and stop there. There are 16
+//! databases by default (`databases`); each client picks one with
+//! `SELECT`, and `MOVE`/`COPY ... DB` carry keys between them.
+//!
+//! ```text
+//!   dict                          expires
+//!   ┌─────────┬───────────┐       ┌─────────┬───────────────┐
+//!   │ "user:1"│ "alice"   │       │ "sess:9"│ 1700000000123 │
+//!   │ "sess:9"│ "token"   │       └─────────┴───────────────┘
+//!   │ "hits"  │ 42 (int)  │       only the keys that have a TTL
+//!   └─────────┴───────────┘
+//! ```
 //!
 //! ## The invariants
 //!
 //! - Every key in `expires` is also in `dict`. Deleting a key deletes it
-//!   from both; overwriting a key with SET removes its TTL unless KEEPTTL.
-//! - A key whose time has passed is *logically* gone even before it is
-//!   removed: every lookup first calls [`Db::expire_if_needed`], so no
-//!   command ever sees an expired key ("lazy expiry"). The active cycle
-//!   (`expire.rs`) removes the ones nobody asks for.
+//!   from both; overwriting a key with SET removes its TTL unless KEEPTTL;
+//!   RENAME and MOVE carry the TTL along with the value.
+//! - A key is *logically* gone once the clock passes its expiry time, even
+//!   before anything removes it: "expired" means `now > when`, strictly,
+//!   as Redis's `keyIsExpired` (a key whose time is exactly now still has
+//!   a PTTL of 0 and is still readable). Every lookup checks this first
+//!   (lazy expiry, see `expire.rs`), so no command ever sees a dead key.
 //!
 //! ## The Redis C counterpart
 //!
-//! `src/db.c`: `redisDb` (in `server.h`), `lookupKey`, `lookupKeyRead`,
-//! `lookupKeyWrite`, `dbAdd`, `setKey`, `dbDelete`, `setExpire`,
-//! `getExpire`, `expireIfNeeded`, `keyIsExpired`, `selectDb`, `emptyData`.
+//! `src/server.h`: `redisDb`. `src/db.c`: `lookupKey` and its
+//! `lookupKeyRead`/`lookupKeyWrite` wrappers, `dbAdd`, `dbOverwrite`,
+//! `setKey`, `dbGenericDelete`, `setExpire`, `getExpire`, `removeExpire`,
+//! `keyIsExpired`, `emptyDbStructure`. The lookups themselves live on
+//! `Server` (they count hits and misses and need the LRU clock) and the
+//! expiry decision in `expire.rs`.
 //!
 //! ## What we simplified
 //!
 //! In Redis the `expires` dict shares the key's sds with `dict` (one string,
-//! two pointers). Here each dict owns its key, so a key with a TTL stores
-//! its name twice; keys without a TTL, the vast majority in most datasets,
-//! pay nothing. The lookup flags (`LOOKUP_NOTOUCH`, `LOOKUP_NONOTIFY`, ...)
-//! are separate methods.
+//! two pointers to it). Here each dict owns its key, so a key with a TTL
+//! stores its name twice; keys without a TTL, the vast majority in most
+//! datasets, pay nothing. Redis's lookup flags (`LOOKUP_NOTOUCH`,
+//! `LOOKUP_NONOTIFY`, ...) are separate methods on `Server`. There is no
+//! `lazyfree`: a deleted value is dropped on the spot (the memory chapter
+//! explains when Redis hands big values to a background thread instead).
 
 use crate::dict::Dict;
 use crate::object::RObj;
@@ -45,14 +63,16 @@ pub struct Db {
     /// The running estimate of the average TTL of the keys the active
     /// expiry cycle sampled (INFO keyspace's `avg_ttl`), in ms.
     pub avg_ttl: i64,
-    /// Where the active expiry cycle resumes its SCAN of `expires`.
+    /// Where the active expiry cycle resumes its walk of `expires`
+    /// (Redis's `expires_cursor`), so that successive cycles cover the
+    /// whole table instead of sampling the same buckets again.
     pub expires_cursor: u64,
 }
 
 /// What happened when a lookup checked a key's TTL.
 #[derive(Debug, PartialEq, Eq, Clone, Copy)]
 pub enum ExpireCheck {
-    /// No TTL, or the TTL is in the future.
+    /// No TTL, or the TTL has not passed.
     Alive,
     /// The key had expired and was deleted now.
     Deleted,
@@ -77,7 +97,7 @@ impl Db {
         self.dict.is_empty()
     }
 
-    /// The expiry time of `key` in Unix ms, if it has one.
+    /// The expiry time of `key` in Unix ms, if it has one (`getExpire`).
     pub fn get_expire(&self, key: &[u8]) -> Option<i64> {
         if self.expires.is_empty() {
             return None;
@@ -85,25 +105,25 @@ impl Db {
         self.expires.get(key).copied()
     }
 
-    // ANCHOR: expire_if_needed
-    /// Lazy expiry: if `key` has a TTL in the past, delete it now.
-    ///
-    /// Called before every lookup, so a command never sees an expired key.
-    /// The cost when nothing has a TTL is one `is_empty` check.
-    pub fn expire_if_needed(&mut self, key: &[u8], now_ms: i64) -> ExpireCheck {
-        match self.get_expire(key) {
-            Some(when) if when <= now_ms => {
-                self.delete(key);
-                ExpireCheck::Deleted
-            }
-            _ => ExpireCheck::Alive,
-        }
-    }
-    // ANCHOR_END: expire_if_needed
-
-    /// Is `key` present and not expired (without deleting anything)?
+    // ANCHOR: db_key_is_expired
+    /// Has `key`'s time passed? (`keyIsExpired`.) Strictly after: a key
+    /// set to die at `t` is still alive at `t` itself. Deletes nothing;
+    /// KEYS uses this to skip dead keys without changing the dataset.
     pub fn is_expired(&self, key: &[u8], now_ms: i64) -> bool {
-        matches!(self.get_expire(key), Some(when) if when <= now_ms)
+        matches!(self.get_expire(key), Some(when) if now_ms > when)
+    }
+    // ANCHOR_END: db_key_is_expired
+
+    /// Delete `key` if its time has passed. The low-level half of lazy
+    /// expiry: `Server::expire_if_needed` (expire.rs) decides whether
+    /// deleting is allowed now and does the bookkeeping.
+    pub fn expire_if_needed(&mut self, key: &[u8], now_ms: i64) -> ExpireCheck {
+        if self.is_expired(key, now_ms) {
+            self.delete(key);
+            ExpireCheck::Deleted
+        } else {
+            ExpireCheck::Alive
+        }
     }
 
     /// The value of `key`, without an expiry check (the caller did it).
@@ -137,6 +157,15 @@ impl Db {
         self.dict.insert(Sds::new(key), value);
     }
 
+    /// Add `key` (known to be absent) with an optional expiry time: where
+    /// RENAME, MOVE and COPY put a value together with its TTL.
+    pub fn add_with_expire(&mut self, key: &[u8], value: RObj, expire: Option<i64>) {
+        self.add(key, value);
+        if let Some(when) = expire {
+            self.set_expire(key, when);
+        }
+    }
+
     /// Remove `key` and its TTL; returns the value if it existed.
     pub fn delete(&mut self, key: &[u8]) -> Option<RObj> {
         let (_, value) = self.dict.remove(key)?;
@@ -146,7 +175,14 @@ impl Db {
         Some(value)
     }
 
-    /// Set the absolute expiry time of an existing key.
+    /// Remove `key` and hand back its value and its expiry time: the
+    /// first half of a RENAME or a MOVE.
+    pub fn take(&mut self, key: &[u8]) -> Option<(RObj, Option<i64>)> {
+        let expire = self.get_expire(key);
+        self.delete(key).map(|value| (value, expire))
+    }
+
+    /// Set the absolute expiry time of an existing key (`setExpire`).
     pub fn set_expire(&mut self, key: &[u8], when_ms: i64) {
         debug_assert!(self.dict.get(key).is_some(), "a TTL for a missing key");
         if let Some(slot) = self.expires.get_mut(key) {
@@ -158,6 +194,9 @@ impl Db {
 
     /// Remove the TTL of `key`; true if it had one (PERSIST).
     pub fn remove_expire(&mut self, key: &[u8]) -> bool {
+        if self.expires.is_empty() {
+            return false;
+        }
         self.expires.remove(key).is_some()
     }
 
@@ -169,5 +208,52 @@ impl Db {
         self.avg_ttl = 0;
         self.expires_cursor = 0;
         n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::object::StrValue;
+
+    fn value(s: &str) -> RObj {
+        RObj::string(StrValue::from_bytes(s.as_bytes()), 0)
+    }
+
+    #[test]
+    fn a_key_is_alive_at_its_expiry_instant_and_dead_one_ms_later() {
+        let mut db = Db::new(0);
+        db.add(b"k", value("v"));
+        db.set_expire(b"k", 1000);
+        assert!(!db.is_expired(b"k", 1000));
+        assert_eq!(db.expire_if_needed(b"k", 1000), ExpireCheck::Alive);
+        assert!(db.is_expired(b"k", 1001));
+        assert_eq!(db.expire_if_needed(b"k", 1001), ExpireCheck::Deleted);
+        assert!(db.get(b"k").is_none());
+        assert!(db.get_expire(b"k").is_none());
+    }
+
+    #[test]
+    fn overwriting_drops_the_ttl_unless_kept() {
+        let mut db = Db::new(0);
+        db.add(b"k", value("v"));
+        db.set_expire(b"k", 5000);
+        db.set(b"k", value("w"), true);
+        assert_eq!(db.get_expire(b"k"), Some(5000));
+        db.set(b"k", value("x"), false);
+        assert_eq!(db.get_expire(b"k"), None);
+    }
+
+    #[test]
+    fn take_and_add_with_expire_carry_the_ttl() {
+        let mut db = Db::new(0);
+        db.add(b"a", value("v"));
+        db.set_expire(b"a", 7000);
+        let (v, ttl) = db.take(b"a").unwrap();
+        assert_eq!(ttl, Some(7000));
+        assert!(db.expires.is_empty(), "the TTL left with the key");
+        db.add_with_expire(b"b", v, ttl);
+        assert_eq!(db.get_expire(b"b"), Some(7000));
+        assert_eq!(db.len(), 1);
     }
 }

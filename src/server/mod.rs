@@ -64,7 +64,7 @@ pub use client::Client;
 pub use command::{command_table, Command};
 pub use config::Config;
 
-use crate::db::{Db, ExpireCheck};
+use crate::db::Db;
 use crate::object::RObj;
 use crate::resp::{Args, Reply};
 use command::{flags, LookupError};
@@ -154,6 +154,8 @@ pub struct Server {
     pub client_recent_max_output_buffer: usize,
     /// The highest `used_memory` seen (INFO `used_memory_peak`).
     pub peak_memory: u64,
+    /// What the active expiry cycle carries from one run to the next.
+    pub expire_cycle: crate::expire::ExpireCycleState,
 }
 
 impl Server {
@@ -185,6 +187,7 @@ impl Server {
             client_recent_max_input_buffer: 0,
             client_recent_max_output_buffer: 0,
             peak_memory: 0,
+            expire_cycle: Default::default(),
             config,
         }
     }
@@ -308,21 +311,14 @@ impl Ctx<'_> {
 
     /// Does `key` exist (after lazy expiry), without touching its clock?
     pub fn exists(&mut self, key: &[u8]) -> bool {
-        self.expire_if_needed(key);
-        self.server.dbs[self.client.db].dict.contains_key(key)
+        !self.expire_if_needed(key) && self.server.dbs[self.client.db].dict.contains_key(key)
     }
 
-    /// Lazy expiry of one key in the client's db, with the bookkeeping a
-    /// deletion by expiry needs.
+    /// Lazy expiry of one key in the client's db (see
+    /// `Server::expire_if_needed`): true if the key is logically expired.
     pub fn expire_if_needed(&mut self, key: &[u8]) -> bool {
-        let db = self.client.db;
-        let now = self.now_ms;
-        if self.server.dbs[db].expire_if_needed(key, now) == ExpireCheck::Deleted {
-            self.server.key_expired(db, key);
-            true
-        } else {
-            false
-        }
+        self.server
+            .expire_if_needed(self.client.db, key, self.now_ms)
     }
 
     /// A new value for `key` (SET semantics: the TTL goes unless kept).
@@ -349,12 +345,24 @@ impl Ctx<'_> {
 
     /// Redis's `signalModifiedKey`: a key changed. WATCH (the transactions
     /// chapter) hooks in here to invalidate the transactions watching it.
-    pub fn signal_modified_key(&mut self, _key: &[u8]) {}
+    pub fn signal_modified_key(&mut self, key: &[u8]) {
+        self.signal_modified_key_in(self.client.db, key);
+    }
+
+    /// [`Ctx::signal_modified_key`] for a key in another database (MOVE,
+    /// COPY ... DB).
+    pub fn signal_modified_key_in(&mut self, _db: usize, _key: &[u8]) {}
 
     /// Redis's `notifyKeyspaceEvent`. Delivery to subscribers of
     /// `__keyspace@<db>__:` and `__keyevent@<db>__:` arrives with the
     /// pub/sub chapter; the commands already say which event they fire.
-    pub fn notify(&mut self, _class: u32, _event: &str, _key: &[u8]) {}
+    pub fn notify(&mut self, class: u32, event: &str, key: &[u8]) {
+        self.notify_in(self.client.db, class, event, key);
+    }
+
+    /// [`Ctx::notify`] for a key in another database (MOVE's `move_to`,
+    /// COPY's `copy_to`).
+    pub fn notify_in(&mut self, _db: usize, _class: u32, _event: &str, _key: &[u8]) {}
 
     /// Count `n` changes for the save rules and propagation (`server.dirty`).
     pub fn dirty(&mut self, n: u64) {
@@ -377,8 +385,9 @@ impl Server {
     /// Redis's `lookupKeyRead`: expire the key if its time has come, count
     /// a hit or a miss, refresh its access clock.
     pub fn lookup_read(&mut self, db: usize, key: &[u8], now_ms: i64) -> Option<&mut RObj> {
-        if self.dbs[db].expire_if_needed(key, now_ms) == ExpireCheck::Deleted {
-            self.key_expired(db, key);
+        if self.expire_if_needed(db, key, now_ms) {
+            self.stats.keyspace_misses += 1;
+            return None;
         }
         let lru = self.lru_clock;
         match self.dbs[db].dict.get_mut(key) {
@@ -397,13 +406,33 @@ impl Server {
 
     /// Redis's `lookupKeyWrite`: like a read but counts no hit or miss.
     pub fn lookup_write(&mut self, db: usize, key: &[u8], now_ms: i64) -> Option<&mut RObj> {
-        if self.dbs[db].expire_if_needed(key, now_ms) == ExpireCheck::Deleted {
-            self.key_expired(db, key);
+        if self.expire_if_needed(db, key, now_ms) {
+            return None;
         }
         let lru = self.lru_clock;
         let obj = self.dbs[db].dict.get_mut(key)?;
         obj.lru = lru;
         Some(obj)
+    }
+
+    /// `lookupKeyReadWithFlags(LOOKUP_NOTOUCH)`: a read lookup that counts
+    /// a hit or a miss but leaves the access clock alone, for commands
+    /// that inspect a key without using it (EXISTS, TYPE, TTL, OBJECT).
+    pub fn lookup_read_no_touch(&mut self, db: usize, key: &[u8], now_ms: i64) -> Option<&RObj> {
+        if self.expire_if_needed(db, key, now_ms) {
+            self.stats.keyspace_misses += 1;
+            return None;
+        }
+        match self.dbs[db].dict.get(key) {
+            Some(obj) => {
+                self.stats.keyspace_hits += 1;
+                Some(obj)
+            }
+            None => {
+                self.stats.keyspace_misses += 1;
+                None
+            }
+        }
     }
 
     /// Bookkeeping for a key removed because its TTL passed: the stats,
