@@ -23,3 +23,6 @@ pub mod object;
 
 // Part IV: memory
 pub mod memory;
+
+// Tools around the server
+pub mod walk;

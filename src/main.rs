@@ -1,5 +1,6 @@
 //! `redis-anatomy [config-file] [--directive value ...]`: run the server
-//! like `redis-server`.
+//! like `redis-server`. `redis-anatomy walk <chapter>` plays a walkthrough
+//! against a running server (see `src/walk.rs`).
 
 use redis_anatomy::server::{self, Config};
 
@@ -26,6 +27,7 @@ fn main() {
             );
             return;
         }
+        Some("walk") => std::process::exit(redis_anatomy::walk::main(&args[1..])),
         Some("-h") | Some("--help") => {
             eprint!("{USAGE}");
             return;
