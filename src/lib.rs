@@ -1,27 +1,32 @@
 //! # Redis Anatomy
 //!
 //! A see-through reimplementation of Redis 7.0, written to be read. The
-//! modules below are the chapters, in reading order; each opens with an
-//! essay (the idea, the invariant, the Redis C counterpart, what we
-//! simplified) and is the real code the server runs on.
+//! modules below are the chapters, in reading order (rustfmt is told not to
+//! sort them); each opens with an essay (the idea, the invariant, the Redis
+//! C counterpart, what we simplified) and is the real code the server runs
+//! on.
 
 // Part I: the wire and the loop
 pub mod resp;
 pub mod server;
 
-// Part II: the data structures
+// Part II: strings and the hash table
+pub mod sds;
 pub mod dict;
 pub mod glob;
-pub mod sds;
 
 // Part III: the keyspace
-pub mod bitops;
-pub mod commands;
+pub mod object;
 pub mod db;
 pub mod expire;
-pub mod object;
+pub mod commands;
+pub mod bitops;
 
-// Part IV: memory
+// Part IV: the compact encodings (the collection types are built on them)
+pub mod intset;
+pub mod skiplist;
+
+// Part V: memory
 pub mod memory;
 
 // Tools around the server
