@@ -23,6 +23,9 @@ pub mod commands;
 pub mod bitops;
 
 // Part IV: the compact encodings (the collection types are built on them)
+pub mod listpack;
+pub mod lzf;
+pub mod quicklist;
 pub mod intset;
 pub mod skiplist;
 
