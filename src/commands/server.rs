@@ -65,6 +65,7 @@
 //! - LATENCY has no GRAPH (an ASCII sparkline) or HISTOGRAM (per-command
 //!   HDR histograms); DOCTOR gives a short factual report of our own.
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use crate::commands::eq_ic;
@@ -299,7 +300,6 @@ fn config_get(ctx: &mut Ctx, args: Args) {
     }
 }
 
-// ANCHOR: server_config_set
 /// CONFIG SET name value [name value ...]: all or nothing. The config
 /// module validates and applies every pair (or none, with Redis's error);
 /// then the parts of the server that keep their own copy of a setting are
@@ -334,7 +334,6 @@ fn apply_config_change(server: &mut Server, name: &str) {
         server.hz = server.config.hz;
     }
 }
-// ANCHOR_END: server_config_set
 
 /// CONFIG RESETSTAT: zero what INFO counts (`resetServerStats`,
 /// `resetCommandTableStats`, `resetErrorTableStats`). The slow log and the
@@ -603,7 +602,6 @@ fn reply_command_docs(reply: &mut Reply, cmd: &Command) {
     }
 }
 
-// ANCHOR: server_getkeys
 /// The command named by `args[2..]` and the positions of its keys in
 /// `args[2..]`, or the error Redis gives (`getKeysSubcommandImpl`), in
 /// its order: unknown command, keyless command, wrong arity.
@@ -631,7 +629,6 @@ fn getkeys_of(args: Args) -> Result<(&'static Command, Vec<usize>), &'static str
     }
     Ok((cmd, keys))
 }
-// ANCHOR_END: server_getkeys
 
 /// COMMAND GETKEYS command [arg ...]
 fn command_getkeys(ctx: &mut Ctx, args: Args) {
@@ -747,7 +744,6 @@ fn command_help(ctx: &mut Ctx, _args: Args) {
 // DEBUG
 // ---------------------------------------------------------------------------
 
-// ANCHOR: server_debug_gate
 /// DEBUG is `protected`: `enable-debug-command` decides who may run it
 /// (`no` by default, `yes`, or `local` for loopback connections only).
 /// `process_command` asks this right after the arity check, as Redis's
@@ -764,7 +760,14 @@ pub fn protected_command_refusal(
     }
     let allowed = match server.config.enable_debug_command.as_str() {
         "yes" => true,
-        "local" => client.addr.ip().is_loopback(),
+        // Redis's islocalClient: exactly 127.0.0.1 or ::1 (not all of
+        // 127.0.0.0/8).
+        "local" => {
+            matches!(
+                client.addr.ip(),
+                IpAddr::V4(ip) if ip == Ipv4Addr::LOCALHOST
+            ) || client.addr.ip() == IpAddr::V6(Ipv6Addr::LOCALHOST)
+        }
         _ => false,
     };
     if allowed {
@@ -777,7 +780,6 @@ pub fn protected_command_refusal(
             .to_string(),
     )
 }
-// ANCHOR_END: server_debug_gate
 
 /// DEBUG subcommand [args]: one command whose first argument picks what to
 /// do; each subcommand has an exact argument count, and anything else gets
@@ -1229,4 +1231,134 @@ fn latency_help(ctx: &mut Ctx, _args: Args) {
             "    (default: reset all data for all event classes)",
         ],
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resp::OwnedArgs;
+    use crate::server::{process_command, Config};
+
+    fn run(server: &mut Server, client: &mut Client, parts: &[&str]) -> String {
+        client.reply.buf.clear();
+        let args = OwnedArgs::from_slices(parts);
+        process_command(server, client, args.args());
+        String::from_utf8_lossy(&client.reply.buf).into_owned()
+    }
+
+    fn setup() -> (Server, Client) {
+        let addr = "127.0.0.1:5000".parse().unwrap();
+        let mut client = Client::new(1, addr, addr, -1);
+        client.authenticated = true;
+        (Server::new(Config::default()), client)
+    }
+
+    #[test]
+    fn flushes_count_every_removed_key_as_a_change() {
+        let (mut s, mut c) = setup();
+        for k in ["a", "b", "c"] {
+            run(&mut s, &mut c, &["SET", k, "1"]);
+        }
+        assert_eq!(s.dirty, 3);
+        assert_eq!(run(&mut s, &mut c, &["FLUSHDB"]), "+OK\r\n");
+        assert_eq!(s.dirty, 6, "three keys removed");
+        assert_eq!(run(&mut s, &mut c, &["FLUSHDB", "ASYNC"]), "+OK\r\n");
+        assert_eq!(s.dirty, 6, "an empty database changes nothing");
+        run(&mut s, &mut c, &["SET", "a", "1"]);
+        c.db = 2;
+        run(&mut s, &mut c, &["SET", "b", "1"]);
+        assert_eq!(run(&mut s, &mut c, &["FLUSHALL"]), "+OK\r\n");
+        assert_eq!(s.dirty, 10, "two keys in two databases");
+        assert!(s.dbs.iter().all(|db| db.is_empty()));
+    }
+
+    #[test]
+    fn resetstat_zeroes_counters_but_not_the_slowlog_or_latency() {
+        let (mut s, mut c) = setup();
+        s.config.slowlog_log_slower_than = 0;
+        run(&mut s, &mut c, &["SET", "a", "1"]);
+        run(&mut s, &mut c, &["GET"]);
+        s.latency.add_sample("command", 5);
+        assert!(s.stats.total_commands_processed > 0);
+        run(&mut s, &mut c, &["CONFIG", "RESETSTAT"]);
+        // RESETSTAT's own call is counted after the reset.
+        assert_eq!(s.stats.total_commands_processed, 1);
+        assert!(s.stats.error_codes.is_empty());
+        assert_eq!(s.stats.total_error_replies, 0);
+        let set = command_table().get(b"set").unwrap();
+        assert_eq!(s.command_stats[set.stats_index].calls, 0);
+        assert!(s.slowlog.entries.len() >= 2);
+        assert_eq!(s.latency.events.len(), 1);
+    }
+
+    #[test]
+    fn config_set_of_hz_reaches_the_running_server() {
+        let (mut s, mut c) = setup();
+        s.hz = 40; // raised by dynamic-hz
+        s.config.hz = 25; // what a successful CONFIG SET hz 25 leaves
+        apply_config_change(&mut s, "hz");
+        assert_eq!(s.hz, 25);
+        assert_eq!(
+            run(&mut s, &mut c, &["CONFIG", "SET", "hz"]),
+            "-ERR wrong number of arguments for 'config|set' command\r\n"
+        );
+    }
+
+    #[test]
+    fn rdb_lengths_of_strings() {
+        let len = |b: &str| rdb_string_len(&StrValue::from_bytes(b.as_bytes()));
+        assert_eq!(len("1"), 2); // int8
+        assert_eq!(len("-129"), 3); // int16
+        assert_eq!(len("100000"), 5); // int32
+        assert_eq!(len("123456789012"), 13); // too big: 1 + 12 digits
+        assert_eq!(len("hello"), 6);
+        assert_eq!(len(&"x".repeat(64)), 66); // two-byte length prefix
+        assert_eq!(len("0123"), 5, "not canonical: a string");
+    }
+
+    #[test]
+    fn c_number_parsing_takes_the_longest_prefix() {
+        assert_eq!(c_strtod(b"0.5"), 0.5);
+        assert_eq!(c_strtod(b"0.1x"), 0.1);
+        assert_eq!(c_strtod(b"abc"), 0.0);
+        assert_eq!(c_atoi(b"2"), 2);
+        assert_eq!(c_atoi(b"-1z"), -1);
+        assert_eq!(c_atoi(b"x"), 0);
+    }
+
+    #[test]
+    fn debug_local_allows_exactly_the_loopback_addresses() {
+        let (mut s, _) = setup();
+        s.config.enable_debug_command = "local".into();
+        let debug = command_table().get(b"debug").unwrap();
+        for (addr, allowed) in [
+            ("127.0.0.1:1", true),
+            ("[::1]:1", true),
+            ("127.0.0.2:1", false),
+            ("10.0.0.1:1", false),
+        ] {
+            let addr = addr.parse().unwrap();
+            let client = Client::new(1, addr, addr, -1);
+            assert_eq!(
+                protected_command_refusal(&s, &client, debug).is_none(),
+                allowed,
+                "{addr}"
+            );
+        }
+        let get = command_table().get(b"get").unwrap();
+        s.config.enable_debug_command = "no".into();
+        let client = Client::new(
+            1,
+            "10.0.0.1:1".parse().unwrap(),
+            "10.0.0.1:1".parse().unwrap(),
+            -1,
+        );
+        assert!(protected_command_refusal(&s, &client, get).is_none());
+    }
+
+    #[test]
+    fn idle_time_wraps_with_the_24_bit_clock() {
+        assert_eq!(idle_seconds(100, 40), 60);
+        assert_eq!(idle_seconds(5, (1 << 24) - 10), 5 + 9);
+    }
 }
