@@ -1356,6 +1356,36 @@ mod tests {
         assert!(protected_command_refusal(&s, &client, get).is_none());
     }
 
+    /// Byte-exact RESP3 replies, captured from Redis 7.0.15 after HELLO 3.
+    #[test]
+    fn resp3_command_introspection_matches_redis_bytes() {
+        let (mut s, mut c) = setup();
+        c.reply.protocol = crate::resp::Protocol::Resp3;
+        assert_eq!(
+            run(&mut s, &mut c, &["COMMAND", "INFO", "get", "nosuch"]),
+            "*2\r\n*10\r\n$3\r\nget\r\n:2\r\n~2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n\
+             ~3\r\n+@read\r\n+@string\r\n+@fast\r\n~0\r\n~1\r\n%3\r\n$5\r\nflags\r\n~2\r\n\
+             +RO\r\n+access\r\n$12\r\nbegin_search\r\n%2\r\n$4\r\ntype\r\n$5\r\nindex\r\n\
+             $4\r\nspec\r\n%1\r\n$5\r\nindex\r\n:1\r\n$9\r\nfind_keys\r\n%2\r\n$4\r\ntype\r\n\
+             $5\r\nrange\r\n$4\r\nspec\r\n%3\r\n$7\r\nlastkey\r\n:0\r\n$7\r\nkeystep\r\n:1\r\n\
+             $5\r\nlimit\r\n:0\r\n~0\r\n_\r\n"
+        );
+        assert_eq!(
+            run(&mut s, &mut c, &["COMMAND", "DOCS", "nosuch"]),
+            "%0\r\n"
+        );
+        assert_eq!(
+            run(&mut s, &mut c, &["COMMAND", "INFO", "config|help"]),
+            "*1\r\n*10\r\n$11\r\nconfig|help\r\n:2\r\n~2\r\n+loading\r\n+stale\r\n\
+             :0\r\n:0\r\n:0\r\n~1\r\n+@slow\r\n~0\r\n~0\r\n~0\r\n"
+        );
+        assert_eq!(
+            run(&mut s, &mut c, &["COMMAND", "GETKEYSANDFLAGS", "get", "k"]),
+            "*1\r\n*2\r\n$1\r\nk\r\n~2\r\n+RO\r\n+access\r\n"
+        );
+        assert_eq!(run(&mut s, &mut c, &["INFO", "nosuch"]), "=4\r\ntxt:\r\n");
+    }
+
     #[test]
     fn idle_time_wraps_with_the_24_bit_clock() {
         assert_eq!(idle_seconds(100, 40), 60);
