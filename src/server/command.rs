@@ -142,7 +142,7 @@ impl Group {
             Group::String => "string",
             Group::List => "list",
             Group::Set => "set",
-            Group::SortedSet => "sorted_set",
+            Group::SortedSet => "sorted-set",
             Group::Hash => "hash",
             Group::PubSub => "pubsub",
             Group::Transactions => "transactions",

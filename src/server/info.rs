@@ -1,16 +1,41 @@
 //! # INFO: the server describes itself
 //!
 //! `INFO [section ...]` returns `field:value` lines grouped under `# Section`
-//! headers, with Redis 7.0's field names. A section appears only when its
-//! fields are real: persistence, replication and cluster join when their
-//! chapters do.
+//! headers, with Redis 7.0's field names and formats, so that tools written
+//! for Redis (redis-cli, exporters, a student's own scripts) read this
+//! server unchanged. Almost every number here is a counter some other part
+//! of the server keeps as it works: `call` counts commands, errors and
+//! their time; the connection task counts bytes; lookups count hits and
+//! misses; the expiry cycle counts expired keys. INFO only formats them.
 //!
-//! Redis's counterpart is `genRedisInfoString` in server.c.
+//! ## The invariant
+//!
+//! A section appears only when its fields are real. Redis 7.0 also prints
+//! persistence, replication, modules, latencystats and cluster sections;
+//! they join [`SECTIONS`] with the chapters that make their numbers true,
+//! and until then `INFO replication` answers what Redis answers for a name
+//! it does not know: nothing. A few fields of real sections are fixed by
+//! construction (`blocked_clients:0` before blocking commands exist,
+//! `gcc_version`, `redis_build_id`); they are printed because clients
+//! parse them, and say so in the code.
+//!
+//! ## The Redis C counterpart
+//!
+//! `src/server.c`: `infoCommand`, `genInfoSectionDict` (which names select
+//! what), `genRedisInfoString` (the text), `trackInstantaneousMetric` and
+//! `getInstantaneousMetric` (the `instantaneous_*` rates),
+//! `genRedisInfoStringCommandStats`.
+//!
+//! ## What we simplified
+//!
+//! Redis keeps requested section names in a dict and builds the text with
+//! `sdscatprintf`; we use a fixed table of our sections and `write!` into
+//! one `String`. INFO is not a hot path, so clarity wins.
 
 use std::fmt::Write;
 use std::time::Instant;
 
-use super::{command_stats_by_name, command_table, Server};
+use super::{command_table, Server};
 use crate::memory;
 
 /// How many samples the instantaneous metrics average over
@@ -58,71 +83,73 @@ pub fn track_instantaneous_metrics(s: &mut Server) {
     m.last = current;
 }
 
-/// Sections INFO prints with no argument or `default`.
-const DEFAULT_SECTIONS: &[&str] = &[
-    "server",
-    "clients",
-    "memory",
-    "stats",
-    "cpu",
-    "errorstats",
-    "keyspace",
+// ANCHOR: info_sections
+/// The sections this server has, in the order Redis prints them, and
+/// whether a bare `INFO` (or `INFO default`) includes each. Redis's other
+/// sections (persistence, replication, modules, latencystats, cluster)
+/// join this list with their chapters; until then asking for one gives
+/// nothing, exactly as Redis answers a section name it does not know.
+const SECTIONS: &[(&str, bool)] = &[
+    ("server", true),
+    ("clients", true),
+    ("memory", true),
+    ("stats", true),
+    ("cpu", true),
+    ("commandstats", false),
+    ("errorstats", true),
+    ("keyspace", true),
 ];
-/// Sections added by `all` / `everything`.
-const ALL_ONLY_SECTIONS: &[&str] = &["commandstats"];
 
-/// Build the INFO text for the requested sections.
-pub fn info_string(s: &Server, requested: &[Vec<u8>]) -> String {
-    let mut wanted: Vec<&str> = Vec::new();
-    let lower: Vec<String> = requested
-        .iter()
-        .map(|r| String::from_utf8_lossy(r).to_ascii_lowercase())
-        .collect();
-    if lower.is_empty() {
-        wanted.extend(DEFAULT_SECTIONS);
+/// Build the INFO text for the requested sections (`genInfoSectionDict`
+/// and `genRedisInfoString`): none means the defaults; `default`, `all`
+/// and `everything` are groups; other names are matched without regard
+/// to case; unknown names add nothing. Sections are separated by an empty
+/// line, and every line ends in CRLF.
+pub fn info_string(s: &Server, requested: &[&[u8]]) -> String {
+    let mut all = false;
+    let mut wanted = [false; SECTIONS.len()];
+    if requested.is_empty() {
+        for (i, (_, default)) in SECTIONS.iter().enumerate() {
+            wanted[i] = *default;
+        }
     }
-    for r in &lower {
-        match r.as_str() {
-            "default" => wanted.extend(DEFAULT_SECTIONS),
-            "all" | "everything" => {
-                wanted.extend(DEFAULT_SECTIONS);
-                wanted.extend(ALL_ONLY_SECTIONS);
+    for r in requested {
+        if r.eq_ignore_ascii_case(b"all") || r.eq_ignore_ascii_case(b"everything") {
+            all = true;
+        } else if r.eq_ignore_ascii_case(b"default") {
+            for (i, (_, default)) in SECTIONS.iter().enumerate() {
+                wanted[i] |= *default;
             }
-            other => {
-                if let Some(known) = DEFAULT_SECTIONS
-                    .iter()
-                    .chain(ALL_ONLY_SECTIONS)
-                    .find(|k| **k == other)
-                {
-                    wanted.push(known);
-                }
-            }
+        } else if let Some(i) = SECTIONS
+            .iter()
+            .position(|(name, _)| r.eq_ignore_ascii_case(name.as_bytes()))
+        {
+            wanted[i] = true;
         }
     }
     let mut out = String::new();
-    let mut first = true;
-    for section in DEFAULT_SECTIONS.iter().chain(ALL_ONLY_SECTIONS) {
-        if !wanted.contains(section) {
+    for (i, (section, _)) in SECTIONS.iter().enumerate() {
+        if !(all || wanted[i]) {
             continue;
         }
-        if !first {
+        if !out.is_empty() {
             out.push_str("\r\n");
         }
-        first = false;
         match *section {
             "server" => server_section(s, &mut out),
             "clients" => clients_section(s, &mut out),
             "memory" => memory_section(s, &mut out),
             "stats" => stats_section(s, &mut out),
             "cpu" => cpu_section(&mut out),
+            "commandstats" => commandstats_section(s, &mut out),
             "errorstats" => errorstats_section(s, &mut out),
             "keyspace" => keyspace_section(s, &mut out),
-            "commandstats" => commandstats_section(s, &mut out),
-            _ => {}
+            _ => unreachable!("every section in SECTIONS has a writer"),
         }
     }
     out
 }
+// ANCHOR_END: info_sections
 
 macro_rules! field {
     ($out:expr, $name:expr, $($arg:tt)*) => {{
@@ -132,6 +159,9 @@ macro_rules! field {
     }};
 }
 
+// The casts keep this file compiling whichever integer types the config
+// chapter gives its fields (the stand-in's match them already).
+#[allow(clippy::unnecessary_cast)]
 fn server_section(s: &Server, out: &mut String) {
     let uptime = s.started.elapsed().as_secs();
     let uname = uname();
@@ -139,6 +169,7 @@ fn server_section(s: &Server, out: &mut String) {
     field!(out, "redis_version", "7.0.15");
     field!(out, "redis_git_sha1", "00000000");
     field!(out, "redis_git_dirty", "0");
+    // No C build here: Redis hashes its build flags; we have none to hash.
     field!(out, "redis_build_id", "0");
     field!(out, "redis_mode", "standalone");
     field!(out, "os", "{}", uname);
@@ -146,6 +177,7 @@ fn server_section(s: &Server, out: &mut String) {
     field!(out, "monotonic_clock", "POSIX clock_gettime");
     field!(out, "multiplexing_api", "epoll");
     field!(out, "atomicvar_api", "c11-builtin");
+    // Built by rustc, not gcc; tools parse the field, so it stays.
     field!(out, "gcc_version", "0.0.0");
     field!(out, "process_id", "{}", std::process::id());
     field!(out, "process_supervised", "no");
@@ -218,11 +250,13 @@ fn clients_section(s: &Server, out: &mut String) {
         "{}",
         s.client_recent_max_output_buffer
     );
+    // Fixed until the blocking commands (BLPOP...) and tracking arrive.
     field!(out, "blocked_clients", "0");
     field!(out, "tracking_clients", "0");
     field!(out, "clients_in_timeout_table", "0");
 }
 
+#[allow(clippy::unnecessary_cast)]
 fn memory_section(s: &Server, out: &mut String) {
     let a = memory::allocator_stats();
     let rss = memory::rss_bytes() as u64;
@@ -459,23 +493,25 @@ fn keyspace_section(s: &Server, out: &mut String) {
 
 fn commandstats_section(s: &Server, out: &mut String) {
     out.push_str("# Commandstats\r\n");
-    let stats = command_stats_by_name(s);
     for cmd in command_table().all() {
-        let st = stats[cmd.full_name];
+        let st = s.command_stats[cmd.stats_index];
         if st.calls == 0 && st.failed_calls == 0 && st.rejected_calls == 0 {
             continue;
         }
+        // Redis divides as C `float`s; doing the same keeps the rounding of
+        // the last printed digit identical.
+        let per_call = if st.calls > 0 {
+            st.usec as f32 / st.calls as f32
+        } else {
+            0.0
+        };
         field!(
             out,
             format!("cmdstat_{}", cmd.full_name),
             "calls={},usec={},usec_per_call={:.2},rejected_calls={},failed_calls={}",
             st.calls,
             st.usec,
-            if st.calls > 0 {
-                st.usec as f64 / st.calls as f64
-            } else {
-                0.0
-            },
+            per_call,
             st.rejected_calls,
             st.failed_calls
         );

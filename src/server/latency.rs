@@ -1,14 +1,32 @@
 //! # The latency monitor
 //!
-//! With `latency-monitor-threshold` set to N milliseconds, every event that
-//! takes at least N ms is recorded under its name (`command`,
-//! `fast-command`, later `fork`, `aof-fsync-always`...): the latest and the
-//! worst latency, and a history of the last 160 samples, one per second at
-//! most (a second sample in the same second keeps the larger).
+//! With `latency-monitor-threshold` set to N milliseconds (0, the default,
+//! turns it off), every event that takes at least N ms is recorded under
+//! its name: `command` for a slow command, `fast-command` for a command
+//! flagged `fast` that was not (a much worse sign), and later `fork`,
+//! `aof-fsync-always`, `expire-cycle`... For each event the monitor keeps
+//! the worst latency ever seen and a history of recent spikes. SLOWLOG
+//! says *which command* was slow; the latency monitor says *when* the
+//! server stalled and for how long, whatever the cause.
 //!
-//! Redis's counterpart is `src/latency.c` (`latencyAddSample`,
-//! `latencyCommand`). We keep LATEST, HISTORY and RESET; DOCTOR and GRAPH
-//! (the ASCII art) are left out.
+//! ## The invariant
+//!
+//! At most one sample per event per second (a second spike in the same
+//! second only raises that second's value) and at most 160 samples per
+//! event, so the monitor's memory is bounded however bad things get.
+//!
+//! ## The Redis C counterpart
+//!
+//! `src/latency.c`: `latencyAddSample`, `latencyCommand`,
+//! `latencyCommandReplyWithLatestEvents`, `latencyCommandReplyWithSamples`,
+//! `latencyResetEvent`; the sampling in `call` (server.c).
+//!
+//! ## What we simplified
+//!
+//! Redis keeps a fixed ring of 160 slots per event; we keep a `Vec` that
+//! never grows past 160. LATENCY GRAPH (an ASCII sparkline) and HISTOGRAM
+//! (per-command HDR histograms) are left out, and DOCTOR states the facts
+//! in a few lines instead of Redis's advice essay.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -38,6 +56,8 @@ impl LatencyMonitor {
         self.add_sample(event, ms);
     }
 
+    // ANCHOR: latency_add_sample
+    /// Record a spike of `ms` for `event` now.
     pub fn add_sample(&mut self, event: &str, ms: u64) {
         let now = super::unix_ms() / 1000;
         let series = self.events.entry(event.to_string()).or_default();
@@ -53,4 +73,5 @@ impl LatencyMonitor {
             series.samples.remove(0);
         }
     }
+    // ANCHOR_END: latency_add_sample
 }

@@ -474,10 +474,7 @@ pub fn process_command(server: &mut Server, client: &mut Client, args: Args) -> 
     let cmd = match table.lookup(args) {
         Ok(cmd) => cmd,
         Err(LookupError::Unknown(msg)) | Err(LookupError::UnknownSubcommand(msg)) => {
-            let reply_start = client.reply.buf.len();
-            client.reply.error(&msg);
-            server.stats.total_error_replies += 1;
-            apply_reply_mode(client, reply_start);
+            reject(server, client, &msg);
             return Flow::Continue;
         }
         Err(LookupError::Arity(msg)) => {
@@ -489,10 +486,29 @@ pub fn process_command(server: &mut Server, client: &mut Client, args: Args) -> 
         }
     };
     client.last_command = cmd.full_name;
+    // Protected commands (DEBUG) need `enable-debug-command`.
+    if let Some(msg) = crate::commands::server::protected_command_refusal(server, client, cmd) {
+        server.command_stats[cmd.stats_index].rejected_calls += 1;
+        reject(server, client, &msg);
+        return Flow::Continue;
+    }
     // Authentication: before AUTH, only no-auth commands (AUTH, HELLO, QUIT).
     if !client.authenticated && server.config.requirepass.is_some() && !cmd.has(flags::NO_AUTH) {
         server.command_stats[cmd.stats_index].rejected_calls += 1;
         reject(server, client, "NOAUTH Authentication required.");
+        return Flow::Continue;
+    }
+    // A MONITOR connection is a replica in Redis's eyes (it is fed the
+    // command stream), and a replica may not touch the keyspace.
+    if client.monitor
+        && (cmd.has(flags::WRITE) || cmd.has(flags::READONLY) || cmd.has(flags::MAY_REPLICATE))
+    {
+        server.command_stats[cmd.stats_index].rejected_calls += 1;
+        reject(
+            server,
+            client,
+            "ERR Replica can't interact with the keyspace",
+        );
         return Flow::Continue;
     }
     if let Some(until) = server.paused_for(cmd) {
@@ -569,6 +585,16 @@ pub fn call(server: &mut Server, client: &mut Client, cmd: &'static Command, arg
 
     apply_reply_mode(client, reply_start);
 
+    // The latency monitor samples every command (fast ones under their own
+    // event name); only the slow log honours `skip_slowlog`.
+    let event = if cmd.has(flags::FAST) {
+        "fast-command"
+    } else {
+        "command"
+    };
+    server
+        .latency
+        .observe(event, elapsed, server.config.latency_monitor_threshold);
     if !cmd.has(flags::SKIP_SLOWLOG) {
         let threshold = server.config.slowlog_log_slower_than;
         if threshold >= 0 && usec as i64 >= threshold {
@@ -576,9 +602,6 @@ pub fn call(server: &mut Server, client: &mut Client, cmd: &'static Command, arg
                 .slowlog
                 .push(client, args, usec, server.config.slowlog_max_len);
         }
-        server
-            .latency
-            .observe("command", elapsed, server.config.latency_monitor_threshold);
     }
     if !server.monitors.is_empty() && !cmd.has(flags::ADMIN) && !cmd.has(flags::SKIP_MONITOR) {
         feed_monitors(server, client, args);
@@ -604,7 +627,10 @@ fn feed_monitors(server: &mut Server, client: &mut Client, args: Args) {
     let ids = server.monitors.clone();
     for id in ids {
         if id == client.id {
-            continue; // a MONITOR client's own commands are not shown to it
+            // A monitor sees its own commands too (after their replies);
+            // its RefCell is the one borrowed by the caller.
+            client.reply.simple(&line);
+            continue;
         }
         if let Some(rc) = server.clients.get(&id) {
             if let Ok(mut m) = rc.try_borrow_mut() {
