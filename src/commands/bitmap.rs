@@ -599,3 +599,111 @@ fn bitfield_generic(ctx: &mut Ctx, args: Args, read_only: bool) {
     }
 }
 // ANCHOR_END: bitmap_bitfield
+
+#[cfg(test)]
+mod tests {
+    use crate::commands::string::harness::Harness;
+
+    #[test]
+    fn bitmap_writes_leave_raw_values() {
+        let mut h = Harness::new();
+        h.run(&[b"SET", b"emb", b"abc"]);
+        h.run(&[b"SETBIT", b"emb", b"1", b"1"]);
+        h.run(&[b"SETBIT", b"new", b"1", b"1"]);
+        h.run(&[b"SET", b"int", b"12"]);
+        h.run(&[b"BITFIELD", b"int", b"SET", b"u8", b"0", b"65"]);
+        h.run(&[b"SET", b"n", b"7"]);
+        h.run(&[b"BITOP", b"OR", b"dest", b"n"]);
+        for key in ["emb", "new", "int", "dest"] {
+            assert_eq!(h.encoding(key), "raw", "{key}");
+        }
+        // Reads do not change the encoding.
+        h.run(&[b"BITCOUNT", b"n"]);
+        h.run(&[b"BITFIELD", b"n", b"GET", b"u8", b"0"]);
+        assert_eq!(h.encoding("n"), "int");
+    }
+
+    #[test]
+    fn a_new_bitmap_is_exactly_as_long_as_its_highest_bit_needs() {
+        let mut h = Harness::new();
+        h.run(&[b"SETBIT", b"k", b"8000", b"1"]);
+        let value = h.server.dbs[0]
+            .get(b"k")
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_vec();
+        assert_eq!(value.len(), 1001);
+    }
+
+    #[test]
+    fn resp3_bitfield_fail_is_a_null() {
+        let mut h = Harness::new().resp3();
+        assert_eq!(
+            h.run(&[
+                b"BITFIELD",
+                b"k",
+                b"OVERFLOW",
+                b"FAIL",
+                b"INCRBY",
+                b"u2",
+                b"0",
+                b"9"
+            ]),
+            "*1\r\n_\r\n"
+        );
+    }
+
+    #[test]
+    fn dirty_counts_changes_as_redis_does() {
+        let mut h = Harness::new();
+        let dirty = |h: &Harness| h.server.dirty;
+        h.run(&[b"SETBIT", b"k", b"7", b"1"]);
+        assert_eq!(dirty(&h), 1, "created");
+        h.run(&[b"SETBIT", b"k", b"7", b"1"]);
+        assert_eq!(dirty(&h), 1, "same bit: no change");
+        h.run(&[b"SETBIT", b"k", b"100", b"0"]);
+        assert_eq!(dirty(&h), 2, "a pure length change counts");
+        h.run(&[
+            b"BITFIELD",
+            b"k",
+            b"SET",
+            b"u8",
+            b"0",
+            b"1",
+            b"SET",
+            b"u8",
+            b"8",
+            b"0",
+        ]);
+        assert_eq!(dirty(&h), 2, "fields set to their current values");
+        h.run(&[
+            b"BITFIELD",
+            b"k",
+            b"SET",
+            b"u8",
+            b"0",
+            b"2",
+            b"INCRBY",
+            b"u8",
+            b"8",
+            b"1",
+        ]);
+        assert_eq!(dirty(&h), 4, "one per field changed");
+        h.run(&[
+            b"BITFIELD",
+            b"f",
+            b"OVERFLOW",
+            b"FAIL",
+            b"INCRBY",
+            b"u8",
+            b"0",
+            b"300",
+        ]);
+        assert_eq!(dirty(&h), 4, "a created key whose only write failed");
+        h.run(&[b"BITOP", b"AND", b"d", b"none"]);
+        assert_eq!(dirty(&h), 4, "nothing to delete");
+        h.run(&[b"BITOP", b"OR", b"d", b"k"]);
+        assert_eq!(dirty(&h), 5);
+    }
+}

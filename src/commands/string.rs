@@ -296,12 +296,11 @@ fn getex(ctx: &mut Ctx, args: Args) {
             ctx.notify(GENERIC, "expire", key);
             ctx.dirty(1);
         }
-        None if opts.flags & PERSIST != 0 => {
-            if ctx.db().remove_expire(key) {
-                ctx.signal_modified_key(key);
-                ctx.notify(GENERIC, "persist", key);
-                ctx.dirty(1);
-            }
+        // Only a TTL actually removed counts; propagated as PERSIST.
+        None if opts.flags & PERSIST != 0 && ctx.db().remove_expire(key) => {
+            ctx.signal_modified_key(key);
+            ctx.notify(GENERIC, "persist", key);
+            ctx.dirty(1);
         }
         None => {}
     }
@@ -597,7 +596,7 @@ fn msetnx(ctx: &mut Ctx, args: Args) {
 /// Redis's `msetGenericCommand`. An even argument count (a key without its
 /// value) is reported as an arity error, with the command's name.
 fn mset_generic(ctx: &mut Ctx, args: Args, nx: bool) {
-    if args.len() % 2 == 0 {
+    if args.len().is_multiple_of(2) {
         let name = ctx.cmd.full_name;
         ctx.reply().error(&format!(
             "ERR wrong number of arguments for '{name}' command"
@@ -1293,6 +1292,40 @@ mod tests {
             h.run(&[b"LCS", b"key1", b"key2", b"IDX", b"MINMATCHLEN", b"4"]),
             "%2\r\n$7\r\nmatches\r\n*1\r\n*2\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n$3\r\nlen\r\n:6\r\n"
         );
+    }
+
+    #[test]
+    fn dirty_counts_writes_as_redis_does() {
+        // Each step's running total was read from Redis 7.0.15's INFO
+        // `rdb_changes_since_last_save` after the same command.
+        let mut h = Harness::new();
+        let steps: &[(&[&[u8]], u64)] = &[
+            (&[b"SET", b"s", b"v"], 1),
+            (&[b"SETNX", b"s", b"v"], 1),
+            (&[b"MSET", b"a", b"1", b"b", b"2"], 3),
+            (&[b"GETEX", b"s", b"PERSIST"], 3),
+            (&[b"SETRANGE", b"s", b"0", b""], 3),
+            (&[b"APPEND", b"s", b"x"], 4),
+            (&[b"INCR", b"a"], 5),
+            (&[b"GETDEL", b"nope"], 5),
+            (&[b"GETDEL", b"a"], 6),
+            (&[b"SET", b"e", b"v", b"PX", b"100000"], 7),
+            (&[b"GETEX", b"e", b"PERSIST"], 8),
+            (&[b"GETEX", b"e", b"EX", b"100"], 9),
+            (&[b"SET", b"s2", b"v", b"XX"], 9),
+            (&[b"MSETNX", b"a", b"1", b"s", b"2"], 9),
+            (&[b"INCRBYFLOAT", b"fl", b"1"], 10),
+            (&[b"GETSET", b"s", b"q"], 11),
+        ];
+        for (words, total) in steps {
+            h.run(words);
+            assert_eq!(
+                h.server.dirty,
+                *total,
+                "after {:?}",
+                String::from_utf8_lossy(words[0])
+            );
+        }
     }
 
     #[test]
