@@ -38,6 +38,11 @@
 //! integers 0..9999 are not objects we share (an `i64` is smaller than a
 //! pointer to one), but `OBJECT REFCOUNT` reports them as Redis does,
 //! because a student comparing the two servers should see the same answer.
+//!
+//! One thing we do that Redis does not: SET over a string of the same
+//! length copies into the old allocation ([`StrValue::assign`]) instead of
+//! freeing it and taking the argument's, because our arguments live in the
+//! query buffer and cannot be taken.
 
 use crate::sds::Sds;
 

@@ -64,6 +64,7 @@
 
 use crate::object::{StrValue, Value};
 use crate::resp::{parse_i64, Aggregate, Args, Reply};
+use crate::sds::Sds;
 use crate::server::command::{CommandDef, CommandProc, Group};
 use crate::server::notify_class::{GENERIC, STRING};
 use crate::server::{Ctx, NOT_FLOAT, NOT_INTEGER, SYNTAX_ERR, WRONGTYPE};
@@ -465,7 +466,6 @@ enum SetReplies {
     OneOrZero,
 }
 
-// ANCHOR: string_set_generic
 /// Redis's `setGenericCommand`, shared by SET, SETNX, SETEX and PSETEX.
 ///
 /// Order of events, which the replies reveal:
@@ -526,7 +526,6 @@ fn set_generic(
         }
     }
 }
-// ANCHOR_END: string_set_generic
 
 /// SET key value [NX | XX] [GET] [EX s | PX ms | EXAT unix-s | PXAT unix-ms | KEEPTTL]
 fn set(ctx: &mut Ctx, args: Args) {
@@ -714,7 +713,6 @@ fn parse_float_value(bytes: &[u8]) -> Option<f64> {
     parse_f64(bytes)
 }
 
-// ANCHOR: string_format_float
 /// The text INCRBYFLOAT stores: Redis's `ld2string` in its "human" mode,
 /// which prints `%.17Lf` (fixed notation, 17 decimals, never an exponent)
 /// and strips trailing zeros, then the dot, and turns `-0` into `0`.
@@ -739,7 +737,6 @@ fn format_float(value: f64) -> String {
     }
     text
 }
-// ANCHOR_END: string_format_float
 
 /// INCRBYFLOAT key increment: the sum is stored as text (`embstr` or
 /// `raw`, never `int`), keeping the TTL. Redis propagates it as
@@ -841,7 +838,6 @@ fn strlen(ctx: &mut Ctx, args: Args) {
     }
 }
 
-// ANCHOR: string_setrange
 /// SETRANGE key offset value: overwrite bytes from `offset`, padding with
 /// zero bytes if the string is shorter; reply the new length.
 ///
@@ -886,26 +882,29 @@ fn setrange(ctx: &mut Ctx, args: Args) {
     }
     let offset = offset as usize; // fits: at most proto-max-bulk-len
     let end = offset + patch.len();
-    if !exists {
-        let obj = ctx.new_object(Value::Str(StrValue::Raw(crate::sds::Sds::empty())));
-        ctx.db().add(key, obj);
-    }
-    let new_len = {
+    let new_len = if exists {
         let value = ctx
             .lookup_write(key)
             .and_then(|obj| obj.as_str_mut())
-            .expect("the string was found or created above");
+            .expect("the string was found above");
         let sds = value.make_raw();
         sds.grow_zeroed(end);
         sds.as_bytes_mut()[offset..end].copy_from_slice(patch);
         sds.len()
+    } else {
+        // A new key gets exactly the bytes it needs, as `sdsnewlen` gives.
+        let mut sds = Sds::with_capacity(end);
+        sds.grow_zeroed(end);
+        sds.as_bytes_mut()[offset..end].copy_from_slice(patch);
+        let obj = ctx.new_object(Value::Str(StrValue::Raw(sds)));
+        ctx.db().add(key, obj);
+        end
     };
     ctx.signal_modified_key(key);
     ctx.notify(STRING, "setrange", key);
     ctx.dirty(1);
     ctx.reply().int(new_len as i64);
 }
-// ANCHOR_END: string_setrange
 
 /// Redis's index rules for GETRANGE: negative indexes count from the end;
 /// both negative with `start > end` is empty at once; then both are clamped
