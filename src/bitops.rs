@@ -794,6 +794,19 @@ pub fn get_field(bytes: &[u8], offset: u64, ty: FieldType) -> i64 {
 pub fn set_field(bytes: &mut Vec<u8>, offset: u64, ty: FieldType, value: i64) {
     let last_bit = offset + u64::from(ty.bits) - 1;
     grow_to_cover_bit(bytes, last_bit);
+    store_field(bytes, offset, ty, value);
+}
+
+/// The in-place half of [`set_field`], for a string that is already long
+/// enough to hold the field (the command layer grows a value stored as an
+/// sds itself, once, before any subcommand runs). Panics if the field's
+/// last byte is past the end of `bytes`.
+pub fn store_field(bytes: &mut [u8], offset: u64, ty: FieldType, value: i64) {
+    let last_bit = offset + u64::from(ty.bits) - 1;
+    assert!(
+        last_bit / 8 < bytes.len() as u64,
+        "field past the end of the string"
+    );
     let first = offset / 8;
     let shift = WINDOW_BITS - offset % 8 - u64::from(ty.bits);
     let field_mask = u128::from(ty.mask()) << shift;
@@ -802,7 +815,7 @@ pub fn set_field(bytes: &mut Vec<u8>, offset: u64, ty: FieldType, value: i64) {
     // Write back only bytes that exist: the field lies inside the grown
     // string, and window bytes past its end hold only zero padding.
     let window_bytes = window.to_be_bytes(); // 16 bytes; ours are the last 9
-    let first = first as usize; // fits: grow_to_cover_bit checked it
+    let first = first as usize; // fits: the assert above checked it
     let count = (WINDOW_BYTES as usize).min(bytes.len() - first);
     bytes[first..first + count].copy_from_slice(&window_bytes[16 - 9..16 - 9 + count]);
 }
