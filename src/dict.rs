@@ -131,11 +131,12 @@
 //!   releases its pause as usual.
 //! - **Allocation failure aborts**, as everywhere in Rust. There is no
 //!   `dictTryExpand`.
-//! - We follow Redis 7.0.0. Redis 7.0.12 changed three things in dict.c:
-//!   the stats of an empty table gained a header line; `dictGetSomeKeys`
-//!   started reservoir-sampling the rest of the last chain (exercise 3);
-//!   and the boolean resize switch became three states, where "forbid"
-//!   also stops rehash steps in the child process. `DEBUG HTSTATS ... full`
+//! - Our reference is Redis 7.0.15, whose dict.c changed in 7.0.12 in three
+//!   ways. We print the stats of an empty table with its header line, as
+//!   7.0.15 does; we keep 7.0.0's `dictGetSomeKeys`, without the reservoir
+//!   sampling of the last chain (exercise 3), and its boolean resize
+//!   switch, where 7.0.12's "forbid" state also stops rehash steps in the
+//!   child process. `DEBUG HTSTATS ... full`
 //!   (the `full` flag of [`Dict::stats`]) came in Redis 7.2.
 //!
 //! ## Exercises
@@ -1403,16 +1404,20 @@ impl<K: Borrow<[u8]>, V> Dict<K, V> {
 
     fn table_stats(&self, t: usize, full: bool, out: &mut String) {
         let table = &self.tables[t];
-        if table.used == 0 {
-            // Redis 7.0.12+ writes the "Hash table N stats" header first.
-            out.push_str("No stats available for empty dictionaries\n");
-            return;
-        }
         let role = if t == 0 {
             "main hash table"
         } else {
             "rehashing target"
         };
+        if table.used == 0 {
+            // Our reference, Redis 7.0.15, names the table first (7.0.12
+            // added the header; earlier 7.0 releases printed only the line).
+            let _ = write!(
+                out,
+                "Hash table {t} stats ({role}):\nNo stats available for empty dictionaries\n"
+            );
+            return;
+        }
         let size = table.size();
         // Writing to a String cannot fail, hence the ignored results below.
         let _ = write!(
@@ -2291,7 +2296,7 @@ mod tests {
     fn stats_of_an_empty_dict() {
         assert_eq!(
             TestDict::new().stats(true),
-            "No stats available for empty dictionaries\n"
+            "Hash table 0 stats (main hash table):\nNo stats available for empty dictionaries\n"
         );
     }
 

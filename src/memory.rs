@@ -95,3 +95,47 @@ pub fn bytes_to_human(n: u64) -> String {
         format!("{:.2}P", n / (K * K * K * K * K))
     }
 }
+
+/// The jemalloc size class a request of `n` bytes is served from (what
+/// `zmalloc_size` reports in Redis). jemalloc rounds small sizes up to 8
+/// and 16, then to multiples of 16 up to 64, and above that keeps four
+/// classes per doubling: 80, 96, 112, 128, then 160, 192, 224, 256, ...
+pub fn size_class(n: usize) -> usize {
+    if n <= 8 {
+        return 8;
+    }
+    if n <= 16 {
+        return 16;
+    }
+    if n <= 64 {
+        return n.div_ceil(16) * 16;
+    }
+    // n is in (2^k, 2^(k+1)]: the step is 2^(k-2).
+    let k = usize::BITS - 1 - (n - 1).leading_zeros();
+    let step = 1usize << (k - 2);
+    n.div_ceil(step) * step
+}
+
+#[cfg(test)]
+mod tests {
+    use super::size_class;
+
+    #[test]
+    fn size_classes_follow_jemalloc() {
+        let cases = [
+            (1, 8),
+            (8, 8),
+            (9, 16),
+            (17, 32),
+            (33, 48),
+            (64, 64),
+            (65, 80),
+            (129, 160),
+            (257, 320),
+            (4097, 5120),
+        ];
+        for (n, class) in cases {
+            assert_eq!(size_class(n), class, "{n}");
+        }
+    }
+}

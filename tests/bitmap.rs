@@ -512,7 +512,7 @@ fn bitmap_commands_on_another_type() {
 }
 
 #[test]
-#[ignore = "needs OBJECT ENCODING"]
+
 fn bitmap_values_are_raw() {
     let server = start();
     let mut w = Wire::connect(&server);

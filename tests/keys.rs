@@ -726,10 +726,17 @@ fn expire_options_follow_redis_7_rules_with_no_ttl_as_infinite() {
         let mut args = vec!["EXPIRE", key.as_str(), new_s.as_str()];
         args.extend(option.split(' '));
         assert_eq!(int(&mut c, &args), reply, "{current:?} {option} {new}");
-        assert_eq!(
-            int(&mut c, &["TTL", &key]),
-            after,
-            "{current:?} {option} {new}"
+        // TTL rounds to the nearest second: on a loaded machine half a
+        // second may pass between EXPIRE and TTL, so allow one less.
+        let ttl = int(&mut c, &["TTL", &key]);
+        let ok = if after > 0 {
+            ttl == after || ttl == after - 1
+        } else {
+            ttl == after
+        };
+        assert!(
+            ok,
+            "{current:?} {option} {new}: TTL {ttl}, expected {after}"
         );
     }
 }

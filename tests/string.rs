@@ -780,7 +780,7 @@ fn string_commands_on_another_type() {
 }
 
 #[test]
-#[ignore = "needs OBJECT ENCODING"]
+
 fn object_encoding_of_string_values() {
     let server = start();
     let mut w = Wire::connect(&server);
@@ -807,7 +807,7 @@ fn object_encoding_of_string_values() {
 }
 
 #[test]
-#[ignore = "needs PTTL"]
+
 fn expire_options_set_the_ttl_pttl_reports() {
     let server = start();
     let mut w = Wire::connect(&server);

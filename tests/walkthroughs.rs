@@ -22,7 +22,7 @@ use redis_anatomy::walk;
 /// "unknown command" shows up in the transcript (and so in the book) but
 /// does not fail the test. Once every command exists, set this to false:
 /// from then on any unexpected error reply fails the walkthrough.
-const TOLERATE_UNKNOWN_COMMANDS: bool = true;
+const TOLERATE_UNKNOWN_COMMANDS: bool = false;
 
 /// The settings the walkthroughs assume: DEBUG enabled (they use DEBUG
 /// HTSTATS, DEBUG SDSLEN, DEBUG SET-ACTIVE-EXPIRE), everything else default.

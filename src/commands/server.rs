@@ -799,6 +799,10 @@ fn debug(ctx: &mut Ctx, args: Args) {
         debug_htstats(ctx, &args[2]);
     } else if argc == 3 && eq_ic(sub, "htstats-key") {
         debug_htstats_key(ctx, &args[2]);
+    } else if argc == 3 && eq_ic(sub, "sdslen") {
+        debug_sdslen(ctx, &args[2]);
+    } else if argc == 3 && eq_ic(sub, "protocol") {
+        debug_protocol(ctx, &args[2]);
     } else {
         let msg = format!(
             "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
@@ -819,6 +823,12 @@ fn debug_help(reply: &mut Reply) {
             "    Like HTSTATS but for the hash table stored at <key>'s value.",
             "OBJECT <key>",
             "    Show low level info about `key` and associated value.",
+            "PROTOCOL <type>",
+            "    Reply with a test value of the specified type. <type> can be: string,",
+            "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+            "    true, false.",
+            "SDSLEN <key>",
+            "    Show low level SDS string info representing `key` and value.",
             "SET-ACTIVE-EXPIRE <0|1>",
             "    Setting it to 0 disables expiring keys in background when they are not",
             "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
@@ -995,6 +1005,111 @@ fn debug_htstats_key(ctx: &mut Ctx, key: &[u8]) {
     match &obj.value {
         Value::Str(_) => ctx.client.reply.error(
             "ERR The value stored at the specified key is not represented using an hash table",
+        ),
+    }
+}
+
+// ANCHOR: debug_sdslen
+/// DEBUG SDSLEN key: the sds behind the key and its value: length, spare
+/// room, and the bytes the allocator really handed out (its size class).
+/// An `int`-encoded value has no sds, as in Redis.
+fn debug_sdslen(ctx: &mut Ctx, key: &[u8]) {
+    ctx.expire_if_needed(key);
+    let db = ctx.client.db;
+    let Some((stored_key, obj)) = ctx.server.dbs[db].dict.get_key_value(key) else {
+        ctx.client.reply.error("ERR no such key");
+        return;
+    };
+    let value = match &obj.value {
+        Value::Str(crate::object::StrValue::Embstr(s))
+        | Value::Str(crate::object::StrValue::Raw(s)) => s,
+        _ => {
+            ctx.client.reply.error("ERR Not an sds encoded string.");
+            return;
+        }
+    };
+    let line = format!(
+        "key_sds_len:{}, key_sds_avail:{}, key_zmalloc: {}, val_sds_len:{}, val_sds_avail:{}, val_zmalloc: {}",
+        stored_key.len(),
+        stored_key.avail(),
+        crate::memory::size_class(stored_key.alloc_size()),
+        value.len(),
+        value.avail(),
+        crate::memory::size_class(value.alloc_size()),
+    );
+    ctx.client.reply.simple(&line);
+}
+// ANCHOR_END: debug_sdslen
+
+/// DEBUG PROTOCOL type: a sample reply of each RESP type, so a student (or
+/// a client library's test) can see how RESP2 and RESP3 encode it.
+fn debug_protocol(ctx: &mut Ctx, kind: &[u8]) {
+    let r = &mut ctx.client.reply;
+    let kind = kind.to_ascii_lowercase();
+    match kind.as_slice() {
+        b"string" => r.bulk(b"Hello World"),
+        b"integer" => r.int(12345),
+        b"double" => {
+            if r.is_resp3() {
+                r.raw(b",3.141\r\n");
+            } else {
+                r.bulk(b"3.141");
+            }
+        }
+        b"bignum" => {
+            const BIG: &[u8] = b"1234567999999999999999999999999999999";
+            if r.is_resp3() {
+                r.raw(b"(");
+                r.raw(BIG);
+                r.raw(b"\r\n");
+            } else {
+                r.bulk(BIG);
+            }
+        }
+        b"null" => r.null(),
+        b"array" | b"set" => {
+            if kind == b"set" {
+                r.set(3);
+            } else {
+                r.array(3);
+            }
+            for i in 0..3 {
+                r.int(i);
+            }
+        }
+        b"map" => {
+            r.map(3);
+            for i in 0..3 {
+                r.int(i);
+                r.boolean(i == 1);
+            }
+        }
+        b"attrib" => {
+            if r.is_resp3() {
+                r.raw(b"|1\r\n");
+                r.bulk(b"key-popularity");
+                r.array(2);
+                r.bulk(b"key:123");
+                r.int(90);
+            }
+            r.bulk(b"Some real reply following the attribute");
+        }
+        b"push" => {
+            if !r.is_resp3() {
+                r.err("RESP2 is not supported by this command");
+                return;
+            }
+            r.push(2);
+            r.bulk(b"server-cpu-usage");
+            r.int(42);
+            r.bulk(b"Some real reply following the push reply");
+        }
+        b"verbatim" => r.verbatim(b"This is a verbatim\nstring"),
+        b"true" => r.boolean(true),
+        b"false" => r.boolean(false),
+        _ => r.err(
+            "Wrong protocol type name. Please use one of the following: \
+             string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false",
         ),
     }
 }
