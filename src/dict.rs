@@ -597,6 +597,22 @@ impl<K, V> Default for Dict<K, V> {
     }
 }
 
+/// A copy with the same contents (COPY of a hash, set or sorted set). It
+/// is built by inserting every entry into a fresh dict sized for them, so
+/// the copy is never in the middle of a rehash, whatever the original was.
+impl<K: Borrow<[u8]> + Clone, V: Clone> Clone for Dict<K, V> {
+    fn clone(&self) -> Self {
+        let mut copy = Dict::new();
+        if !self.is_empty() {
+            let _ = copy.expand(self.len());
+        }
+        for (k, v) in self.iter() {
+            copy.insert(k.clone(), v.clone());
+        }
+        copy
+    }
+}
+
 impl<K: Borrow<[u8]>, V> Dict<K, V> {
     // ANCHOR: rehash
     /// Moves up to `n` non-empty buckets from table 0 to table 1. Returns

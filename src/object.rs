@@ -44,7 +44,12 @@
 //! freeing it and taking the argument's, because our arguments live in the
 //! query buffer and cannot be taken.
 
+use crate::dict::Dict;
+use crate::intset::Intset;
+use crate::listpack::Listpack;
+use crate::quicklist::Quicklist;
 use crate::sds::Sds;
+use crate::skiplist::Skiplist;
 
 /// Values `OBJECT ENCODING` calls `embstr` are at most this long
 /// (`OBJ_ENCODING_EMBSTR_SIZE_LIMIT`).
@@ -92,11 +97,55 @@ pub enum StrValue {
 }
 // ANCHOR_END: string_value
 
-/// A value in the keyspace.
-#[derive(Clone, Debug, PartialEq)]
+// ANCHOR: value_types
+/// A value in the keyspace: one variant per type, each holding the type's
+/// current encoding. The collections are boxed so that every value, and so
+/// every dict entry, stays two words wide whatever its type.
+#[derive(Clone, Debug)]
 pub enum Value {
     Str(StrValue),
+    /// Lists are always a quicklist in Redis 7.0.
+    List(Box<Quicklist>),
+    Hash(Box<HashValue>),
+    Set(Box<SetValue>),
+    ZSet(Box<ZSetValue>),
 }
+
+/// A hash: a listpack of field, value, field, value... while small
+/// (`hash-max-listpack-entries` 512 fields, `hash-max-listpack-value` 64
+/// bytes), then a dict for good. Behaviour: `commands/hash.rs`.
+#[derive(Clone, Debug)]
+pub enum HashValue {
+    Listpack(Listpack),
+    Table(Dict<Sds, Sds>),
+}
+
+/// A set: an intset while every member is an integer and there are at most
+/// `set-max-intset-entries` (512) of them, then a dict whose values are
+/// empty. Behaviour: `commands/set.rs`.
+#[derive(Clone, Debug)]
+pub enum SetValue {
+    Intset(Intset),
+    Table(Dict<Sds, ()>),
+}
+
+/// A sorted set: a listpack of member, score, member, score... in score
+/// order while small (`zset-max-listpack-entries` 128, `zset-max-listpack-value`
+/// 64), then a skiplist for order and rank plus a dict from member to score
+/// for O(1) ZSCORE. Behaviour: `commands/zset.rs`.
+#[derive(Clone, Debug)]
+pub enum ZSetValue {
+    Listpack(Listpack),
+    Skiplist(SortedTable),
+}
+
+/// The big encoding of a sorted set: both structures hold every member.
+#[derive(Clone, Debug)]
+pub struct SortedTable {
+    pub dict: Dict<Sds, f64>,
+    pub list: Skiplist,
+}
+// ANCHOR_END: value_types
 
 /// A keyspace object: a value plus the access clock the eviction chapter
 /// uses (24 bits of LRU time, or 16 bits of minutes + 8 bits of LFU
@@ -256,26 +305,56 @@ impl RObj {
     }
 
     pub fn obj_type(&self) -> ObjType {
-        match self.value {
-            Value::Str(_) => ObjType::String,
-        }
+        self.value.obj_type()
     }
 
     pub fn encoding(&self) -> &'static str {
-        match &self.value {
-            Value::Str(s) => s.encoding(),
-        }
+        self.value.encoding()
     }
 
     pub fn as_str(&self) -> Option<&StrValue> {
         match &self.value {
             Value::Str(s) => Some(s),
+            _ => None,
         }
     }
 
     pub fn as_str_mut(&mut self) -> Option<&mut StrValue> {
         match &mut self.value {
             Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl Value {
+    pub fn obj_type(&self) -> ObjType {
+        match self {
+            Value::Str(_) => ObjType::String,
+            Value::List(_) => ObjType::List,
+            Value::Hash(_) => ObjType::Hash,
+            Value::Set(_) => ObjType::Set,
+            Value::ZSet(_) => ObjType::ZSet,
+        }
+    }
+
+    /// The name `OBJECT ENCODING` reports.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Value::Str(s) => s.encoding(),
+            Value::List(_) => "quicklist",
+            Value::Hash(h) => match **h {
+                HashValue::Listpack(_) => "listpack",
+                HashValue::Table(_) => "hashtable",
+            },
+            Value::Set(s) => match **s {
+                SetValue::Intset(_) => "intset",
+                SetValue::Table(_) => "hashtable",
+            },
+            Value::ZSet(z) => match **z {
+                ZSetValue::Listpack(_) => "listpack",
+                ZSetValue::Skiplist(_) => "skiplist",
+            },
         }
     }
 }

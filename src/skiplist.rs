@@ -338,6 +338,7 @@ const NULL_LINK: Level = Level {
 /// A node (Redis: `zskiplistNode`). Slot 0 is the header, which has no
 /// member, score 0 and all [`ZSKIPLIST_MAXLEVEL`] levels. A free slot has
 /// no member and no levels.
+#[derive(Clone)]
 struct Node {
     /// The member, owned here. `None` only for the header and free slots.
     member: Option<Sds>,
@@ -363,6 +364,7 @@ pub struct Link {
 /// Redis's zset skiplist (`zskiplist`): (score, member) pairs in order,
 /// with O(log n) insert, delete, rank and range lookups. Members are
 /// unique, but the skiplist does not check it: that is the dict's job.
+#[derive(Clone)]
 pub struct Skiplist {
     /// The arena: slot 0 the header, then live nodes and free slots mixed.
     nodes: Vec<Node>,

@@ -265,6 +265,15 @@ static CLIENT_SUBCOMMANDS: &[CommandDef] = &[
         ..CONNECTION_ROW
     },
     CommandDef {
+        name: "unblock",
+        arity: -3,
+        flags: "admin noscript loading stale",
+        since: "5.0.0",
+        summary: "Unblocks a client parked by a blocking command, as if it timed out or failed.",
+        run: client_unblock,
+        ..CONNECTION_ROW
+    },
+    CommandDef {
         name: "getredir",
         arity: 2,
         flags: CLIENT_SELF,
@@ -900,6 +909,49 @@ fn client_no_evict(ctx: &mut Ctx, args: Args) {
 
 /// CLIENT GETREDIR: there is no client-side caching (tracking) yet, so no
 /// connection redirects its invalidations: -1, Redis's "not tracking".
+/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: end another client's wait. With
+/// TIMEOUT (the default) it gets its command's timeout reply; with ERROR,
+/// the error `UNBLOCKED`. Replies 1 if the client was parked, else 0.
+fn client_unblock(ctx: &mut Ctx, args: Args) {
+    let Some(id) = crate::commands::arg_i64(ctx, &args[2]) else {
+        return;
+    };
+    let as_error = match args.len() {
+        3 => false,
+        4 if eq_ic(&args[3], "timeout") => false,
+        4 if eq_ic(&args[3], "error") => true,
+        4 => {
+            ctx.reply()
+                .err("CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+            return;
+        }
+        _ => {
+            ctx.reply().error(crate::server::SYNTAX_ERR);
+            return;
+        }
+    };
+    let target = u64::try_from(id)
+        .ok()
+        .and_then(|id| ctx.server.clients.get(&id).cloned());
+    // A client cannot unblock itself: it would not be running a command.
+    let unblocked = match target.as_ref().map(|rc| rc.try_borrow_mut()) {
+        Some(Ok(mut c)) if c.blocked.is_some() => {
+            if let Some(blocked) = ctx.server.unblock_client(&mut c) {
+                if as_error {
+                    c.reply
+                        .error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+                } else {
+                    crate::server::blocking::write_timeout_reply(&mut c, blocked.timeout_reply);
+                }
+            }
+            c.wake.notify_one();
+            true
+        }
+        _ => false,
+    };
+    ctx.reply().int(unblocked as i64);
+}
+
 fn client_getredir(ctx: &mut Ctx, _args: Args) {
     ctx.reply().int(-1);
 }
@@ -909,6 +961,8 @@ fn client_help(ctx: &mut Ctx, _args: Args) {
     const LINES: &[&str] = &[
         "GETREDIR",
         "    Always -1 here: client-side caching (tracking) is not implemented.",
+        "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+        "    Unblock the specified blocked client.",
         "GETNAME",
         "    Reply with this connection's name, or null.",
         "ID",

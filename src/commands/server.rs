@@ -905,17 +905,22 @@ fn debug_object(ctx: &mut Ctx, key: &[u8]) {
         ctx.client.reply.error("ERR no such key");
         return;
     };
-    let Value::Str(s) = &obj.value;
-    let refcount = match s {
-        StrValue::Int(n) if (0..SHARED_INTEGERS).contains(n) => SHARED_REFCOUNT,
+    let refcount = match &obj.value {
+        Value::Str(StrValue::Int(n)) if (0..SHARED_INTEGERS).contains(n) => SHARED_REFCOUNT,
         _ => 1,
+    };
+    // The serialized length of a collection comes with the RDB chapter;
+    // until then it is reported for strings only, and 0 otherwise.
+    let serialized = match &obj.value {
+        Value::Str(s) => rdb_string_len(s),
+        _ => 0,
     };
     let line = format!(
         "Value at:{:p} refcount:{} encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
         obj as *const _,
         refcount,
         obj.encoding(),
-        rdb_string_len(s),
+        serialized,
         obj.lru,
         idle_seconds(lru_clock, obj.lru)
     );
@@ -1002,8 +1007,25 @@ fn debug_htstats_key(ctx: &mut Ctx, key: &[u8]) {
         return;
     };
     server.stats.keyspace_hits += 1;
-    match &obj.value {
-        Value::Str(_) => ctx.client.reply.error(
+    use crate::object::{HashValue, SetValue, ZSetValue};
+    let stats = match &obj.value {
+        Value::Hash(h) => match &**h {
+            HashValue::Table(d) => Some(d.stats(true)),
+            HashValue::Listpack(_) => None,
+        },
+        Value::Set(set) => match &**set {
+            SetValue::Table(d) => Some(d.stats(true)),
+            SetValue::Intset(_) => None,
+        },
+        Value::ZSet(z) => match &**z {
+            ZSetValue::Skiplist(t) => Some(t.dict.stats(true)),
+            ZSetValue::Listpack(_) => None,
+        },
+        Value::Str(_) | Value::List(_) => None,
+    };
+    match stats {
+        Some(text) => ctx.client.reply.verbatim(text.as_bytes()),
+        None => ctx.client.reply.error(
             "ERR The value stored at the specified key is not represented using an hash table",
         ),
     }

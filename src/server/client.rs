@@ -155,6 +155,10 @@ pub struct Client {
     /// When the output buffer first went over the soft limit (for the
     /// `client-output-buffer-limit` soft seconds).
     pub soft_limit_reached_at: Option<Instant>,
+    /// Parked by a blocking command (BLPOP...): what on, and until when.
+    pub blocked: Option<super::blocking::BlockedOn>,
+    /// Running the commands of EXEC: blocking commands must not block.
+    pub in_exec: bool,
 }
 
 impl Client {
@@ -184,6 +188,8 @@ impl Client {
             no_evict: false,
             wake: Rc::new(Notify::new()),
             soft_limit_reached_at: None,
+            blocked: None,
+            in_exec: false,
         }
     }
 
@@ -233,6 +239,9 @@ impl Client {
         let mut f = String::new();
         if self.monitor {
             f.push('O');
+        }
+        if self.blocked.is_some() {
+            f.push('b');
         }
         if self.close_after_reply {
             f.push('c');

@@ -222,6 +222,14 @@ async fn handle(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: Socket
         if query.capacity() - query.len() < 4096 {
             query.reserve(16 * 1024);
         }
+        // A parked client also waits for its deadline.
+        let deadline = client.borrow().blocked.as_ref().and_then(|b| b.deadline);
+        let timer = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d.into()).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             read = reader.read_buf(&mut query) => {
                 match read {
@@ -236,7 +244,19 @@ async fn handle(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: Socket
                     }
                 }
             }
-            _ = wake.notified() => {}
+            _ = wake.notified() => {
+                // Served, unblocked or paused-then-released: run what
+                // arrived meanwhile.
+                if !query.is_empty() {
+                    paused_until = run_batch(&server, &client, &mut query, &mut parser);
+                }
+            }
+            _ = timer => {
+                server.borrow_mut().block_timed_out(&mut client.borrow_mut());
+                if !query.is_empty() {
+                    paused_until = run_batch(&server, &client, &mut query, &mut parser);
+                }
+            }
         }
     }
     free_client(&server, id);
@@ -246,6 +266,11 @@ async fn handle(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: Socket
 /// Remove a client from the server (Redis's `freeClient`).
 fn free_client(server: &Rc<RefCell<Server>>, id: u64) {
     let mut s = server.borrow_mut();
+    if let Some(rc) = s.clients.get(&id).cloned() {
+        if let Ok(mut c) = rc.try_borrow_mut() {
+            s.unblock_client(&mut c);
+        }
+    }
     s.clients.remove(&id);
     s.monitors.retain(|&m| m != id);
 }
@@ -267,7 +292,8 @@ fn run_batch(
     };
     let mut consumed = 0;
     let mut paused = None;
-    while !c.close_after_reply && !c.close_asap {
+    // A parked client (BLPOP...) runs nothing more until it is served.
+    while !c.close_after_reply && !c.close_asap && c.blocked.is_none() {
         let buf = &query[consumed..];
         match parser.parse(buf, limits) {
             Parsed::Incomplete => break,

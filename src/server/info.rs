@@ -251,7 +251,7 @@ fn clients_section(s: &Server, out: &mut String) {
         s.client_recent_max_output_buffer
     );
     // Fixed until the blocking commands (BLPOP...) and tracking arrive.
-    field!(out, "blocked_clients", "0");
+    field!(out, "blocked_clients", "{}", s.blocking.blocked_count);
     field!(out, "tracking_clients", "0");
     field!(out, "clients_in_timeout_table", "0");
 }

@@ -43,6 +43,7 @@
 //! the same job. Redis 6+ can also use I/O threads for reading and writing
 //! sockets; like Redis by default (`io-threads 1`), we don't.
 
+pub mod blocking;
 pub mod client;
 pub mod command;
 pub mod config;
@@ -156,6 +157,8 @@ pub struct Server {
     pub peak_memory: u64,
     /// What the active expiry cycle carries from one run to the next.
     pub expire_cycle: crate::expire::ExpireCycleState,
+    /// Clients parked by blocking commands, and keys ready to serve them.
+    pub blocking: blocking::BlockingState,
 }
 
 impl Server {
@@ -188,6 +191,7 @@ impl Server {
             client_recent_max_output_buffer: 0,
             peak_memory: 0,
             expire_cycle: Default::default(),
+            blocking: blocking::BlockingState::default(),
             config,
         }
     }
@@ -515,6 +519,10 @@ pub fn process_command(server: &mut Server, client: &mut Client, args: Args) -> 
         return Flow::Paused(until);
     }
     call(server, client, cmd, args);
+    // The command may have fed keys that parked clients wait on.
+    if !server.blocking.ready.is_empty() {
+        server.handle_clients_blocked_on_keys();
+    }
     Flow::Continue
 }
 // ANCHOR_END: process_command
