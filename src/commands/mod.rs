@@ -10,20 +10,30 @@
 
 pub mod bitmap;
 pub mod connection;
+pub mod hash;
+pub mod hyperloglog;
 pub mod keys;
+pub mod list;
 pub mod server;
+pub mod set;
 pub mod string;
+pub mod zset;
 
 use crate::server::command::CommandDef;
 use crate::server::{Ctx, NOT_FLOAT, NOT_INTEGER};
 
 /// Every chapter's rows, in the order COMMAND lists them.
-pub static ALL: [&[CommandDef]; 5] = [
+pub static ALL: [&[CommandDef]; 10] = [
     connection::COMMANDS,
     server::COMMANDS,
     keys::COMMANDS,
     string::COMMANDS,
     bitmap::COMMANDS,
+    list::COMMANDS,
+    hash::COMMANDS,
+    set::COMMANDS,
+    zset::COMMANDS,
+    hyperloglog::COMMANDS,
 ];
 
 /// Parse an integer argument (`string2ll`), replying Redis's error if it

@@ -1,0 +1,3 @@
+//! set commands (being written).
+use crate::server::command::CommandDef;
+pub static COMMANDS: &[CommandDef] = &[];

@@ -1,0 +1,3 @@
+//! zset commands (being written).
+use crate::server::command::CommandDef;
+pub static COMMANDS: &[CommandDef] = &[];
