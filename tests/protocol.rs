@@ -116,3 +116,52 @@ fn unknown_commands_and_wrong_arity_use_redis_wording() {
         b"-ERR wrong number of arguments for 'get' command\r\n",
     );
 }
+
+#[test]
+fn a_client_past_the_query_buffer_limit_is_disconnected_and_others_are_not() {
+    let server = start();
+    let mut c = conn(&server);
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("client-query-buffer-limit")
+        .arg("1mb")
+        .query(&mut c)
+        .unwrap();
+    // A 4 MB argument is within proto-max-bulk-len but not within the
+    // query buffer limit: the server drops the client before it is whole.
+    let mut raw = Raw::connect(&server);
+    raw.send(b"*2\r\n$3\r\nGET\r\n$4194304\r\n");
+    let chunk = vec![b'x'; 64 * 1024];
+    let mut dropped = false;
+    for _ in 0..64 {
+        use std::io::Write;
+        if raw.stream.write_all(&chunk).is_err() {
+            dropped = true;
+            break;
+        }
+    }
+    assert!(
+        dropped || raw.is_closed(),
+        "the client should be disconnected"
+    );
+    // Nothing was replied to it, and the server goes on.
+    let pong: String = redis::cmd("PING").query(&mut c).unwrap();
+    assert_eq!(pong, "PONG");
+}
+
+#[test]
+fn before_auth_only_small_requests_are_parsed() {
+    let server = start_with(|c| c.requirepass = Some(b"secret".to_vec()));
+    let mut raw = Raw::connect(&server);
+    raw.roundtrip(
+        b"*11\r\n",
+        b"-ERR Protocol error: unauthenticated multibulk length\r\n",
+    );
+    assert!(raw.is_closed());
+    let mut raw = Raw::connect(&server);
+    raw.roundtrip(
+        b"*1\r\n$16385\r\n",
+        b"-ERR Protocol error: unauthenticated bulk length\r\n",
+    );
+    assert!(raw.is_closed());
+}

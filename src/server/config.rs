@@ -871,7 +871,7 @@ impl Default for Config {
     /// `defaults_agree_with_the_table` checks these against [`CONFIGS`].)
     fn default() -> Self {
         Config {
-            bind: vec!["*".to_string(), "-::*".to_string()],
+            bind: vec!["127.0.0.1".to_string(), "-::1".to_string()],
             bind_source_addr: None,
             port: 6379,
             tcp_backlog: 511,
@@ -1739,7 +1739,12 @@ pub static CONFIGS: &[ConfigDef] = &[
     ),
     row("oom-score-adj-values", MULTI_ARG, "0 200 800", special(set_oom_score_adj_values, get_oom_score_adj_values)),
     row("notify-keyspace-events", MODIFIABLE, "", special(set_notify_keyspace_events, get_notify_keyspace_events)),
-    row("bind", MULTI_ARG, "* -::*", special(set_bind, get_bind)),
+    // Redis's compiled-in default is "* -::*" (every interface), made safe
+    // by protected mode refusing non-loopback clients when no password is
+    // set. Until this server has protected mode, it listens on loopback
+    // only: the default of Debian's redis.conf, and what a student running
+    // it on a laptop expects.
+    row("bind", MULTI_ARG, "127.0.0.1 -::1", special(set_bind, get_bind)),
     row("replicaof", IMMUTABLE | MULTI_ARG, "", special(set_replicaof, get_replicaof)).or("slaveof"),
     row(
         "latency-tracking-info-percentiles",
@@ -3425,7 +3430,8 @@ mod tests {
     fn defaults_are_redis_7_0s() {
         let config = Config::default();
         assert_eq!(config.port, 6379);
-        assert_eq!(config.bind, ["*", "-::*"]);
+        // Loopback, not Redis's "* -::*": see the `bind` row.
+        assert_eq!(config.bind, ["127.0.0.1", "-::1"]);
         assert_eq!(config.hz, 10);
         assert_eq!(config.databases, 16);
         assert_eq!(config.maxclients, 10000);
@@ -4359,7 +4365,7 @@ mod tests {
         let config = Config::default();
         let title = config
             .expand_proc_title_template("{title} {listen-addr} {server-mode}", "redis-server");
-        assert_eq!(title.as_deref(), Some("redis-server *:6379"));
+        assert_eq!(title.as_deref(), Some("redis-server 127.0.0.1:6379"));
         assert_eq!(
             config
                 .expand_proc_title_template("{{x} {port}", "")
