@@ -1,0 +1,819 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark: redis-anatomy against Debian's redis-server, in one run.
+
+Usage (from the repository root, after `cargo build --release`):
+
+    python3 bench/run.py                 # full run (~10 min), writes bench/results.md
+    python3 bench/run.py --quick         # smoke run (~2 min), 1 round, short runs, 100k keys
+    python3 bench/run.py --rounds 5      # more rounds (median/min/max over more pairs)
+    python3 bench/run.py --tests set,get --pipelines 16 --sizes 3 --no-memory --no-persistence
+    python3 bench/run.py --help          # every option
+
+What it does, and why each step is there:
+
+* Starts both servers with the same settings (no persistence: `--save "" --appendonly no`,
+  loopback, a private working directory, free ports from --port-base upward). Where `taskset`
+  works and cores 0 and 1 are available, both servers run on core 0 and every client
+  (redis-benchmark, and this script's own loader) on core 1, so a server never competes with
+  its client for a core. Otherwise nothing is pinned and the output says so.
+* Absolute numbers on a shared 2-core machine drift from minute to minute; a ratio taken from
+  two runs made back to back does not drift much. So every (test, pipeline depth, value size)
+  is run against both servers in alternating order (A B, then B A in the next round, ...) and
+  the table shows, per configuration, the median ratio anatomy/redis over the rounds, with the
+  min and max.
+* Throughput is redis-benchmark's requests per second. Server CPU time per request is read
+  from /proc/<pid>/task/*/schedstat (first field: nanoseconds on CPU, summed over the server's
+  threads) before and after each run, divided by the number of requests.
+* Before the measured rounds, every configuration is run once against each server: that
+  warms both up (allocator arenas, page cache, branch predictors) and calibrates -n so a run
+  against Redis lasts about --duration seconds.
+* A test whose commands this server does not implement yet is detected by sending each
+  command once (an error reply means unsupported) and shown as "n/a (unsupported)".
+* LRANGE_100/LRANGE_600 run as custom commands against a list this script fills with exactly
+  600 elements of the given size, so the measured CPU is LRANGE's alone (redis-benchmark's own
+  lrange tests run an LPUSH phase first).
+* Memory: loads exactly N distinct keys (default 1,000,000) through a pipelined raw-RESP
+  loader in this script (redis-benchmark -r draws keys at random, with repeats, so it cannot
+  load an exact number of distinct keys), and reports used_memory and RSS growth per key;
+  likewise 1M-member hashes, sets and sorted sets in small encodings (many keys of 100
+  members, under the listpack/intset limits) and large ones (one key with 1M members).
+  Each data set is loaded into freshly started servers.
+* Persistence (SAVE and load time of the 1M string keys, BGREWRITEAOF time, SET throughput
+  with appendfsync always/everysec) is measured on Redis and, once the server has SAVE and
+  BGREWRITEAOF, on redis-anatomy; until then its column reads "n/a (persistence not built yet)".
+
+Output: the table on stdout, and the same table in bench/results.md (or --output) with the
+date, the machine (nproc, CPU model, kernel) and the exact command line.
+Standard library only; needs redis-server and redis-benchmark on PATH (or --redis-server).
+"""
+
+import argparse
+import datetime
+import os
+import shlex
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+ALL_TESTS = ["set", "get", "incr", "lpush", "rpush", "lpop", "rpop", "sadd", "hset",
+             "spop", "zadd", "zpopmin", "lrange_100", "lrange_600", "mset"]
+
+# One harmless command per thing a test needs; an error reply marks the test unsupported.
+PROBES = {
+    "set": [["SET", "bench:probe:s", "v"]],
+    "get": [["GET", "bench:probe:s"]],
+    "incr": [["INCR", "bench:probe:n"]],
+    "lpush": [["LPUSH", "bench:probe:l", "a"]],
+    "rpush": [["RPUSH", "bench:probe:l", "a"]],
+    "lpop": [["LPOP", "bench:probe:l"]],
+    "rpop": [["RPOP", "bench:probe:l"]],
+    "sadd": [["SADD", "bench:probe:set", "a"]],
+    "hset": [["HSET", "bench:probe:h", "f", "v"]],
+    "spop": [["SPOP", "bench:probe:set"]],
+    "zadd": [["ZADD", "bench:probe:z", "1", "a"]],
+    "zpopmin": [["ZPOPMIN", "bench:probe:z"]],
+    "lrange_100": [["RPUSH", "bench:probe:l", "a"], ["LRANGE", "bench:probe:l", "0", "99"]],
+    "lrange_600": [["RPUSH", "bench:probe:l", "a"], ["LRANGE", "bench:probe:l", "0", "599"]],
+    "mset": [["MSET", "bench:probe:a", "1", "bench:probe:b", "2"]],
+}
+
+LRANGE_KEY = "bench:lrange"
+LRANGE_LEN = 600
+
+
+# ---------------------------------------------------------------------------------------------
+# A minimal RESP2 client
+# ---------------------------------------------------------------------------------------------
+
+class RespError(Exception):
+    pass
+
+
+def encode(args):
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        if isinstance(a, str):
+            a = a.encode()
+        elif isinstance(a, int):
+            a = b"%d" % a
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
+class Conn:
+    def __init__(self, port, timeout=120):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.f = self.sock.makefile("rb")
+
+    def close(self):
+        try:
+            self.f.close()
+            self.sock.close()
+        except OSError:
+            pass
+
+    def _read(self):
+        line = self.f.readline()
+        if not line:
+            raise ConnectionError("connection closed")
+        kind, rest = line[:1], line[1:-2]
+        if kind == b"+":
+            return rest
+        if kind == b"-":
+            return RespError(rest.decode(errors="replace"))
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            n = int(rest)
+            if n < 0:
+                return None
+            data = self.f.read(n + 2)
+            return data[:-2]
+        if kind == b"*":
+            n = int(rest)
+            if n < 0:
+                return None
+            return [self._read() for _ in range(n)]
+        raise ConnectionError("bad reply %r" % line)
+
+    def call(self, *args):
+        self.sock.sendall(encode(args))
+        return self._read()
+
+    def load(self, batches):
+        """Pipelined loader: each batch is (bytes of N commands, N); every reply must be a
+        one-line non-error reply (+OK or :n). Returns the number of replies read."""
+        total = 0
+        for data, count in batches:
+            self.sock.sendall(data)
+            seen = 0
+            while seen < count:
+                chunk = self.f.read1(1 << 20)
+                if not chunk:
+                    raise ConnectionError("connection closed while loading")
+                if chunk.startswith(b"-") or b"\n-" in chunk:
+                    raise RespError("loader got an error reply: %r" % chunk[:200])
+                seen += chunk.count(b"\r\n")
+            total += seen
+        return total
+
+
+def info_fields(conn, section):
+    text = conn.call("INFO", section)
+    fields = {}
+    for line in text.decode().splitlines():
+        if ":" in line and not line.startswith("#"):
+            k, v = line.split(":", 1)
+            fields[k] = v
+    return fields
+
+
+# ---------------------------------------------------------------------------------------------
+# Processes: pinning, servers
+# ---------------------------------------------------------------------------------------------
+
+class Pinning:
+    def __init__(self, disabled, nice):
+        # `nice` execs its command, so the server's pid stays the one Popen returns.
+        self.nice = ["nice", "-n", str(nice)] if nice else []
+        self.server_cpu = self.client_cpu = None
+        self.note = "not pinned"
+        if disabled:
+            self.note = "not pinned (--no-pin)"
+            return
+        if not shutil.which("taskset"):
+            self.note = "not pinned (taskset not found)"
+            return
+        try:
+            allowed = os.sched_getaffinity(0)
+        except (AttributeError, OSError):
+            allowed = set()
+        if not {0, 1} <= allowed:
+            self.note = "not pinned (cores 0 and 1 not both available: %s)" % sorted(allowed)
+            return
+        ok = subprocess.run(["taskset", "-c", "0", "true"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL).returncode == 0
+        if not ok:
+            self.note = "not pinned (taskset failed)"
+            return
+        self.server_cpu, self.client_cpu = 0, 1
+        self.note = "servers on core 0, clients on core 1 (taskset)"
+        os.sched_setaffinity(0, {1})  # this script's loader is a client too
+
+    def server_prefix(self):
+        pin = [] if self.server_cpu is None else ["taskset", "-c", str(self.server_cpu)]
+        return self.nice + pin
+
+    def client_prefix(self):
+        pin = [] if self.client_cpu is None else ["taskset", "-c", str(self.client_cpu)]
+        return self.nice + pin
+
+
+def port_is_free(port):
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+class PortPicker:
+    def __init__(self, base):
+        self.next = base
+
+    def take(self):
+        for port in range(self.next, self.next + 1000):
+            if port_is_free(port):
+                self.next = port + 1
+                return port
+        raise RuntimeError("no free port from %d" % self.next)
+
+
+class Server:
+    def __init__(self, name, binary, pinning, ports, workroot, extra=()):
+        self.name = name
+        self.binary = binary
+        self.pinning = pinning
+        self.ports = ports
+        self.dir = tempfile.mkdtemp(prefix=name + "-", dir=workroot)
+        self.extra = list(extra)
+        self.proc = None
+        self.port = None
+
+    def start(self, extra=(), port=None):
+        self.port = port or self.ports.take()
+        argv = self.pinning.server_prefix() + [
+            self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
+            "--save", "", "--appendonly", "no", "--dir", self.dir,
+            "--daemonize", "no", "--logfile", "",
+        ] + self.extra + list(extra)
+        self.log = open(os.path.join(self.dir, "server.log"), "ab")
+        t0 = time.monotonic()
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)
+        self.conn = None
+        deadline = t0 + 120
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("%s exited at startup; see %s/server.log" % (self.name, self.dir))
+            try:
+                c = Conn(self.port)
+                reply = c.call("PING")
+                if reply == b"PONG":
+                    loading = info_fields(c, "persistence").get("loading", "0")
+                    if loading == "0":
+                        self.conn = c
+                        self.ready_secs = time.monotonic() - t0
+                        return self
+                c.close()
+            except (OSError, ConnectionError):
+                pass
+            time.sleep(0.005)
+        raise RuntimeError("%s did not become ready" % self.name)
+
+    @property
+    def pid(self):
+        return self.proc.pid  # taskset execs the server, so the pid is the server's
+
+    def cpu_ns(self):
+        total = 0
+        base = "/proc/%d/task" % self.pid
+        for tid in os.listdir(base):
+            try:
+                with open("%s/%s/schedstat" % (base, tid)) as f:
+                    total += int(f.read().split()[0])
+            except (OSError, ValueError, IndexError):
+                pass
+        return total
+
+    def stop(self):
+        if self.proc is None:
+            return
+        try:
+            if self.conn:
+                self.conn.sock.sendall(encode(["SHUTDOWN", "NOSAVE"]))
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.conn:
+            self.conn.close()
+        self.log.close()
+        self.proc = None
+        self.conn = None
+
+    def supports(self, commands):
+        """None if every command works, else the first error text."""
+        for args in commands:
+            reply = self.conn.call(*args)
+            if isinstance(reply, RespError):
+                return str(reply)
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Throughput and CPU per request
+# ---------------------------------------------------------------------------------------------
+
+def benchmark_argv(test, pipeline, size):
+    """redis-benchmark arguments (after host/port/n) and the CSV row label to read."""
+    if test.startswith("lrange_"):
+        count = int(test.split("_")[1])
+        return ["LRANGE", LRANGE_KEY, "0", str(count - 1)], "LRANGE"
+    return ["-t", test], test.upper()
+
+
+def fill_lrange(server, size):
+    c = server.conn
+    c.call("DEL", LRANGE_KEY)
+    value = b"x" * size
+    c.call("RPUSH", LRANGE_KEY, *([value] * LRANGE_LEN))
+
+
+class Bench:
+    def __init__(self, args, pinning):
+        self.args = args
+        self.pinning = pinning
+
+    def run(self, server, test, pipeline, size, n):
+        if test.startswith("lrange_"):
+            fill_lrange(server, size)
+        tail, label = benchmark_argv(test, pipeline, size)
+        argv = self.pinning.client_prefix() + [
+            self.args.redis_benchmark, "-h", "127.0.0.1", "-p", str(server.port),
+            "-c", str(self.args.clients), "-n", str(n), "-P", str(pipeline), "-d", str(size),
+            "--csv", "-q"] + tail
+        before = server.cpu_ns()
+        t0 = time.monotonic()
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+        wall = time.monotonic() - t0
+        after = server.cpu_ns()
+        rps = None
+        for line in out.stdout.splitlines():
+            cells = [c.strip('"') for c in line.split('","')]
+            if len(cells) >= 2 and cells[0].upper().startswith(label):
+                rps = float(cells[1])
+        if rps is None:
+            raise RuntimeError("no %s row from redis-benchmark against %s:\n%s\n%s"
+                               % (label, server.name, out.stdout, out.stderr))
+        return {"rps": rps, "cpu_ns_per_req": (after - before) / n, "wall": wall}
+
+
+def median_min_max(values):
+    return statistics.median(values), min(values), max(values)
+
+
+# ---------------------------------------------------------------------------------------------
+# Memory
+# ---------------------------------------------------------------------------------------------
+
+def batches_of(commands, per_batch):
+    buf, count = [], 0
+    for args in commands:
+        buf.append(encode(args))
+        count += 1
+        if count == per_batch:
+            yield b"".join(buf), count
+            buf, count = [], 0
+    if count:
+        yield b"".join(buf), count
+
+
+def memory_datasets(n):
+    """(name, encoding intent, probe, members, sample key, command generator factory)."""
+    small_keys = max(1, n // 100)
+    value32 = b"v" * 32
+
+    def strings():
+        for i in range(n):
+            yield ["SET", b"key:%07d" % i, value32]
+
+    def hash_small():
+        for k in range(small_keys):
+            args = ["HSET", b"hash:%05d" % k]
+            for j in range(100):
+                args += [b"field:%03d" % j, b"val:%04d" % j]
+            yield args
+
+    def hash_large():
+        for start in range(0, n, 1000):
+            args = ["HSET", b"bighash"]
+            for i in range(start, min(n, start + 1000)):
+                args += [b"field:%07d" % i, b"val:%04d" % (i % 10000)]
+            yield args
+
+    def set_small():
+        for k in range(small_keys):
+            yield ["SADD", b"set:%05d" % k] + [b"%d" % (100000 + j) for j in range(100)]
+
+    def set_large():
+        for start in range(0, n, 1000):
+            yield ["SADD", b"bigset"] + [b"member:%07d" % i for i in range(start, min(n, start + 1000))]
+
+    def zset_small():
+        for k in range(small_keys):
+            args = ["ZADD", b"zset:%05d" % k]
+            for j in range(100):
+                args += [b"%d" % j, b"member:%03d" % j]
+            yield args
+
+    def zset_large():
+        for start in range(0, n, 1000):
+            args = ["ZADD", b"bigzset"]
+            for i in range(start, min(n, start + 1000)):
+                args += [b"%d" % i, b"member:%07d" % i]
+            yield args
+
+    return [
+        ("strings: %s keys, 32-byte values" % f"{n:,}", "per key", PROBES["set"], n, b"key:0000000", strings, 10000),
+        ("hash small: %s keys x 100 fields" % f"{small_keys:,}", "per field", PROBES["hset"], small_keys * 100, b"hash:00000", hash_small, 100),
+        ("hash large: 1 key x %s fields" % f"{n:,}", "per field", PROBES["hset"], n, b"bighash", hash_large, 10),
+        ("set small: %s keys x 100 integers" % f"{small_keys:,}", "per member", PROBES["sadd"], small_keys * 100, b"set:00000", set_small, 100),
+        ("set large: 1 key x %s members" % f"{n:,}", "per member", PROBES["sadd"], n, b"bigset", set_large, 10),
+        ("zset small: %s keys x 100 members" % f"{small_keys:,}", "per member", PROBES["zadd"], small_keys * 100, b"zset:00000", zset_small, 100),
+        ("zset large: 1 key x %s members" % f"{n:,}", "per member", PROBES["zadd"], n, b"bigzset", zset_large, 10),
+    ]
+
+
+def measure_memory(server, gen, per_batch, sample_key, items):
+    c = server.conn
+    before = info_fields(c, "memory")
+    c.load(batches_of(gen(), per_batch))
+    after = info_fields(c, "memory")
+    enc = c.call("OBJECT", "ENCODING", sample_key)
+    enc = enc.decode() if isinstance(enc, bytes) else "?"
+    used = (int(after["used_memory"]) - int(before["used_memory"])) / items
+    rss = (int(after["used_memory_rss"]) - int(before["used_memory_rss"])) / items
+    return {"used": used, "rss": rss, "encoding": enc}
+
+
+# ---------------------------------------------------------------------------------------------
+# Formatting
+# ---------------------------------------------------------------------------------------------
+
+def fmt_ratio(m, lo, hi):
+    return "%.2f (%.2f–%.2f)" % (m, lo, hi)
+
+
+def safe_ratio(a, r):
+    return "%.2f" % (a / r) if r > 0 else "n/a"
+
+
+def table(header, rows):
+    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
+    lines = ["| " + " | ".join(str(h).ljust(w) for h, w in zip(header, widths)) + " |",
+             "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    for r in rows:
+        lines.append("| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |")
+    return "\n".join(lines)
+
+
+def machine_description():
+    model = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return "nproc %d, CPU %s, kernel %s" % (os.cpu_count() or 0, model, os.uname().release)
+
+
+def version_of(binary):
+    try:
+        out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10)
+        return out.stdout.strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.TimeoutExpired):
+        return "?"
+
+
+# ---------------------------------------------------------------------------------------------
+# Main
+# ---------------------------------------------------------------------------------------------
+
+def parse_args():
+    p = argparse.ArgumentParser(description="redis-anatomy vs redis-server, side by side",
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--rounds", type=int, default=3, help="alternating A/B rounds per configuration")
+    p.add_argument("--duration", type=float, default=1.0,
+                   help="target seconds per redis-benchmark run against Redis (sets -n)")
+    p.add_argument("--requests", type=int, default=0, help="fixed -n for every run (skips calibration)")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke run: 1 round, 0.25 s runs, 100,000 keys for memory")
+    p.add_argument("--tests", default=",".join(ALL_TESTS))
+    p.add_argument("--pipelines", default="1,16")
+    p.add_argument("--sizes", default="3,1024")
+    p.add_argument("--clients", type=int, default=50)
+    p.add_argument("--memory-keys", type=int, default=1_000_000)
+    p.add_argument("--no-throughput", action="store_true")
+    p.add_argument("--no-memory", action="store_true")
+    p.add_argument("--no-persistence", action="store_true")
+    p.add_argument("--no-pin", action="store_true", help="do not use taskset")
+    p.add_argument("--nice", type=int, default=0,
+                   help="run servers and clients under `nice -n NICE` (negative needs root); "
+                        "helps on a machine busy with other work")
+    p.add_argument("--port-base", type=int, default=17000)
+    p.add_argument("--anatomy", default=os.path.join(ROOT, "target/release/redis-anatomy"))
+    p.add_argument("--redis-server", default=shutil.which("redis-server") or "/usr/bin/redis-server")
+    p.add_argument("--redis-benchmark", default=shutil.which("redis-benchmark") or "/usr/bin/redis-benchmark")
+    p.add_argument("--output", default=os.path.join(ROOT, "bench/results.md"))
+    a = p.parse_args()
+    if a.quick:
+        a.rounds = 1 if "--rounds" not in sys.argv else a.rounds
+        a.duration = 0.25 if "--duration" not in sys.argv else a.duration
+        a.memory_keys = 100_000 if "--memory-keys" not in sys.argv else a.memory_keys
+    a.tests = [t.strip().lower() for t in a.tests.split(",") if t.strip()]
+    for t in a.tests:
+        if t not in PROBES:
+            p.error("unknown test %r (known: %s)" % (t, ",".join(ALL_TESTS)))
+    a.pipelines = [int(x) for x in a.pipelines.split(",")]
+    a.sizes = [int(x) for x in a.sizes.split(",")]
+    return a
+
+
+def say(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def throughput_section(args, pinning, ports, workroot, out):
+    bench = Bench(args, pinning)
+    redis = Server("redis", args.redis_server, pinning, ports, workroot).start()
+    anatomy = Server("anatomy", args.anatomy, pinning, ports, workroot).start()
+    servers = {"redis": redis, "anatomy": anatomy}
+    try:
+        unsupported = {}
+        for t in args.tests:
+            err = anatomy.supports(PROBES[t])
+            rerr = redis.supports(PROBES[t])
+            if rerr:
+                raise RuntimeError("redis-server rejects the %s probe: %s" % (t, rerr))
+            if err:
+                unsupported[t] = err
+        for s in servers.values():
+            s.conn.call("FLUSHALL")
+
+        configs = [(t, p, d) for p in args.pipelines for d in args.sizes for t in args.tests
+                   if t not in unsupported]
+        n_for = {}
+        say("warm-up and calibration: %d configurations" % len(configs))
+        for cfg in configs:
+            t, p, d = cfg
+            if args.requests:
+                n_for[cfg] = args.requests
+                probe_n = min(args.requests, 2000 * p)
+            else:
+                # Short enough to stay well under --duration on a busy machine.
+                probe_n = (5000 if p == 1 else 40000) if not t.startswith("lrange") else 300 * p
+                probe_n = max(500, int(probe_n * min(1.0, args.duration)))
+            r = bench.run(redis, t, p, d, probe_n)
+            a = bench.run(anatomy, t, p, d, probe_n)
+            if not args.requests:
+                n = args.duration * r["rps"]
+                # An anatomy run may last at most 3x the target, however slow it is.
+                n = min(n, 3 * args.duration * a["rps"])
+                n_for[cfg] = max(1000, int(round(n, -3)))
+
+        results = {cfg: {"redis": [], "anatomy": []} for cfg in configs}
+        for rnd in range(args.rounds):
+            order = ["anatomy", "redis"] if rnd % 2 == 0 else ["redis", "anatomy"]
+            say("round %d/%d (%s first)" % (rnd + 1, args.rounds, order[0]))
+            for cfg in configs:
+                t, p, d = cfg
+                for name in order:
+                    results[cfg][name].append(bench.run(servers[name], t, p, d, n_for[cfg]))
+
+        rows = []
+        below = []
+        for p in args.pipelines:
+            for d in args.sizes:
+                for t in args.tests:
+                    label = t.upper()
+                    if t in unsupported:
+                        continue
+                    cfg = (t, p, d)
+                    rr, aa = results[cfg]["redis"], results[cfg]["anatomy"]
+                    tput = [x["rps"] / y["rps"] for x, y in zip(aa, rr)]
+                    cpu = [x["cpu_ns_per_req"] / y["cpu_ns_per_req"] for x, y in zip(aa, rr)]
+                    tm, tl, th = median_min_max(tput)
+                    cm, cl, ch = median_min_max(cpu)
+                    target = 1.0 if p > 1 else 0.95
+                    flags = []
+                    if tm < target:
+                        flags.append("tput<%.2f" % target)
+                    if cm > 1.0:
+                        flags.append("cpu>1.0")
+                    if flags:
+                        below.append((t, p, d, tm, cm))
+                    rows.append([label, p, d, n_for[cfg],
+                                 "%.0f / %.0f" % (statistics.median(y["rps"] for y in rr),
+                                                  statistics.median(x["rps"] for x in aa)),
+                                 fmt_ratio(tm, tl, th),
+                                 "%.0f" % statistics.median(y["cpu_ns_per_req"] for y in rr),
+                                 "%.0f" % statistics.median(x["cpu_ns_per_req"] for x in aa),
+                                 fmt_ratio(cm, cl, ch), " ".join(flags) or "ok"])
+        for t in args.tests:
+            if t in unsupported:
+                rows.append([t.upper(), ",".join(map(str, args.pipelines)),
+                             ",".join(map(str, args.sizes)), "-", "n/a (unsupported)",
+                             "n/a (unsupported)", "-", "-", "n/a (unsupported)", "-"])
+        header = ["test", "-P", "-d", "-n", "req/s redis / anatomy (median)",
+                  "throughput ratio (min–max)", "CPU ns/req redis", "CPU ns/req anatomy",
+                  "CPU ratio (min–max)", "target"]
+        out.append("## Throughput and server CPU per request\n")
+        out.append("Ratios are anatomy/redis, median over %d alternating round(s) (min–max). "
+                   "Throughput target: ≥ 1.00 at -P 16, ≥ 0.95 at -P 1; CPU per request ≤ 1.00. "
+                   "%d clients; CPU time from /proc/<pid>/task/*/schedstat.\n"
+                   % (args.rounds, args.clients))
+        out.append(table(header, rows) + "\n")
+        if unsupported:
+            out.append("Unsupported by redis-anatomy at this commit (probe reply): " + "; ".join(
+                "%s: `%s`" % (t, e) for t, e in unsupported.items()) + "\n")
+        return below
+    finally:
+        redis.stop()
+        anatomy.stop()
+
+
+def memory_section(args, pinning, ports, workroot, out):
+    rows = []
+    for name, unit, probe, items, sample, gen, per_batch in memory_datasets(args.memory_keys):
+        say("memory: " + name)
+        res = {}
+        for sname, binary in (("redis", args.redis_server), ("anatomy", args.anatomy)):
+            s = Server(sname, binary, pinning, ports, workroot).start()
+            try:
+                err = s.supports(probe)
+                s.conn.call("FLUSHALL")
+                if err:
+                    if sname == "redis":
+                        raise RuntimeError("redis-server rejects %s: %s" % (probe, err))
+                    res[sname] = None
+                    continue
+                res[sname] = measure_memory(s, gen, per_batch, sample, items)
+            finally:
+                s.stop()
+        r, a = res["redis"], res["anatomy"]
+        if a is None:
+            rows.append([name, unit, r["encoding"] + " / n/a", "%.1f" % r["used"], "n/a (unsupported)",
+                         "n/a", "%.1f" % r["rss"], "n/a (unsupported)", "n/a"])
+        else:
+            rows.append([name, unit, "%s / %s" % (r["encoding"], a["encoding"]),
+                         "%.1f" % r["used"], "%.1f" % a["used"], safe_ratio(a["used"], r["used"]),
+                         "%.1f" % r["rss"], "%.1f" % a["rss"], safe_ratio(a["rss"], r["rss"])])
+    header = ["data set", "bytes", "encoding redis / anatomy", "used_memory redis",
+              "used_memory anatomy", "ratio", "RSS redis", "RSS anatomy", "RSS ratio"]
+    out.append("## Memory\n")
+    out.append("Growth of `used_memory` and `used_memory_rss` (INFO memory) from an empty, freshly "
+               "started server, divided by the number of keys or members loaded. Keys are loaded "
+               "exactly, one distinct name each, by this script's pipelined RESP loader: "
+               "`redis-benchmark -r` draws random key names with repeats, so it cannot load an "
+               "exact number of distinct keys. Target: used_memory ratio ≤ 1.10 for strings and "
+               "each small encoding.\n")
+    out.append(table(header, rows) + "\n")
+
+
+def persistence_section(args, pinning, ports, workroot, out):
+    """SAVE, load, BGREWRITEAOF and appendfsync figures; a server without SAVE/BGREWRITEAOF
+    gets n/a. Uses the string data set of the memory section."""
+    say("persistence")
+    NA = "n/a (persistence not built yet)"
+    n = args.memory_keys
+    value32 = b"v" * 32
+
+    def strings():
+        for i in range(n):
+            yield ["SET", b"key:%07d" % i, value32]
+
+    figures = {}
+    for sname, binary in (("redis", args.redis_server), ("anatomy", args.anatomy)):
+        f = figures[sname] = {}
+        s = Server(sname, binary, pinning, ports, workroot).start()
+        try:
+            if s.supports([["SAVE"]]) or s.supports([["BGREWRITEAOF"]]):
+                continue
+            # wait for the probe rewrite to finish before loading
+            while info_fields(s.conn, "persistence").get("aof_rewrite_in_progress", "0") != "0":
+                time.sleep(0.01)
+            s.conn.call("FLUSHALL")
+            s.conn.load(batches_of(strings(), 10000))
+            t0 = time.monotonic()
+            s.conn.call("SAVE")
+            f["save"] = time.monotonic() - t0
+            t0 = time.monotonic()
+            s.conn.call("BGREWRITEAOF")
+            while True:
+                p = info_fields(s.conn, "persistence")
+                if p.get("aof_rewrite_in_progress") == "0" and p.get("aof_rewrite_scheduled") == "0":
+                    break
+                time.sleep(0.005)
+            f["rewrite"] = time.monotonic() - t0
+        finally:
+            s.stop()
+        # Load: restart on the same directory; the RDB file is read at startup.
+        s2 = Server(sname, binary, pinning, ports, workroot)
+        s2.dir = s.dir
+        try:
+            s2.start()
+            keys = s2.conn.call("DBSIZE")
+            f["load"] = s2.ready_secs if keys == n else None
+        finally:
+            s2.stop()
+        # SET throughput with the append-only file on.
+        bench = Bench(args, pinning)
+        for policy in ("always", "everysec"):
+            s3 = Server(sname, binary, pinning, ports, workroot)
+            try:
+                s3.start(extra=["--appendonly", "yes", "--appendfsync", policy])
+                probe = bench.run(s3, "set", 1, 3, 2000)
+                reqs = max(2000, int(round(args.duration * probe["rps"], -3)))
+                f[policy] = bench.run(s3, "set", 1, 3, reqs)["rps"]
+            finally:
+                s3.stop()
+
+    def cell(sname, key, fmt):
+        v = figures[sname].get(key)
+        if v is None:
+            return NA if sname == "anatomy" else "?"
+        return fmt % v
+
+    def ratio(key):
+        a, r = figures["anatomy"].get(key), figures["redis"].get(key)
+        return "%.2f" % (a / r) if a and r else "n/a"
+
+    rows = [
+        ["SAVE of %s keys (s)" % f"{n:,}", cell("redis", "save", "%.3f"), cell("anatomy", "save", "%.3f"), ratio("save")],
+        ["load of %s keys at startup (s)" % f"{n:,}", cell("redis", "load", "%.3f"), cell("anatomy", "load", "%.3f"), ratio("load")],
+        ["BGREWRITEAOF of %s keys (s)" % f"{n:,}", cell("redis", "rewrite", "%.3f"), cell("anatomy", "rewrite", "%.3f"), ratio("rewrite")],
+        ["SET -P 1 req/s, appendfsync always", cell("redis", "always", "%.0f"), cell("anatomy", "always", "%.0f"), ratio("always")],
+        ["SET -P 1 req/s, appendfsync everysec", cell("redis", "everysec", "%.0f"), cell("anatomy", "everysec", "%.0f"), ratio("everysec")],
+    ]
+    out.append("## Persistence\n")
+    out.append("Target: SAVE and load of 1M keys ≤ 1.2× Redis's time. One run each (not "
+               "alternated); the load time is from process start to the first PING answered "
+               "with `loading:0`.\n")
+    out.append(table(["figure", "redis", "anatomy", "ratio"], rows) + "\n")
+
+
+def main():
+    args = parse_args()
+    for b in (args.anatomy, args.redis_server, args.redis_benchmark):
+        if not os.access(b, os.X_OK):
+            sys.exit("not executable: %s (build with `cargo build --release`?)" % b)
+    pinning = Pinning(args.no_pin, args.nice)
+    ports = PortPicker(args.port_base)
+    workroot = tempfile.mkdtemp(prefix="redis-anatomy-bench-")
+    started = time.monotonic()
+    commit = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"],
+                            capture_output=True, text=True).stdout.strip() or "?"
+    out = [
+        "# redis-anatomy vs redis-server: side by side\n",
+        "- date: %s" % datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "- machine: %s" % machine_description(),
+        "- command: `%s`" % " ".join(shlex.quote(x) for x in ["python3", "bench/run.py"] + sys.argv[1:]),
+        "- redis-server: %s" % version_of(args.redis_server),
+        "- redis-anatomy: %s (commit %s)" % (os.path.relpath(args.anatomy, ROOT), commit),
+        "- pinning: %s%s" % (pinning.note, ", nice %d" % args.nice if args.nice else ""),
+        "- load average at start (1, 5, 15 min): %.2f %.2f %.2f" % os.getloadavg(),
+        "- both servers: `--save \"\" --appendonly no --bind 127.0.0.1`\n",
+    ]
+    below = []
+    try:
+        if not args.no_throughput:
+            below = throughput_section(args, pinning, ports, workroot, out)
+        if not args.no_memory:
+            memory_section(args, pinning, ports, workroot, out)
+        if not args.no_persistence:
+            persistence_section(args, pinning, ports, workroot, out)
+    finally:
+        shutil.rmtree(workroot, ignore_errors=True)
+    if below:
+        out.append("Below target: " + ", ".join(
+            "%s -P %d -d %d (throughput %.2f, CPU %.2f)" % b for b in below) + "\n")
+    out.append("Total benchmark time: %.0f s.\n" % (time.monotonic() - started))
+    text = "\n".join(out)
+    print(text)
+    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
+    with open(args.output, "w") as f:
+        f.write(text)
+    say("written to %s" % args.output)
+
+
+if __name__ == "__main__":
+    main()
