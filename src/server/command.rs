@@ -41,7 +41,7 @@
 //! keys move (`numkeys`-style); COMMAND INFO derives a key spec from them.
 //! COMMAND DOCS carries our own one-line summaries, not argument trees.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::OnceLock;
 
 use super::Ctx;
@@ -282,7 +282,10 @@ impl Command {
     }
 }
 
-/// All commands, by lower-case name.
+/// All commands, by lower-case name. The map uses FxHash rather than the
+/// SipHash of the keyspace: its keys are our own command names, not
+/// client-chosen data, so there is no flooding attack to defend against,
+/// and every command pays for this lookup.
 pub struct CommandTable {
     pub commands: HashMap<Vec<u8>, Command>,
     /// Names in table order, for COMMAND LIST and COMMAND with no args.
@@ -303,7 +306,7 @@ pub enum LookupError {
 impl CommandTable {
     pub fn build(defs: &[&'static [CommandDef]]) -> CommandTable {
         let mut table = CommandTable {
-            commands: HashMap::new(),
+            commands: HashMap::default(),
             order: Vec::new(),
             stats_slots: 0,
             stats_names: Vec::new(),
@@ -335,7 +338,7 @@ impl CommandTable {
             full_name,
             flags,
             stats_index,
-            subcommands: HashMap::new(),
+            subcommands: HashMap::default(),
             subcommand_order: Vec::new(),
         };
         for sub in def.subcommands {
