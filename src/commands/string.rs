@@ -723,7 +723,7 @@ fn parse_float_value(bytes: &[u8]) -> Option<f64> {
 /// more than 17 decimals, we round to 17 as `%.17Lf` would (`1e-20` is
 /// stored as `0` by Redis, and by us). The remaining differences come from
 /// `f64` against Redis's 80-bit `long double`, see the module notes.
-fn format_float(value: f64) -> String {
+pub(crate) fn format_float(value: f64) -> String {
     let mut text = format!("{value}");
     if let Some(dot) = text.find('.') {
         if text.len() - dot - 1 > 17 {
