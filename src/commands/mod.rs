@@ -16,6 +16,7 @@ pub mod keys;
 pub mod list;
 pub mod server;
 pub mod set;
+pub mod sort;
 pub mod string;
 pub mod zset;
 
@@ -23,7 +24,7 @@ use crate::server::command::CommandDef;
 use crate::server::{Ctx, NOT_FLOAT, NOT_INTEGER};
 
 /// Every chapter's rows, in the order COMMAND lists them.
-pub static ALL: [&[CommandDef]; 10] = [
+pub static ALL: [&[CommandDef]; 11] = [
     connection::COMMANDS,
     server::COMMANDS,
     keys::COMMANDS,
@@ -32,6 +33,7 @@ pub static ALL: [&[CommandDef]; 10] = [
     list::COMMANDS,
     hash::COMMANDS,
     set::COMMANDS,
+    sort::COMMANDS,
     zset::COMMANDS,
     hyperloglog::COMMANDS,
 ];
