@@ -441,7 +441,10 @@ fn pfdebug(ctx: &mut Ctx, args: Args) {
     } else if eq_ic(sub, "encoding") {
         reply.simple(if sparse { "sparse" } else { "dense" });
     } else {
-        let text = format!("ERR Unknown PFDEBUG subcommand '{}'", String::from_utf8_lossy(sub));
+        let text = format!(
+            "ERR Unknown PFDEBUG subcommand '{}'",
+            String::from_utf8_lossy(sub)
+        );
         reply.error(&text);
     }
     if converted {
@@ -458,5 +461,90 @@ fn pfselftest(ctx: &mut Ctx, _args: Args) {
     match hll::self_test(&mut rng, ctx.server.config.hll_sparse_max_bytes) {
         Ok(()) => ctx.reply().ok(),
         Err(text) => ctx.reply().error(&text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::commands::string::harness::Harness;
+    use crate::object::{RObj, SetValue, Value};
+
+    /// `server.dirty` after each command, as Redis 7.0.15 counts it
+    /// (`rdb_changes_since_last_save` deltas measured on the reference).
+    #[test]
+    fn dirty_counts_match_redis() {
+        let mut h = Harness::new();
+        let step = |h: &mut Harness, words: &[&[u8]], delta: u64| {
+            let before = h.server.dirty;
+            h.run(words);
+            assert_eq!(
+                h.server.dirty - before,
+                delta,
+                "{:?}",
+                String::from_utf8_lossy(words[0])
+            );
+        };
+        step(&mut h, &[b"PFADD", b"p"], 1); // created, no element
+        step(&mut h, &[b"PFADD", b"p"], 0);
+        step(&mut h, &[b"PFADD", b"p", b"a", b"b", b"c", b"a"], 3); // one per register
+        step(&mut h, &[b"PFADD", b"p", b"a"], 0);
+        step(&mut h, &[b"PFCOUNT", b"p"], 1); // the cache is written
+        step(&mut h, &[b"PFCOUNT", b"p"], 0); // and then read
+        step(&mut h, &[b"PFCOUNT", b"p", b"p"], 0); // a union writes nothing
+        step(&mut h, &[b"PFADD", b"q", b"x", b"y"], 3); // created + 2 registers
+        step(&mut h, &[b"PFMERGE", b"p", b"q"], 1);
+        step(&mut h, &[b"PFMERGE", b"p"], 1);
+        step(&mut h, &[b"PFCOUNT", b"nokey"], 0);
+        step(&mut h, &[b"PFMERGE", b"new"], 1);
+        step(&mut h, &[b"PFDEBUG", b"ENCODING", b"p"], 0);
+        step(&mut h, &[b"PFDEBUG", b"DECODE", b"p"], 0);
+        step(&mut h, &[b"PFDEBUG", b"GETREG", b"p"], 1); // converted to dense
+        step(&mut h, &[b"PFDEBUG", b"TODENSE", b"p"], 0);
+        step(&mut h, &[b"PFDEBUG", b"TODENSE", b"q"], 1);
+        step(&mut h, &[b"PFDEBUG", b"GETREG", b"q"], 0);
+        step(&mut h, &[b"PFCOUNT", b"q"], 1);
+    }
+
+    #[test]
+    fn non_strings_are_the_usual_wrongtype() {
+        let mut h = Harness::new();
+        let set = RObj::new(
+            Value::Set(Box::new(SetValue::Intset(crate::intset::Intset::new()))),
+            0,
+        );
+        h.server.dbs[0].add(b"s", set);
+        let wrongtype = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+        for words in [
+            &[&b"PFADD"[..], b"s", b"a"][..],
+            &[b"PFCOUNT", b"s"],
+            &[b"PFCOUNT", b"nokey", b"s"],
+            &[b"PFMERGE", b"s"],
+            &[b"PFMERGE", b"d", b"s"],
+            &[b"PFDEBUG", b"ENCODING", b"s"],
+            &[b"PFDEBUG", b"nosuch", b"s"],
+        ] {
+            assert_eq!(
+                h.run(words),
+                wrongtype,
+                "{:?}",
+                String::from_utf8_lossy(words[0])
+            );
+        }
+        // PFMERGE checks every source before creating the destination.
+        assert!(h.server.dbs[0].get(b"d").is_none());
+    }
+
+    #[test]
+    fn writes_make_an_embstr_hyperloglog_raw() {
+        let mut h = Harness::new();
+        // A sparse HyperLogLog of one element is 21 bytes: SET stores it
+        // as an embstr, as Redis does.
+        let one = b"HYLL\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x71\xa6\x84\x4e\x57";
+        h.run(&[b"SET", b"k", one]);
+        assert_eq!(h.encoding("k"), "embstr");
+        h.run(&[b"PFCOUNT", b"k", b"k"]);
+        assert_eq!(h.encoding("k"), "embstr", "a union reads only");
+        assert_eq!(h.run(&[b"PFCOUNT", b"k"]), ":1\r\n");
+        assert_eq!(h.encoding("k"), "raw");
     }
 }
