@@ -21,6 +21,7 @@ pub mod db;
 pub mod expire;
 pub mod commands;
 pub mod bitops;
+pub mod hyperloglog;
 
 // Part IV: the compact encodings (the collection types are built on them)
 pub mod listpack;
