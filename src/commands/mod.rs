@@ -14,6 +14,8 @@ pub mod hash;
 pub mod hyperloglog;
 pub mod keys;
 pub mod list;
+pub mod multi;
+pub mod pubsub;
 pub mod server;
 pub mod set;
 pub mod string;
@@ -23,7 +25,7 @@ use crate::server::command::CommandDef;
 use crate::server::{Ctx, NOT_FLOAT, NOT_INTEGER};
 
 /// Every chapter's rows, in the order COMMAND lists them.
-pub static ALL: [&[CommandDef]; 10] = [
+pub static ALL: [&[CommandDef]; 12] = [
     connection::COMMANDS,
     server::COMMANDS,
     keys::COMMANDS,
@@ -34,6 +36,8 @@ pub static ALL: [&[CommandDef]; 10] = [
     set::COMMANDS,
     zset::COMMANDS,
     hyperloglog::COMMANDS,
+    pubsub::COMMANDS,
+    multi::COMMANDS,
 ];
 
 /// Parse an integer argument (`string2ll`), replying Redis's error if it
