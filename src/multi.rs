@@ -99,10 +99,18 @@ pub struct ClientMulti {
     /// A watched key changed: EXEC answers a null array.
     pub dirty_cas: bool,
     pub watched: Vec<WatchedKey>,
+    /// While EXEC runs, the queue is out of `queued`: its length, so that
+    /// CLIENT LIST still shows it (`multi=`), as Redis does.
+    pub executing: usize,
 }
 // ANCHOR_END: multi_client_state
 
 impl ClientMulti {
+    /// The queued commands (CLIENT LIST `multi=` when in MULTI).
+    pub fn count(&self) -> usize {
+        self.queued.len() + self.executing
+    }
+
     /// `multi-mem` of CLIENT LIST: queued arguments and bookkeeping.
     pub fn memory(&self) -> usize {
         let args: usize = self
@@ -145,6 +153,7 @@ pub fn discard_transaction(server: &mut Server, client: &mut Client) {
     multi.queued = Vec::new();
     multi.dirty_exec = false;
     multi.dirty_cas = false;
+    multi.executing = 0;
     unwatch_all_keys(server, client);
 }
 

@@ -114,6 +114,7 @@ fn exec(ctx: &mut Ctx, _args: Args) {
     // the transaction's own writes do not go looking for watchers.
     multi::unwatch_all_keys(ctx.server, ctx.client);
     let queued = std::mem::take(&mut ctx.client.multi.queued);
+    ctx.client.multi.executing = queued.len();
     ctx.client.in_exec = true;
     ctx.reply().array(queued.len());
     for (cmd, args) in &queued {
