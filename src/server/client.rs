@@ -329,7 +329,7 @@ impl Client {
             self.pubsub.channels.len(),
             self.pubsub.patterns.len(),
             if self.multi.active {
-                self.multi.queued.len() as i64
+                self.multi.count() as i64
             } else {
                 -1
             },
