@@ -316,7 +316,7 @@ pub fn touch_all_watched_keys_in_db(
         }
         let replacement_expired =
             replaced_with.is_some_and(|r| server.dbs[r].is_expired(&key, now));
-        let mut mark = |_: &mut Server, c: &mut Client| {
+        let mark = |_: &mut Server, c: &mut Client| {
             let Some(w) = c
                 .multi
                 .watched
@@ -343,7 +343,7 @@ pub fn touch_all_watched_keys_in_db(
         for id in ids {
             match current.as_deref_mut() {
                 Some(c) if c.id == id => mark(server, c),
-                _ => with_client(server, id, emptied, &key, &mut mark),
+                _ => with_client(server, id, emptied, &key, mark),
             }
         }
     }

@@ -345,6 +345,34 @@ pub fn subscriber_count(server: &Server, channel: &[u8]) -> usize {
     server.pubsub.channels.get(channel).map_or(0, Vec::len)
 }
 
+// ANCHOR: pubsub_context
+/// In RESP2 subscribed mode, the only commands a connection may send
+/// (the check in Redis's `processCommand`).
+pub fn allowed_in_subscribed_mode(cmd: &crate::server::Command) -> bool {
+    matches!(
+        cmd.full_name,
+        "ping"
+            | "subscribe"
+            | "ssubscribe"
+            | "unsubscribe"
+            | "sunsubscribe"
+            | "psubscribe"
+            | "punsubscribe"
+            | "quit"
+            | "reset"
+    )
+}
+// ANCHOR_END: pubsub_context
+
+/// Redis 7.0's refusal of any other command in subscribed mode.
+pub fn subscribed_mode_error(cmd: &crate::server::Command) -> String {
+    format!(
+        "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET \
+         are allowed in this context",
+        cmd.full_name
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,32 +411,4 @@ mod tests {
         assert_eq!(unsubscribe_all_channels(&mut server, &mut c, true), 0);
         assert_eq!(c.reply.buf, b"*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:0\r\n");
     }
-}
-
-// ANCHOR: pubsub_context
-/// In RESP2 subscribed mode, the only commands a connection may send
-/// (the check in Redis's `processCommand`).
-pub fn allowed_in_subscribed_mode(cmd: &crate::server::Command) -> bool {
-    matches!(
-        cmd.full_name,
-        "ping"
-            | "subscribe"
-            | "ssubscribe"
-            | "unsubscribe"
-            | "sunsubscribe"
-            | "psubscribe"
-            | "punsubscribe"
-            | "quit"
-            | "reset"
-    )
-}
-// ANCHOR_END: pubsub_context
-
-/// Redis 7.0's refusal of any other command in subscribed mode.
-pub fn subscribed_mode_error(cmd: &crate::server::Command) -> String {
-    format!(
-        "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET \
-         are allowed in this context",
-        cmd.full_name
-    )
 }
