@@ -33,5 +33,10 @@ pub mod skiplist;
 // Part V: memory
 pub mod memory;
 
+// Part VI: messaging and transactions
+pub mod pubsub;
+pub mod notify;
+pub mod multi;
+
 // Tools around the server
 pub mod walk;

@@ -89,36 +89,27 @@ fn check_book_copy(chapter: &str, transcript: &str) {
     );
 }
 
-#[test]
-fn resp_walkthrough() {
-    replay("resp");
+/// One test per walkthrough, named after its chapter file.
+macro_rules! walkthroughs {
+    ($($chapter:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $chapter() {
+                replay(stringify!($chapter));
+            }
+        )*
+        const TESTED: &[&str] = &[$(stringify!($chapter)),*];
+    };
 }
 
-#[test]
-fn sds_walkthrough() {
-    replay("sds");
-}
-
-#[test]
-fn dict_walkthrough() {
-    replay("dict");
-}
-
-#[test]
-fn expiry_walkthrough() {
-    replay("expiry");
-}
-
-#[test]
-fn bitmaps_walkthrough() {
-    replay("bitmaps");
-}
+walkthroughs!(resp, sds, dict, expiry, sets, bitmaps, pubsub, transactions);
 
 /// Every file in chapters/ (but the README) has a test above, so a new
 /// walkthrough cannot be forgotten.
 #[test]
 fn every_walkthrough_is_replayed() {
-    let tested = ["bitmaps", "dict", "expiry", "resp", "sds"];
+    let mut tested = TESTED.to_vec();
+    tested.sort();
     let mut found: Vec<String> = std::fs::read_dir(root().join("chapters"))
         .unwrap()
         .filter_map(|e| e.ok())

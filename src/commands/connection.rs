@@ -300,8 +300,15 @@ static CLIENT_SUBCOMMANDS: &[CommandDef] = &[
 /// PING [message]
 fn ping(ctx: &mut Ctx, args: Args) {
     // The arity allows any count so that the error names `ping`, as Redis.
-    // (In RESP2 pub/sub mode Redis answers `*2 pong <msg>` instead; that
-    // arrives with the pub/sub chapter.)
+    // In RESP2 subscribed mode the answer must look like a message (an
+    // array), so it is `["pong", message or ""]`.
+    if args.len() <= 2 && ctx.client.pubsub.active() && !ctx.client.reply.is_resp3() {
+        let reply = ctx.reply();
+        reply.array(2);
+        reply.bulk(b"pong");
+        reply.bulk(if args.len() == 2 { &args[1] } else { b"" });
+        return;
+    }
     match args.len() {
         1 => ctx.reply().simple("PONG"),
         2 => ctx.reply().bulk(&args[1]),
@@ -496,9 +503,12 @@ fn reset(ctx: &mut Ctx, _args: Args) {
     ctx.client.authenticated = ctx.server.config.requirepass.is_none();
     ctx.client.name = None;
     ctx.client.reply_mode = ReplyMode::On;
-    // MULTI state, subscriptions and tracking are dropped here too once
-    // their chapters exist (Redis: discardTransaction,
-    // pubsubUnsubscribeAll*, disableTracking).
+    // The transaction and watches, and every subscription, silently
+    // (Redis: discardTransaction, pubsubUnsubscribeAll*). Tracking is
+    // dropped here too once its chapter exists.
+    crate::multi::discard_transaction(ctx.server, ctx.client);
+    crate::pubsub::unsubscribe_all_channels(ctx.server, ctx.client, false);
+    crate::pubsub::unsubscribe_all_patterns(ctx.server, ctx.client, false);
     ctx.reply().simple("RESET");
 }
 
@@ -548,9 +558,13 @@ fn swapdb(ctx: &mut Ctx, args: Args) {
         ctx.reply().err("DB index is out of range");
         return;
     }
-    swap_db_contents(&mut ctx.server.dbs, a as usize, b as usize);
-    // Redis then touches the keys WATCHed in both databases and wakes
-    // clients blocked on keys that now exist: with those chapters.
+    // WATCHes on either side see their key change (or appear, or vanish).
+    let (a, b) = (a as usize, b as usize);
+    crate::multi::touch_all_watched_keys_in_db(ctx.server, Some(ctx.client), a, Some(b));
+    crate::multi::touch_all_watched_keys_in_db(ctx.server, Some(ctx.client), b, Some(a));
+    swap_db_contents(&mut ctx.server.dbs, a, b);
+    // Redis then wakes clients blocked on keys that now exist: with the
+    // blocking commands.
     ctx.dirty(1);
     ctx.reply().ok();
 }

@@ -14,6 +14,8 @@ pub mod hash;
 pub mod hyperloglog;
 pub mod keys;
 pub mod list;
+pub mod multi;
+pub mod pubsub;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -24,7 +26,7 @@ use crate::server::command::CommandDef;
 use crate::server::{Ctx, NOT_FLOAT, NOT_INTEGER};
 
 /// Every chapter's rows, in the order COMMAND lists them.
-pub static ALL: [&[CommandDef]; 11] = [
+pub static ALL: &[&[CommandDef]] = &[
     connection::COMMANDS,
     server::COMMANDS,
     keys::COMMANDS,
@@ -36,6 +38,8 @@ pub static ALL: [&[CommandDef]; 11] = [
     sort::COMMANDS,
     zset::COMMANDS,
     hyperloglog::COMMANDS,
+    pubsub::COMMANDS,
+    multi::COMMANDS,
 ];
 
 /// Parse an integer argument (`string2ll`), replying Redis's error if it

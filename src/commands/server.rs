@@ -257,11 +257,12 @@ fn flushdb(ctx: &mut Ctx, args: Args) {
     if flush_mode(ctx, args).is_none() {
         return;
     }
+    // Redis's emptyData calls signalFlushedDb(dbid) first: it touches every
+    // WATCHed key of the database at once (there is no per-key signal) and
+    // tells tracking clients to drop their caches (not built yet).
+    let db = ctx.client.db;
+    crate::multi::touch_all_watched_keys_in_db(ctx.server, Some(ctx.client), db, None);
     let removed = ctx.db().clear();
-    // Redis's emptyData calls signalFlushedDb(dbid) here: it touches every
-    // WATCHed key of the database at once (the transactions chapter) and
-    // tells tracking clients to drop their caches. There is no per-key
-    // signal, so nothing to call until those chapters arrive.
     //
     // Every removed key counts as a change. Redis also forces FLUSHDB into
     // the AOF and to replicas even when nothing was removed (the
@@ -275,8 +276,12 @@ fn flushall(ctx: &mut Ctx, args: Args) {
     if flush_mode(ctx, args).is_none() {
         return;
     }
+    // As FLUSHDB, signalFlushedDb(-1): every database's watched keys.
+    for db in 0..ctx.server.dbs.len() {
+        crate::multi::touch_all_watched_keys_in_db(ctx.server, Some(ctx.client), db, None);
+    }
     let removed: usize = ctx.server.dbs.iter_mut().map(|db| db.clear()).sum();
-    // As FLUSHDB: signalFlushedDb(-1) would go here. With save points
+    // With save points
     // configured, Redis then writes an (empty) RDB at once; that arrives
     // with the persistence chapter.
     ctx.dirty(removed as u64);
@@ -1187,8 +1192,13 @@ fn shutdown(ctx: &mut Ctx, args: Args) {
 /// any client runs (see `feed_monitors` in server/mod.rs). A second
 /// MONITOR on the same connection is ignored without a reply, as in Redis.
 fn monitor(ctx: &mut Ctx, _args: Args) {
-    // Inside MULTI or a script Redis refuses ("MONITOR isn't allowed for
-    // DENY BLOCKING client"); those chapters add the check.
+    // Inside EXEC (and a script) Redis refuses: such a client expects
+    // exactly one reply per command.
+    if ctx.client.in_exec {
+        ctx.reply()
+            .err("MONITOR isn't allowed for DENY BLOCKING client");
+        return;
+    }
     if ctx.client.monitor {
         return;
     }

@@ -159,6 +159,13 @@ pub struct Client {
     pub blocked: Option<super::blocking::BlockedOn>,
     /// Running the commands of EXEC: blocking commands must not block.
     pub in_exec: bool,
+    /// Channels and patterns this client is subscribed to (`pubsub`).
+    pub pubsub: crate::pubsub::ClientPubSub,
+    /// MULTI state and watched keys (`multi`).
+    pub multi: crate::multi::ClientMulti,
+    /// Reply bytes taken out of `reply` and being written to the socket
+    /// now: still pending, for the output buffer limits.
+    pub reply_in_flight: usize,
 }
 
 impl Client {
@@ -190,6 +197,9 @@ impl Client {
             soft_limit_reached_at: None,
             blocked: None,
             in_exec: false,
+            pubsub: Default::default(),
+            multi: Default::default(),
+            reply_in_flight: 0,
         }
     }
 
@@ -197,10 +207,14 @@ impl Client {
         self.reply.protocol
     }
 
-    /// Which CLIENT LIST TYPE this client is. Replication and pub/sub
-    /// will add their cases; a MONITOR counts as normal, as in Redis.
+    /// Which CLIENT LIST TYPE this client is. Replication will add its
+    /// cases; a MONITOR counts as normal, as in Redis.
     pub fn client_type(&self) -> ClientType {
-        ClientType::Normal
+        if self.pubsub.active() {
+            ClientType::PubSub
+        } else {
+            ClientType::Normal
+        }
     }
 
     /// Record that `pending` reply bytes are about to be written in one
@@ -233,15 +247,23 @@ impl Client {
     // ANCHOR: conn_client_flags
     /// The flags letters of CLIENT LIST, in Redis's order (`N` when none).
     /// The letters of features not built yet (`S` replica, `M` master,
-    /// `P` pub/sub, `x` MULTI, `b` blocked, `t` tracking...) join here with
-    /// their chapters.
+    /// `t` tracking...) join here with their chapters.
     pub fn flags_string(&self) -> String {
         let mut f = String::new();
         if self.monitor {
             f.push('O');
         }
+        if self.pubsub.active() {
+            f.push('P');
+        }
+        if self.multi.active {
+            f.push('x');
+        }
         if self.blocked.is_some() {
             f.push('b');
+        }
+        if self.multi.dirty_cas {
+            f.push('d');
         }
         if self.close_after_reply {
             f.push('c');
@@ -279,16 +301,18 @@ impl Client {
         let overflow = pending - obl;
         let oll = overflow.div_ceil(REPLY_CHUNK_BYTES);
         let rbs = self.reply.buf.capacity();
+        let multi_mem = self.multi.memory();
         let tot_mem = std::mem::size_of::<Client>()
             + self.query_buffer_len
             + self.query_buffer_free
             + rbs
-            + argv_mem;
+            + argv_mem
+            + multi_mem;
         let name = self.name.as_deref().unwrap_or_default();
         let _ = write!(
             out,
             "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} \
-             sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 \
+             sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} \
              rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events=r cmd={} \
              user=default redir=-1 resp={}",
             self.id,
@@ -302,9 +326,17 @@ impl Client {
                 .as_secs(),
             self.flags_string(),
             self.db,
+            self.pubsub.channels.len(),
+            self.pubsub.patterns.len(),
+            if self.multi.active {
+                self.multi.count() as i64
+            } else {
+                -1
+            },
             self.query_buffer_len,
             self.query_buffer_free,
             argv_mem,
+            multi_mem,
             rbs,
             self.reply_peak.max(pending),
             obl,

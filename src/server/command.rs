@@ -434,5 +434,5 @@ pub fn truncate_lossy(bytes: &[u8], max: usize) -> String {
 /// rows.
 pub fn command_table() -> &'static CommandTable {
     static TABLE: OnceLock<CommandTable> = OnceLock::new();
-    TABLE.get_or_init(|| CommandTable::build(&crate::commands::ALL))
+    TABLE.get_or_init(|| CommandTable::build(crate::commands::ALL))
 }

@@ -24,6 +24,14 @@
 //!   `-ERR max number of clients reached` and is closed.
 //! - A protocol error is answered, then the connection is closed after the
 //!   reply is written; the other clients never notice.
+//! - `client-output-buffer-limit` (normal 0 0 0, pubsub 32mb 8mb 60): a
+//!   client whose pending output passes the hard limit, or stays past the
+//!   soft limit for longer than its seconds, is closed at once, without
+//!   writing the rest ([`enforce_output_limit`]). A subscriber that does
+//!   not read cannot make the server hold its messages forever, and the
+//!   publisher never waits for it: while this task sits in a `write` that
+//!   the peer does not drain, the wake-up that says "closed" still gets
+//!   through, because the write is raced against it.
 
 use std::cell::RefCell;
 use std::net::SocketAddr;
@@ -193,7 +201,15 @@ async fn handle(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: Socket
         }
         if !out.is_empty() {
             let n = out.len();
-            if writer.write_all(&out).await.is_err() {
+            client.borrow_mut().reply_in_flight = n;
+            // A peer that stops reading blocks this write; the wake-up
+            // that marks the client for closing must still end it.
+            let written = tokio::select! {
+                r = writer.write_all(&out) => r.is_ok(),
+                _ = closed(&client, &wake) => false,
+            };
+            client.borrow_mut().reply_in_flight = 0;
+            if !written {
                 break;
             }
             {
@@ -287,12 +303,76 @@ async fn handle(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: Socket
 }
 // ANCHOR_END: connection_loop
 
+/// Resolves once the client is marked `close_asap` (woken by whoever
+/// marked it).
+async fn closed(client: &Rc<RefCell<Client>>, wake: &tokio::sync::Notify) {
+    loop {
+        if client.borrow().close_asap {
+            return;
+        }
+        wake.notified().await;
+    }
+}
+
+// ANCHOR: conn_output_limit
+/// Redis's `checkClientOutputBufferLimits` plus
+/// `closeClientOnOutputBufferLimitReached`: called whenever output is
+/// added for a client from outside its own command (a message, a MONITOR
+/// line) and after each batch. Pending output counts as Redis counts it:
+/// the bytes beyond the first 16 KiB reply buffer, including what is being
+/// written right now. Returns true if the client is to be closed.
+pub fn enforce_output_limit(config: &Config, c: &mut Client) -> bool {
+    use super::client::ClientType;
+    use super::config::ClientClass;
+    if c.close_asap {
+        return true;
+    }
+    let class = match c.client_type() {
+        ClientType::PubSub => ClientClass::Pubsub,
+        ClientType::Replica => ClientClass::Replica,
+        ClientType::Normal | ClientType::Master => ClientClass::Normal,
+    };
+    let limit = config.client_output_buffer_limit[class as usize];
+    let used = (c.reply.len() + c.reply_in_flight).saturating_sub(16 * 1024) as u64;
+    let hard = limit.hard_limit_bytes != 0 && used >= limit.hard_limit_bytes;
+    let mut soft = limit.soft_limit_bytes != 0 && used >= limit.soft_limit_bytes;
+    if soft {
+        // Over the soft limit: only for too long does it count.
+        match c.soft_limit_reached_at {
+            None => {
+                c.soft_limit_reached_at = Some(Instant::now());
+                soft = false;
+            }
+            Some(since) => soft = since.elapsed().as_secs() > limit.soft_limit_seconds,
+        }
+    } else {
+        c.soft_limit_reached_at = None;
+    }
+    if !(hard || soft) {
+        return false;
+    }
+    eprintln!(
+        "{} # Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
+        std::process::id(),
+        c.id,
+        c.addr
+    );
+    c.close_asap = true;
+    // Nothing more will be written: free the memory now.
+    c.reply.buf = Vec::new();
+    c.wake.notify_one();
+    true
+}
+// ANCHOR_END: conn_output_limit
+
 /// Remove a client from the server (Redis's `freeClient`).
 fn free_client(server: &Rc<RefCell<Server>>, id: u64) {
     let mut s = server.borrow_mut();
     if let Some(rc) = s.clients.get(&id).cloned() {
         if let Ok(mut c) = rc.try_borrow_mut() {
             s.unblock_client(&mut c);
+            crate::pubsub::forget_client(&mut s, &mut c);
+            crate::multi::forget_client(&mut s, &mut c);
         }
     }
     s.clients.remove(&id);
@@ -366,6 +446,7 @@ fn run_batch(
         );
         c.close_asap = true;
     }
+    enforce_output_limit(&s.config, &mut c);
     s.client_recent_max_input_buffer = s.client_recent_max_input_buffer.max(query.len());
     s.client_recent_max_output_buffer = s.client_recent_max_output_buffer.max(c.reply.len());
     paused

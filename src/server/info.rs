@@ -431,8 +431,8 @@ fn stats_section(s: &Server, out: &mut String) {
     field!(out, "evicted_keys", "{}", st.evicted_keys);
     field!(out, "keyspace_hits", "{}", st.keyspace_hits);
     field!(out, "keyspace_misses", "{}", st.keyspace_misses);
-    field!(out, "pubsub_channels", "0");
-    field!(out, "pubsub_patterns", "0");
+    field!(out, "pubsub_channels", "{}", s.pubsub.channels.len());
+    field!(out, "pubsub_patterns", "{}", s.pubsub.patterns.len());
     field!(out, "total_error_replies", "{}", st.total_error_replies);
     field!(out, "total_reads_processed", "{}", st.total_reads_processed);
     field!(

@@ -159,6 +159,10 @@ pub struct Server {
     pub expire_cycle: crate::expire::ExpireCycleState,
     /// Clients parked by blocking commands, and keys ready to serve them.
     pub blocking: blocking::BlockingState,
+    /// Channels and patterns with their subscribers (`pubsub`).
+    pub pubsub: crate::pubsub::PubSubState,
+    /// Watched keys and their watchers (`multi`).
+    pub watch: crate::multi::WatchIndex,
 }
 
 impl Server {
@@ -192,6 +196,8 @@ impl Server {
             peak_memory: 0,
             expire_cycle: Default::default(),
             blocking: blocking::BlockingState::default(),
+            pubsub: Default::default(),
+            watch: Default::default(),
             config,
         }
     }
@@ -264,21 +270,23 @@ pub struct Ctx<'a> {
 
 /// Keyspace event classes, Redis's `NOTIFY_*` bits; `notify-keyspace-events`
 /// selects which are delivered.
+/// These are the config module's `NOTIFY_*` bits under short names.
 pub mod notify_class {
-    pub const KEYSPACE: u32 = 1 << 0;
-    pub const KEYEVENT: u32 = 1 << 1;
-    pub const GENERIC: u32 = 1 << 2;
-    pub const STRING: u32 = 1 << 3;
-    pub const LIST: u32 = 1 << 4;
-    pub const SET: u32 = 1 << 5;
-    pub const HASH: u32 = 1 << 6;
-    pub const ZSET: u32 = 1 << 7;
-    pub const EXPIRED: u32 = 1 << 8;
-    pub const EVICTED: u32 = 1 << 9;
-    pub const STREAM: u32 = 1 << 10;
-    pub const KEY_MISS: u32 = 1 << 11;
-    pub const MODULE: u32 = 1 << 12;
-    pub const NEW: u32 = 1 << 13;
+    use super::config as c;
+    pub const KEYSPACE: u32 = c::NOTIFY_KEYSPACE;
+    pub const KEYEVENT: u32 = c::NOTIFY_KEYEVENT;
+    pub const GENERIC: u32 = c::NOTIFY_GENERIC;
+    pub const STRING: u32 = c::NOTIFY_STRING;
+    pub const LIST: u32 = c::NOTIFY_LIST;
+    pub const SET: u32 = c::NOTIFY_SET;
+    pub const HASH: u32 = c::NOTIFY_HASH;
+    pub const ZSET: u32 = c::NOTIFY_ZSET;
+    pub const EXPIRED: u32 = c::NOTIFY_EXPIRED;
+    pub const EVICTED: u32 = c::NOTIFY_EVICTED;
+    pub const STREAM: u32 = c::NOTIFY_STREAM;
+    pub const KEY_MISS: u32 = c::NOTIFY_KEY_MISS;
+    pub const MODULE: u32 = c::NOTIFY_MODULE;
+    pub const NEW: u32 = c::NOTIFY_NEW;
 }
 
 impl Ctx<'_> {
@@ -349,24 +357,41 @@ impl Ctx<'_> {
 
     /// Redis's `signalModifiedKey`: a key changed. WATCH (the transactions
     /// chapter) hooks in here to invalidate the transactions watching it.
+    #[inline]
     pub fn signal_modified_key(&mut self, key: &[u8]) {
         self.signal_modified_key_in(self.client.db, key);
     }
 
     /// [`Ctx::signal_modified_key`] for a key in another database (MOVE,
     /// COPY ... DB).
-    pub fn signal_modified_key_in(&mut self, _db: usize, _key: &[u8]) {}
+    pub fn signal_modified_key_in(&mut self, db: usize, key: &[u8]) {
+        if !self.server.watch.is_empty() {
+            crate::multi::touch_watched_key(self.server, Some(self.client), db, key);
+        }
+    }
 
-    /// Redis's `notifyKeyspaceEvent`. Delivery to subscribers of
-    /// `__keyspace@<db>__:` and `__keyevent@<db>__:` arrives with the
-    /// pub/sub chapter; the commands already say which event they fire.
+    /// Redis's `notifyKeyspaceEvent`: publish on `__keyspace@<db>__:` and
+    /// `__keyevent@<db>__:` if `notify-keyspace-events` selects `class`
+    /// (see `crate::notify`).
+    #[inline]
     pub fn notify(&mut self, class: u32, event: &str, key: &[u8]) {
         self.notify_in(self.client.db, class, event, key);
     }
 
     /// [`Ctx::notify`] for a key in another database (MOVE's `move_to`,
     /// COPY's `copy_to`).
-    pub fn notify_in(&mut self, _db: usize, _class: u32, _event: &str, _key: &[u8]) {}
+    pub fn notify_in(&mut self, db: usize, class: u32, event: &str, key: &[u8]) {
+        if self.server.config.notify_keyspace_events & class != 0 {
+            crate::notify::notify_keyspace_event(
+                self.server,
+                Some(self.client),
+                class,
+                event,
+                key,
+                db,
+            );
+        }
+    }
 
     /// Count `n` changes for the save rules and propagation (`server.dirty`).
     pub fn dirty(&mut self, n: u64) {
@@ -391,6 +416,10 @@ impl Server {
     pub fn lookup_read(&mut self, db: usize, key: &[u8], now_ms: i64) -> Option<&mut RObj> {
         if self.expire_if_needed(db, key, now_ms) {
             self.stats.keyspace_misses += 1;
+            self.key_miss(db, key);
+            return None;
+        }
+        if self.key_miss_observed(db, key) {
             return None;
         }
         let lru = self.lru_clock;
@@ -425,6 +454,10 @@ impl Server {
     pub fn lookup_read_no_touch(&mut self, db: usize, key: &[u8], now_ms: i64) -> Option<&RObj> {
         if self.expire_if_needed(db, key, now_ms) {
             self.stats.keyspace_misses += 1;
+            self.key_miss(db, key);
+            return None;
+        }
+        if self.key_miss_observed(db, key) {
             return None;
         }
         match self.dbs[db].dict.get(key) {
@@ -439,11 +472,54 @@ impl Server {
         }
     }
 
+    /// With `keymiss` events on (class `m`), a read of a missing key is
+    /// counted and announced here, before the lookup proper: the lookup
+    /// hands out a borrow of the value, which rules out publishing from
+    /// its miss branch. With the class off, this is one test.
+    #[inline]
+    fn key_miss_observed(&mut self, db: usize, key: &[u8]) -> bool {
+        if self.config.notify_keyspace_events & notify_class::KEY_MISS == 0
+            || self.dbs[db].dict.contains_key(key)
+        {
+            return false;
+        }
+        self.stats.keyspace_misses += 1;
+        self.key_miss(db, key);
+        true
+    }
+
+    /// A read found no key: the `keymiss` event (class `m`).
+    #[inline]
+    fn key_miss(&mut self, db: usize, key: &[u8]) {
+        if self.config.notify_keyspace_events & notify_class::KEY_MISS != 0 {
+            crate::notify::notify_keyspace_event(
+                self,
+                None,
+                notify_class::KEY_MISS,
+                "keymiss",
+                key,
+                db,
+            );
+        }
+    }
+
     /// Bookkeeping for a key removed because its TTL passed: the stats,
-    /// the `expired` event. The propagation of a DEL to the AOF and the
-    /// replicas hooks in here with the persistence chapter.
-    pub fn key_expired(&mut self, _db: usize, _key: &[u8]) {
+    /// the `expired` event, and WATCH (an expiry is a change). The
+    /// propagation of a DEL to the AOF and the replicas hooks in here with
+    /// the persistence chapter.
+    pub fn key_expired(&mut self, db: usize, key: &[u8]) {
         self.stats.expired_keys += 1;
+        if self.config.notify_keyspace_events & notify_class::EXPIRED != 0 {
+            crate::notify::notify_keyspace_event(
+                self,
+                None,
+                notify_class::EXPIRED,
+                "expired",
+                key,
+                db,
+            );
+        }
+        crate::multi::touch_watched_key(self, None, db, key);
     }
 
     /// Is this client allowed to run commands now, or is it held by
@@ -478,14 +554,15 @@ pub fn process_command(server: &mut Server, client: &mut Client, args: Args) -> 
     let cmd = match table.lookup(args) {
         Ok(cmd) => cmd,
         Err(LookupError::Unknown(msg)) | Err(LookupError::UnknownSubcommand(msg)) => {
-            reject(server, client, &msg);
+            reject(server, client, None, &msg);
             return Flow::Continue;
         }
         Err(LookupError::Arity(msg)) => {
-            if let Some(c) = table.get(args.get(0)) {
+            let cmd = table.get(args.get(0));
+            if let Some(c) = cmd {
                 server.command_stats[c.stats_index].rejected_calls += 1;
             }
-            reject(server, client, &msg);
+            reject(server, client, cmd, &msg);
             return Flow::Continue;
         }
     };
@@ -493,13 +570,35 @@ pub fn process_command(server: &mut Server, client: &mut Client, args: Args) -> 
     // Protected commands (DEBUG) need `enable-debug-command`.
     if let Some(msg) = crate::commands::server::protected_command_refusal(server, client, cmd) {
         server.command_stats[cmd.stats_index].rejected_calls += 1;
-        reject(server, client, &msg);
+        reject(server, client, Some(cmd), &msg);
         return Flow::Continue;
     }
     // Authentication: before AUTH, only no-auth commands (AUTH, HELLO, QUIT).
     if !client.authenticated && server.config.requirepass.is_some() && !cmd.has(flags::NO_AUTH) {
         server.command_stats[cmd.stats_index].rejected_calls += 1;
-        reject(server, client, "NOAUTH Authentication required.");
+        reject(server, client, Some(cmd), "NOAUTH Authentication required.");
+        return Flow::Continue;
+    }
+    if client.multi.active && cmd.has(flags::NO_MULTI) {
+        server.command_stats[cmd.stats_index].rejected_calls += 1;
+        reject(
+            server,
+            client,
+            Some(cmd),
+            "ERR Command not allowed inside a transaction",
+        );
+        return Flow::Continue;
+    }
+    // RESP2 subscribed mode: replies and messages would be indistinguishable
+    // arrays, so only the subscription commands are allowed (the pubsub
+    // chapter). RESP3 tells them apart (push frames): no limit there.
+    if client.pubsub.active()
+        && !client.reply.is_resp3()
+        && !crate::pubsub::allowed_in_subscribed_mode(cmd)
+    {
+        server.command_stats[cmd.stats_index].rejected_calls += 1;
+        let msg = crate::pubsub::subscribed_mode_error(cmd);
+        reject(server, client, Some(cmd), &msg);
         return Flow::Continue;
     }
     // A MONITOR connection is a replica in Redis's eyes (it is fed the
@@ -511,6 +610,7 @@ pub fn process_command(server: &mut Server, client: &mut Client, args: Args) -> 
         reject(
             server,
             client,
+            Some(cmd),
             "ERR Replica can't interact with the keyspace",
         );
         return Flow::Continue;
@@ -518,10 +618,18 @@ pub fn process_command(server: &mut Server, client: &mut Client, args: Args) -> 
     if let Some(until) = server.paused_for(cmd) {
         return Flow::Paused(until);
     }
+    // Inside MULTI, a command is stored for EXEC instead of run.
+    if client.multi.active && !crate::multi::runs_inside_multi(cmd) {
+        let reply_start = client.reply.buf.len();
+        crate::multi::queue_command(client, cmd, args);
+        apply_reply_mode(client, reply_start);
+        return Flow::Continue;
+    }
     call(server, client, cmd, args);
     // The command may have fed keys that parked clients wait on.
     if !server.blocking.ready.is_empty() {
         server.handle_clients_blocked_on_keys();
+        crate::multi::after_command(server, client);
     }
     Flow::Continue
 }
@@ -546,9 +654,23 @@ fn apply_reply_mode(client: &mut Client, reply_start: usize) {
     }
 }
 
-/// Answer a command refused before it ran (unknown, wrong arity, NOAUTH).
-fn reject(server: &mut Server, client: &mut Client, msg: &str) {
+/// Answer a command refused before it ran (unknown, wrong arity, NOAUTH),
+/// as Redis's `rejectCommand`: inside MULTI the refusal dooms the
+/// transaction, and a refused EXEC ends it with `EXECABORT`.
+fn reject(server: &mut Server, client: &mut Client, cmd: Option<&Command>, msg: &str) {
     let reply_start = client.reply.buf.len();
+    crate::multi::flag_transaction(client);
+    let abort;
+    let msg = if cmd.is_some_and(|c| c.full_name == "exec") {
+        crate::multi::discard_transaction(server, client);
+        abort = format!(
+            "EXECABORT Transaction discarded because of: {}",
+            msg.strip_prefix("ERR ").unwrap_or(msg)
+        );
+        &abort
+    } else {
+        msg
+    };
     client.reply.error(msg);
     client.reply.errors.clear();
     server.stats.total_error_replies += 1;
@@ -590,6 +712,10 @@ pub fn call(server: &mut Server, client: &mut Client, cmd: &'static Command, arg
         }
     }
     server.stats.total_commands_processed += 1;
+
+    // Messages and WATCH touches that could not reach this client while
+    // its command held it.
+    crate::multi::after_command(server, client);
 
     apply_reply_mode(client, reply_start);
 
@@ -643,6 +769,7 @@ fn feed_monitors(server: &mut Server, client: &mut Client, args: Args) {
         if let Some(rc) = server.clients.get(&id) {
             if let Ok(mut m) = rc.try_borrow_mut() {
                 m.reply.simple(&line);
+                connection::enforce_output_limit(&server.config, &mut m);
                 m.wake.notify_one();
             }
         }
