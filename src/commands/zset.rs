@@ -2743,6 +2743,34 @@ mod tests {
         assert_eq!(h.encoding("u"), "listpack", "new results start small");
     }
 
+    /// `server.dirty` moves as Redis 7.0.15's `rdb_changes_since_last_save`
+    /// does for the same commands (read off a real server).
+    #[test]
+    fn changes_are_counted_as_redis_counts_them() {
+        let mut h = Harness::new();
+        let steps: &[(&[&[u8]], u64)] = &[
+            (&[b"ZADD", b"z", b"1", b"a", b"2", b"b"], 2),
+            (&[b"ZADD", b"z", b"1", b"a", b"2", b"b"], 0),
+            (&[b"ZADD", b"z", b"CH", b"5", b"a"], 1),
+            (&[b"ZINCRBY", b"z", b"1", b"a"], 1),
+            (&[b"ZREM", b"z", b"a", b"nope"], 1),
+            (&[b"ZADD", b"z", b"1", b"a", b"2", b"c", b"3", b"d"], 3),
+            (&[b"ZPOPMIN", b"z", b"2"], 2),
+            (&[b"ZREMRANGEBYSCORE", b"z", b"-inf", b"+inf"], 2),
+            (&[b"ZADD", b"y", b"1", b"a"], 1),
+            (&[b"ZUNIONSTORE", b"u", b"1", b"y"], 1),
+            (&[b"ZINTERSTORE", b"u", b"1", b"nokey"], 1),
+            (&[b"ZRANGESTORE", b"r", b"y", b"0", b"-1"], 1),
+            (&[b"ZRANGESTORE", b"r", b"nokey", b"0", b"-1"], 1),
+            (&[b"ZRANGESTORE", b"r", b"nokey", b"0", b"-1"], 0),
+        ];
+        for (args, expected) in steps {
+            let before = h.server.dirty;
+            h.run(args);
+            assert_eq!(h.server.dirty - before, *expected, "{args:?}");
+        }
+    }
+
     #[test]
     fn resp3_pop_and_range_shapes() {
         let mut h = Harness::new().resp3();
