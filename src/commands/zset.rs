@@ -647,7 +647,6 @@ impl ZSetValue {
         None
     }
 
-    // ANCHOR: zset_first_in_range
     /// The lowest member whose score is in `range` (`zzlFirstInRange`,
     /// `zslFirstInRange`). The listpack is walked from the front; the
     /// skiplist descends its levels.
@@ -663,7 +662,6 @@ impl ZSetValue {
             ZSetValue::Skiplist(t) => t.list.first_in_range(range).map(Cursor::Node),
         }
     }
-    // ANCHOR_END: zset_first_in_range
 
     /// The highest member whose score is in `range`.
     pub fn last_in_range(&self, range: &ScoreRange) -> Option<Cursor> {
@@ -955,7 +953,6 @@ fn zincrby(ctx: &mut Ctx, args: Args) {
     zadd_generic(ctx, args, add_flags::INCR);
 }
 
-// ANCHOR: zset_zadd_command
 /// `ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]`,
 /// and `ZINCRBY key increment member` (Redis: `zaddGenericCommand`).
 ///
@@ -983,7 +980,7 @@ fn zadd_generic(ctx: &mut Ctx, args: Args, mut flags: u8) {
         first += 1;
     }
     let rest = args.len() - first;
-    if rest == 0 || rest % 2 != 0 {
+    if rest == 0 || !rest.is_multiple_of(2) {
         ctx.client.reply.error(SYNTAX_ERR);
         return;
     }
@@ -1089,7 +1086,6 @@ fn zadd_generic(ctx: &mut Ctx, args: Args, mut flags: u8) {
         ctx.signal_key_as_ready(key);
     }
 }
-// ANCHOR_END: zset_zadd_command
 
 /// `ZREM key member [member ...]`: how many were removed. The key goes
 /// with its last member.
@@ -1744,7 +1740,6 @@ struct PopReply {
     nil_when_empty: bool,
 }
 
-// ANCHOR: zset_pop
 /// Pops up to `count` members (`None`: a plain single pop) from the first
 /// of `keys` that exists (Redis: `genericZpopCommand`). Returns false if
 /// it stopped on a key of the wrong type.
@@ -1815,7 +1810,6 @@ fn zpop_generic(ctx: &mut Ctx, keys: &[&[u8]], max: bool, count: Option<u64>, sh
         delete_emptied(ctx, key);
     }
 }
-// ANCHOR_END: zset_pop
 
 fn zpopmin(ctx: &mut Ctx, args: Args) {
     zpop_command(ctx, args, false);
@@ -1873,7 +1867,6 @@ fn bzpop_command(ctx: &mut Ctx, args: Args, max: bool) {
     blocking_pop(ctx, args, args.get(args.len() - 1), &keys, max, None, shape);
 }
 
-// ANCHOR: zset_blocking_pop
 /// The blocking pops (`blockingGenericZpopCommand`): the timeout is checked
 /// first; then, if any key has members, this is an ordinary pop from the
 /// first such key. If none has, the client parks on all the keys and no
@@ -1918,7 +1911,6 @@ fn blocking_pop(
     }
     ctx.block_for_keys(keys, deadline, TimeoutReply::NullArray, args);
 }
-// ANCHOR_END: zset_blocking_pop
 
 fn zmpop(ctx: &mut Ctx, args: Args) {
     zmpop_generic(ctx, args, 1, false);
@@ -2204,7 +2196,6 @@ enum Aggregation {
     Max,
 }
 
-// ANCHOR: zset_aggregate
 /// Folds one more weighted score into an accumulated one
 /// (`zunionInterAggregate`). In a SUM, `inf + -inf` is NaN, which a
 /// sorted set cannot hold; Redis's convention is to make it 0.
@@ -2228,7 +2219,6 @@ fn aggregate(target: &mut f64, value: f64, how: Aggregation) {
         }
     }
 }
-// ANCHOR_END: zset_aggregate
 
 /// What the set operations leave behind: the result (always a skiplist at
 /// first, as Redis builds it), and the member lengths that decide whether
@@ -2277,7 +2267,6 @@ fn zdiffstore(ctx: &mut Ctx, args: Args) {
     setop_generic(ctx, args, Some(args.get(1)), 2, SetOp::Diff, false);
 }
 
-// ANCHOR: zset_setop
 /// Every set operation on sorted sets (Redis:
 /// `zunionInterDiffGenericCommand`). Inputs may be sorted sets or plain
 /// sets (score 1). Options: `WEIGHTS` (each input's scores are multiplied
@@ -2506,7 +2495,6 @@ fn setop_generic(
         }
     }
 }
-// ANCHOR_END: zset_setop
 
 // ============================================================================
 // ZSCAN
