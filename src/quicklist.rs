@@ -115,7 +115,7 @@
 
 use std::collections::VecDeque;
 
-use crate::listpack::Listpack;
+use crate::listpack::{Listpack, LpValue};
 use crate::lzf;
 
 /// Byte budgets for fill -1..=-5. quicklist.c: `optimization_level`.
@@ -1005,6 +1005,67 @@ impl Quicklist {
         }
     }
 
+    /// Calls `f` on each element from `start` (negative counts from the
+    /// tail) towards the tail, or towards the head if `reverse`, until `f`
+    /// returns false or the list ends. Each element is *borrowed* from its
+    /// listpack (a plain node's bytes as `LpValue::Str`), so a reader that
+    /// only copies elements into a reply (LRANGE, LPOP with a count) never
+    /// allocates one per element. A compressed node is inflated into a
+    /// temporary, one node at a time. Nothing happens if `start` is out of
+    /// range. Redis: `quicklistGetIteratorAtIdx` + `quicklistNext`.
+    pub fn visit_from(&self, start: i64, reverse: bool, mut f: impl FnMut(LpValue<'_>) -> bool) {
+        let Some((mut ni, off)) = self.locate(start) else {
+            return;
+        };
+        let mut first_offset = Some(off);
+        loop {
+            let node = &self.nodes[ni];
+            let inflated;
+            let body = match &node.body {
+                Body::Lzf(c) => {
+                    inflated = Node::inflate(c, node.sz, node.container);
+                    &inflated
+                }
+                raw => raw,
+            };
+            let keep_going = match body {
+                Body::Plain(data) => f(LpValue::Str(data)),
+                Body::Packed(lp) => {
+                    let mut pos = match first_offset {
+                        Some(o) => lp.seek(o as i64),
+                        None if reverse => lp.last(),
+                        None => lp.first(),
+                    };
+                    let mut go = true;
+                    while let Some(p) = pos {
+                        if !f(lp.get(p)) {
+                            go = false;
+                            break;
+                        }
+                        pos = if reverse { lp.prev(p) } else { lp.next(p) };
+                    }
+                    go
+                }
+                Body::Lzf(_) => unreachable!("inflated above"),
+            };
+            first_offset = None;
+            if !keep_going {
+                return;
+            }
+            if reverse {
+                if ni == 0 {
+                    return;
+                }
+                ni -= 1;
+            } else {
+                ni += 1;
+                if ni == self.nodes.len() {
+                    return;
+                }
+            }
+        }
+    }
+
     /// Head to tail.
     pub fn iter(&self) -> Iter<'_> {
         Iter {
@@ -1477,6 +1538,18 @@ mod tests {
                 let mut rev: Vec<Vec<u8>> = ql.iter_rev().collect();
                 rev.reverse();
                 prop_assert_eq!(rev, Vec::from(model.clone()));
+                // Borrowing visits agree with the model, from any start,
+                // both ways, and stop when asked to.
+                let mut fwd = Vec::new();
+                ql.visit_from(0, false, |v| { fwd.push(v.to_vec()); true });
+                prop_assert_eq!(fwd, Vec::from(model.clone()));
+                if !model.is_empty() {
+                    let mid = model.len() / 2;
+                    let mut back = Vec::new();
+                    ql.visit_from(mid as i64, true, |v| { back.push(v.to_vec()); back.len() < 3 });
+                    let want: Vec<Vec<u8>> = (mid.saturating_sub(2)..=mid).rev().map(|j| model[j].clone()).collect();
+                    prop_assert_eq!(back, want);
+                }
             }
         }
     }

@@ -808,6 +808,10 @@ fn debug(ctx: &mut Ctx, args: Args) {
         debug_sdslen(ctx, &args[2]);
     } else if argc == 3 && eq_ic(sub, "protocol") {
         debug_protocol(ctx, &args[2]);
+    } else if argc == 3 && eq_ic(sub, "quicklist-packed-threshold") {
+        debug_quicklist_packed_threshold(ctx, &args[2]);
+    } else if argc == 3 && eq_ic(sub, "listpack") {
+        debug_listpack(ctx, &args[2]);
     } else {
         let msg = format!(
             "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
@@ -815,6 +819,41 @@ fn debug(ctx: &mut Ctx, args: Args) {
         );
         ctx.reply().error(&msg);
     }
+}
+
+/// DEBUG QUICKLIST-PACKED-THRESHOLD size: from now on, list elements of
+/// `size` bytes or more go into PLAIN quicklist nodes of their own (0
+/// restores the 1 GiB default). Lets a test build plain nodes without
+/// gigabyte values.
+fn debug_quicklist_packed_threshold(ctx: &mut Ctx, arg: &[u8]) {
+    match crate::server::config::memtoull(arg) {
+        Some(sz) if sz <= (1 << 32) - (1 << 20) => {
+            ctx.server.list_packed_threshold = sz as usize;
+            ctx.reply().ok();
+        }
+        _ => ctx
+            .reply()
+            .error("ERR argument must be a memory value bigger than 1 and smaller than 4gb"),
+    }
+}
+
+/// DEBUG LISTPACK key: Redis prints a listpack-encoded value's entries on
+/// the server's stdout. Lists are quicklists in 7.0, so for them (and for
+/// every non-listpack value) the answer is an error, as in Redis.
+fn debug_listpack(ctx: &mut Ctx, key: &[u8]) {
+    let db = ctx.client.db;
+    let Some(obj) = ctx.server.dbs[db].dict.get(key) else {
+        ctx.client.reply.error("ERR no such key");
+        return;
+    };
+    if obj.encoding() != "listpack" {
+        ctx.client.reply.error("ERR Not a listpack encoded object.");
+        return;
+    }
+    println!("{:?}", obj.value);
+    ctx.client
+        .reply
+        .simple("Listpack structure printed on stdout");
 }
 
 fn debug_help(reply: &mut Reply) {

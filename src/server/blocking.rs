@@ -52,7 +52,8 @@ use crate::resp::{Args, OwnedArgs};
 pub enum TimeoutReply {
     /// `*-1` (RESP2) / `_` (RESP3): BLPOP, BRPOP, BLMPOP, BZPOPMIN, BZMPOP...
     NullArray,
-    /// `$-1` / `_`: BLMOVE, BRPOPLPUSH.
+    /// `$-1` / `_`. (Redis 7.0 times BLMOVE and BRPOPLPUSH out with the
+    /// null *array*, like BLPOP; only inside MULTI do they answer `$-1`.)
     NullBulk,
 }
 
@@ -220,6 +221,17 @@ impl Server {
                     let Ok(mut client) = rc.try_borrow_mut() else {
                         continue;
                     };
+                    // A key deleted and re-created with another type (a
+                    // BLPOP waiter, a string now) does not serve the
+                    // waiter: Redis 7.0 leaves it parked, rather than
+                    // answering WRONGTYPE as a re-run would.
+                    let serves = client
+                        .blocked
+                        .as_ref()
+                        .is_some_and(|b| key_type_serves(b.cmd, self.dbs[db].dict.get(&key[..])));
+                    if !serves {
+                        continue;
+                    }
                     let Some(blocked) = self.unblock_client(&mut client) else {
                         continue;
                     };
@@ -230,6 +242,20 @@ impl Server {
         }
     }
     // ANCHOR_END: handle_blocked
+}
+
+/// Does the value now under a ready key have the type the parked command
+/// waits for? List commands wait for lists, sorted-set ones for sorted
+/// sets (Redis 7.0's per-type `serveClientsBlockedOn*Key`).
+fn key_type_serves(cmd: &Command, value: Option<&crate::object::RObj>) -> bool {
+    use super::command::Group;
+    use crate::object::ObjType;
+    let Some(value) = value else { return false };
+    match cmd.def.group {
+        Group::List => value.obj_type() == ObjType::List,
+        Group::SortedSet => value.obj_type() == ObjType::ZSet,
+        _ => true,
+    }
 }
 
 /// Write the reply a blocked command gives when it stops waiting without

@@ -152,6 +152,10 @@ pub struct Server {
     pub shutdown: Rc<Notify>,
     /// Peak input/output buffer sizes seen recently (INFO clients).
     pub client_recent_max_input_buffer: usize,
+    /// `DEBUG QUICKLIST-PACKED-THRESHOLD`: list elements this big or bigger
+    /// get a PLAIN quicklist node (0: the 1 GiB default). Global, as in
+    /// Redis; list writes apply it to the list they touch.
+    pub list_packed_threshold: usize,
     pub client_recent_max_output_buffer: usize,
     /// The highest `used_memory` seen (INFO `used_memory_peak`).
     pub peak_memory: u64,
@@ -192,6 +196,7 @@ impl Server {
             shutdown_requested: false,
             shutdown: Rc::new(Notify::new()),
             client_recent_max_input_buffer: 0,
+            list_packed_threshold: 0,
             client_recent_max_output_buffer: 0,
             peak_memory: 0,
             expire_cycle: Default::default(),
