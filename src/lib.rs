@@ -33,4 +33,5 @@ pub mod skiplist;
 pub mod memory;
 
 // Tools around the server
+pub mod introspect;
 pub mod walk;

@@ -8,6 +8,7 @@
 //! The helpers here parse arguments the way Redis's `getLongLongFromObject`
 //! and friends do, and answer with Redis's exact errors.
 
+pub mod anatomy;
 pub mod bitmap;
 pub mod connection;
 pub mod hash;
@@ -23,7 +24,7 @@ use crate::server::command::CommandDef;
 use crate::server::{Ctx, NOT_FLOAT, NOT_INTEGER};
 
 /// Every chapter's rows, in the order COMMAND lists them.
-pub static ALL: [&[CommandDef]; 10] = [
+pub static ALL: [&[CommandDef]; 11] = [
     connection::COMMANDS,
     server::COMMANDS,
     keys::COMMANDS,
@@ -34,6 +35,7 @@ pub static ALL: [&[CommandDef]; 10] = [
     set::COMMANDS,
     zset::COMMANDS,
     hyperloglog::COMMANDS,
+    anatomy::COMMANDS,
 ];
 
 /// Parse an integer argument (`string2ll`), replying Redis's error if it

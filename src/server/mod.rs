@@ -159,6 +159,8 @@ pub struct Server {
     pub expire_cycle: crate::expire::ExpireCycleState,
     /// Clients parked by blocking commands, and keys ready to serve them.
     pub blocking: blocking::BlockingState,
+    /// The visualizer's snapshot counter and event log (`introspect.rs`).
+    pub anatomy: crate::introspect::Anatomy,
 }
 
 impl Server {
@@ -192,6 +194,7 @@ impl Server {
             peak_memory: 0,
             expire_cycle: Default::default(),
             blocking: blocking::BlockingState::default(),
+            anatomy: Default::default(),
             config,
         }
     }
