@@ -53,8 +53,8 @@ pub const EVENTS_KEPT: usize = 200;
 pub const POLL_HZ: f32 = 10.0;
 
 /// Where the book explains what this view shows.
-pub const BOOK_CHAPTER: &str =
-    "Read along: the book's dict chapter (book/src/dict.md, \"Two tables and incremental rehashing\")";
+pub const BOOK_CHAPTER: &str = "Read along: the book's dict chapter, \"dict and incremental \
+     rehashing\" (book/src/dict.md), explains every cell of this view.";
 
 /// The state of the link to the server, as the app reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -431,7 +431,7 @@ impl RehashView {
                 self.actions.push(Action::RehashStep(self.step_count));
             }
         });
-        let mut active = self.shown().map_or(true, |s| s.active_rehashing);
+        let mut active = self.shown().is_none_or(|s| s.active_rehashing);
         if ui
             .checkbox(&mut active, "Active rehashing")
             .on_hover_text(
