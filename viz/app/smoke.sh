@@ -16,7 +16,7 @@ server_pid=""
 cleanup() { if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi; }
 trap cleanup EXIT
 ./target/debug/redis-anatomy --port "$port" --save "" --enable-debug-command local \
-  --activerehashing no >/dev/null &
+  --activerehashing no >target/anatomy-viz-smoke-server.log 2>&1 &
 server_pid=$!
 for _ in $(seq 50); do
   redis-cli -p "$port" ping >/dev/null 2>&1 && break

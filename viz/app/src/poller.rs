@@ -260,3 +260,139 @@ enum Outcome {
 fn args(parts: &[&str]) -> Vec<Vec<u8>> {
     parts.iter().map(|p| p.as_bytes().to_vec()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+    use std::sync::mpsc;
+
+    use redis_anatomy::server::config::ProtectedAction;
+    use redis_anatomy::server::{spawn, Config};
+
+    thread_local! {
+        static EVENTS_SEEN: std::cell::RefCell<Vec<Event>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+
+    /// Starts a poller on `addr`; returns its action sender and update
+    /// receiver.
+    fn poll(addr: String) -> (Sender<Action>, Receiver<Update>) {
+        let (action_tx, action_rx) = mpsc::channel();
+        let (update_tx, update_rx) = mpsc::channel();
+        let poller = Poller::new(addr, action_rx, update_tx, Box::new(|| {}));
+        std::thread::spawn(move || poller.run());
+        (action_tx, update_rx)
+    }
+
+    /// The next update that `pick` accepts, within 10 s. Events passed
+    /// over on the way are kept in `EVENTS_SEEN`.
+    fn wait_for<T>(updates: &Receiver<Update>, mut pick: impl FnMut(Update) -> Option<T>) -> T {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let update = updates.recv_timeout(left).expect("update in time");
+            if let Update::Events(events) = &update {
+                EVENTS_SEEN.with(|seen| seen.borrow_mut().extend(events.iter().cloned()));
+            }
+            if let Some(found) = pick(update) {
+                return found;
+            }
+        }
+    }
+
+    #[test]
+    fn against_the_real_server_it_polls_and_runs_actions() {
+        let server = spawn(Config {
+            port: 0,
+            bind: vec!["127.0.0.1".into()],
+            enable_debug_command: ProtectedAction::Yes,
+            ..Config::default()
+        })
+        .unwrap();
+        let (actions, updates) = poll(server.addr.to_string());
+        wait_for(&updates, |u| match u {
+            Update::Status(ConnectionStatus::Connected { .. }) => Some(()),
+            _ => None,
+        });
+        actions.send(Action::SetActiveRehashing(false)).unwrap();
+        let said = wait_for(&updates, |u| match u {
+            Update::ActionResult(r) => Some(r),
+            _ => None,
+        });
+        assert_eq!(said, "activerehashing no: OK");
+
+        // 5 keys: the fifth starts growing 4 buckets to 8, and nothing
+        // else runs a step, so the snapshot shows the rehash.
+        actions.send(Action::AddKeys(5)).unwrap();
+        wait_for(&updates, |u| match u {
+            Update::Snapshot(s) if s.rehash_index.is_some() => Some(()),
+            _ => None,
+        });
+        actions.send(Action::RehashStep(100)).unwrap();
+        let said = wait_for(&updates, |u| match u {
+            Update::ActionResult(r) if r.starts_with("rehash step") => Some(r),
+            _ => None,
+        });
+        assert_eq!(said, "rehash step: not rehashing (rehashidx -1)");
+        let snap = wait_for(&updates, |u| match u {
+            Update::Snapshot(s) if s.rehash_index.is_none() => Some(s),
+            _ => None,
+        });
+        assert_eq!((snap.tables[0].size, snap.tables[0].used), (8, 5));
+        use anatomy_viz_proto::EventKind::{RehashFinished, RehashStarted};
+        let kinds: Vec<_> =
+            EVENTS_SEEN.with(|seen| seen.borrow().iter().map(|e| e.kind.clone()).collect());
+        assert!(
+            kinds.contains(&RehashStarted {
+                db: 0,
+                from: 4,
+                to: 8
+            }) && kinds.contains(&RehashFinished { db: 0, size: 8 }),
+            "{kinds:?}"
+        );
+
+        actions.send(Action::DeleteKeys(3)).unwrap();
+        let said = wait_for(&updates, |u| match u {
+            Update::ActionResult(r) => Some(r),
+            _ => None,
+        });
+        assert_eq!(said, "deleted 3 keys (viz:*)");
+        drop(server);
+        wait_for(&updates, |u| match u {
+            Update::Status(ConnectionStatus::Lost { .. }) => Some(()),
+            _ => None,
+        });
+    }
+
+    #[test]
+    fn a_server_without_anatomy_is_reported_as_such() {
+        // A stand-in for a real Redis: it knows no ANATOMY.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut writer = stream;
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                    if line.starts_with("ANATOMY") {
+                        let _ = writer.write_all(
+                            b"-ERR unknown command 'ANATOMY', with args beginning with: \r\n",
+                        );
+                    }
+                    line.clear();
+                }
+            }
+        });
+        let (_actions, updates) = poll(addr);
+        let reply = wait_for(&updates, |u| match u {
+            Update::Status(ConnectionStatus::NoAnatomy { reply, .. }) => Some(reply),
+            _ => None,
+        });
+        assert!(
+            reply.starts_with("ERR unknown command 'ANATOMY'"),
+            "{reply}"
+        );
+    }
+}
