@@ -139,6 +139,22 @@
 //!   child process. `DEBUG HTSTATS ... full`
 //!   (the `full` flag of [`Dict::stats`]) came in Redis 7.2.
 //!
+//! ## Watching a rehash
+//!
+//! The visualizer (`anatomy-viz`, through `ANATOMY EVENTS` in
+//! `introspect.rs`) shows every resize and rehash step of the keyspace as
+//! it happens. Redis has nothing like it, so this is our one addition to
+//! the structure: an opt-in event buffer, [`Dict::watch_rehashing`]. An
+//! unwatched dict (every hash, set and zset, and the keyspace until a
+//! viewer connects) pays one test of an `Option` per resize and per
+//! [`Dict::rehash`] call, nothing per lookup. A watched dict records a
+//! [`RehashEvent`] when a table is allocated, replaced or freed, when a
+//! rehash starts and ends, and once per `rehash` call with the range of
+//! buckets it emptied. The buffer is bounded: when the server does not
+//! drain it in time, consecutive steps merge into one event (they are
+//! contiguous, so only granularity is lost) and other events push out the
+//! oldest, which is counted.
+//!
 //! ## Exercises
 //!
 //! 1. Store each key's 64-bit hash in its entry. What does rehashing save,
@@ -310,8 +326,71 @@ pub struct Dict<K, V> {
     /// once). Safe cursors raise it for as long as they live, so entries
     /// do not move between tables under them.
     rehash_pauses: u32,
+    /// Where resize and rehash events are written while someone watches
+    /// (the visualizer, for the keyspace dicts); `None` otherwise. Not part
+    /// of Redis: see "Watching a rehash" in the module notes.
+    rehash_log: Option<Box<RehashLog>>,
 }
 // ANCHOR_END: dict_struct
+
+// ANCHOR: dict_rehash_log
+/// Something the rehash machinery did, recorded for a watcher. Bucket
+/// indexes are table 0's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RehashEvent {
+    /// Table 0 was replaced: allocated by the first insert (`from` 0),
+    /// taken over from table 1 at the end of a rehash, or freed (`to` 0).
+    TableResized { from: usize, to: usize },
+    /// Table 1 was allocated with `to` buckets; `rehashidx` is now 0.
+    RehashStarted { from: usize, to: usize },
+    /// Buckets `first..=last` of table 0 were visited and emptied,
+    /// moving `moved` entries to table 1.
+    RehashStep {
+        first: usize,
+        last: usize,
+        moved: usize,
+    },
+    /// Table 0 is empty and table 1 took its place (a `TableResized`
+    /// follows).
+    RehashFinished { size: usize },
+}
+
+/// The opt-in event buffer behind [`Dict::watch_rehashing`]. Bounded: when
+/// nobody drains it, a new step merges into the step before it (rehash
+/// steps are contiguous, so the merge loses only granularity), and any
+/// other event pushes the oldest out and is counted in `dropped`.
+#[derive(Debug, Default)]
+struct RehashLog {
+    events: std::collections::VecDeque<RehashEvent>,
+    dropped: u64,
+}
+
+/// Events a watched dict buffers before merging or dropping.
+const REHASH_LOG_CAP: usize = 256;
+
+impl RehashLog {
+    fn push(&mut self, event: RehashEvent) {
+        if self.events.len() >= REHASH_LOG_CAP {
+            if let (
+                Some(RehashEvent::RehashStep { last, moved, .. }),
+                RehashEvent::RehashStep {
+                    last: new_last,
+                    moved: new_moved,
+                    ..
+                },
+            ) = (self.events.back_mut(), event)
+            {
+                *last = new_last;
+                *moved += new_moved;
+                return;
+            }
+            self.events.pop_front();
+            self.dropped += 1;
+        }
+        self.events.push_back(event);
+    }
+}
+// ANCHOR_END: dict_rehash_log
 
 /// Where an entry sits: table, bucket, and how many links from the head of
 /// the chain. Used by the visualizer to highlight a key, and internally to
@@ -418,6 +497,7 @@ impl<K, V> Dict<K, V> {
             tables: [Table::default(), Table::default()],
             rehashidx: -1,
             rehash_pauses: 0,
+            rehash_log: None,
         }
     }
 
@@ -488,8 +568,50 @@ impl<K, V> Dict<K, V> {
     /// next insert starts again from [`INITIAL_SIZE`] buckets. The pause
     /// counter is kept; see the module notes.
     pub fn clear(&mut self) {
+        let from = self.tables[0].size();
         self.tables = [Table::default(), Table::default()];
         self.rehashidx = -1;
+        if from != 0 {
+            self.record(RehashEvent::TableResized { from, to: 0 });
+        }
+    }
+
+    /// Starts recording resize and rehash events, for
+    /// [`Dict::drain_rehash_events`]. Idempotent. Until this is called
+    /// (and after [`Dict::unwatch_rehashing`]) recording costs one branch.
+    pub fn watch_rehashing(&mut self) {
+        if self.rehash_log.is_none() {
+            self.rehash_log = Some(Box::default());
+        }
+    }
+
+    /// Stops recording and forgets undrained events.
+    pub fn unwatch_rehashing(&mut self) {
+        self.rehash_log = None;
+    }
+
+    pub fn is_watching_rehashing(&self) -> bool {
+        self.rehash_log.is_some()
+    }
+
+    /// Hands every recorded event to `f`, oldest first, and empties the
+    /// buffer. Returns how many events were dropped (buffer full) since the
+    /// last drain. Does nothing if the dict is not watched.
+    pub fn drain_rehash_events(&mut self, mut f: impl FnMut(RehashEvent)) -> u64 {
+        let Some(log) = self.rehash_log.as_mut() else {
+            return 0;
+        };
+        log.events.drain(..).for_each(&mut f);
+        std::mem::take(&mut log.dropped)
+    }
+
+    /// Records `event` if someone watches. Marked cold-path friendly: the
+    /// unwatched case is a single test of the `Option`.
+    #[inline]
+    fn record(&mut self, event: RehashEvent) {
+        if let Some(log) = self.rehash_log.as_mut() {
+            log.push(event);
+        }
     }
 
     /// Length of every bucket's chain in table `t`, in bucket order: what
@@ -637,6 +759,8 @@ impl<K: Borrow<[u8]>, V> Dict<K, V> {
         // that GET would stall every client. With the bound a step touches
         // at most n non-empty buckets (their chains) plus n * 10 empty ones,
         // then returns; the next step continues from `rehashidx`.
+        let first = self.rehashidx as usize;
+        let used_before = self.tables[0].used;
         let mut empty_visits = n.saturating_mul(EMPTY_VISITS_PER_STEP);
         let mut budget = n;
         while budget > 0 && self.tables[0].used != 0 {
@@ -650,20 +774,37 @@ impl<K: Borrow<[u8]>, V> Dict<K, V> {
                 self.rehashidx = idx as i64;
                 empty_visits -= 1;
                 if empty_visits == 0 {
+                    self.record_step(first, used_before);
                     return true;
                 }
             }
             self.move_bucket(idx);
             self.rehashidx = idx as i64 + 1;
         }
+        self.record_step(first, used_before);
         if self.tables[0].used == 0 {
             // Everything has moved: the new table takes over, and the old
             // bucket array is freed right here.
+            let from = self.tables[0].size();
             self.tables[0] = std::mem::take(&mut self.tables[1]);
             self.rehashidx = -1;
+            let size = self.tables[0].size();
+            self.record(RehashEvent::RehashFinished { size });
+            self.record(RehashEvent::TableResized { from, to: size });
             return false;
         }
         true
+    }
+
+    /// Records the buckets one [`Dict::rehash`] call went through:
+    /// `first` up to the one before `rehashidx`.
+    #[inline]
+    fn record_step(&mut self, first: usize, used_before: usize) {
+        if self.rehash_log.is_some() && self.rehashidx as usize > first {
+            let moved = used_before - self.tables[0].used;
+            let last = self.rehashidx as usize - 1;
+            self.record(RehashEvent::RehashStep { first, last, moved });
+        }
     }
 
     /// Moves every entry of bucket `idx` of table 0 to wherever its hash
@@ -745,11 +886,14 @@ impl<K: Borrow<[u8]>, V> Dict<K, V> {
             return Err(ExpandError::SameSize);
         }
         let table = Table::with_size(new_size);
-        if self.tables[0].size() == 0 {
+        let from = self.tables[0].size();
+        if from == 0 {
             self.tables[0] = table;
+            self.record(RehashEvent::TableResized { from, to: new_size });
         } else {
             self.tables[1] = table;
             self.rehashidx = 0;
+            self.record(RehashEvent::RehashStarted { from, to: new_size });
         }
         Ok(())
     }
@@ -1793,6 +1937,77 @@ mod tests {
         for i in 0..5 {
             assert_eq!(d.get(&key(i)), Some(&(i as u64)));
         }
+    }
+
+    #[test]
+    fn a_watched_dict_records_resize_start_steps_and_finish_in_order() {
+        let mut d = TestDict::new();
+        d.watch_rehashing();
+        for i in 0..5 {
+            d.insert(key(i), i as u64); // the 5th insert starts 4 -> 8
+        }
+        let mut events = Vec::new();
+        assert_eq!(d.drain_rehash_events(|e| events.push(e)), 0);
+        assert_eq!(events[0], RehashEvent::TableResized { from: 0, to: 4 });
+        assert_eq!(events[1], RehashEvent::RehashStarted { from: 4, to: 8 });
+        finish_rehash(&mut d);
+        events.clear();
+        d.drain_rehash_events(|e| events.push(e));
+        // The steps cover buckets 0..=3 exactly once, in order, and move
+        // the 5 keys that were in table 0 when the rehash began (the 5th
+        // went straight to table 1).
+        let mut next_bucket = 0;
+        let mut moved_total = 0;
+        for e in &events[..events.len() - 2] {
+            let RehashEvent::RehashStep { first, last, moved } = *e else {
+                panic!("expected only steps before the end, got {e:?}");
+            };
+            assert_eq!(first, next_bucket);
+            next_bucket = last + 1;
+            moved_total += moved;
+        }
+        assert!(next_bucket <= 4);
+        assert_eq!(moved_total, 4);
+        assert_eq!(
+            events[events.len() - 2..],
+            [
+                RehashEvent::RehashFinished { size: 8 },
+                RehashEvent::TableResized { from: 4, to: 8 }
+            ]
+        );
+    }
+
+    #[test]
+    fn an_undrained_rehash_log_merges_steps_and_stays_bounded() {
+        let mut d = dict_with(REHASH_LOG_CAP * 8);
+        finish_rehash(&mut d);
+        let old_size = d.table_size(0);
+        d.expand(old_size * 2).unwrap();
+        d.watch_rehashing();
+        while d.rehash(1) {} // thousands of steps, nobody draining
+        let mut events = Vec::new();
+        let dropped = d.drain_rehash_events(|e| events.push(e));
+        assert_eq!(events.len(), REHASH_LOG_CAP);
+        // Finished and Resized each pushed the oldest step out.
+        assert_eq!(dropped, 2);
+        let (steps, end) = events.split_at(events.len() - 2);
+        let mut next_bucket = None;
+        for e in steps {
+            let RehashEvent::RehashStep { first, last, .. } = *e else {
+                panic!("expected a step, got {e:?}");
+            };
+            if let Some(expected) = next_bucket {
+                assert_eq!(first, expected, "steps stay contiguous when merged");
+            }
+            next_bucket = Some(last + 1);
+        }
+        // The last step ends at the last non-empty bucket: trailing empty
+        // buckets are never visited, the table simply runs out of entries.
+        assert!(next_bucket.unwrap() <= old_size);
+        assert_eq!(end[0], RehashEvent::RehashFinished { size: old_size * 2 });
+        let mut unwatched = dict_with(100);
+        assert!(!unwatched.is_watching_rehashing());
+        assert_eq!(unwatched.drain_rehash_events(|_| panic!("not watched")), 0);
     }
 
     #[test]

@@ -39,4 +39,5 @@ pub mod notify;
 pub mod multi;
 
 // Tools around the server
+pub mod introspect;
 pub mod walk;

@@ -102,7 +102,18 @@ macro_rules! walkthroughs {
     };
 }
 
-walkthroughs!(resp, sds, dict, expiry, sets, skiplist, bitmaps, pubsub, transactions);
+walkthroughs!(
+    resp,
+    sds,
+    dict,
+    expiry,
+    encodings,
+    sets,
+    skiplist,
+    bitmaps,
+    pubsub,
+    transactions
+);
 
 /// Every file in chapters/ (but the README) has a test above, so a new
 /// walkthrough cannot be forgotten.

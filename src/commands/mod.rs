@@ -8,6 +8,7 @@
 //! The helpers here parse arguments the way Redis's `getLongLongFromObject`
 //! and friends do, and answer with Redis's exact errors.
 
+pub mod anatomy;
 pub mod bitmap;
 pub mod connection;
 pub mod hash;
@@ -40,6 +41,7 @@ pub static ALL: &[&[CommandDef]] = &[
     hyperloglog::COMMANDS,
     pubsub::COMMANDS,
     multi::COMMANDS,
+    anatomy::COMMANDS,
 ];
 
 /// Parse an integer argument (`string2ll`), replying Redis's error if it

@@ -812,6 +812,8 @@ fn debug(ctx: &mut Ctx, args: Args) {
         debug_quicklist_packed_threshold(ctx, &args[2]);
     } else if argc == 3 && eq_ic(sub, "listpack") {
         debug_listpack(ctx, &args[2]);
+    } else if argc == 3 && eq_ic(sub, "rehash-step") {
+        debug_rehash_step(ctx, &args[2]);
     } else {
         let msg = format!(
             "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
@@ -867,6 +869,9 @@ fn debug_help(reply: &mut Reply) {
             "    Like HTSTATS but for the hash table stored at <key>'s value.",
             "OBJECT <key>",
             "    Show low level info about `key` and associated value.",
+            "REHASH-STEP <n>",
+            "    Rehash up to <n> buckets of the selected database's keyspace now (ours,",
+            "    not Redis's). Replies with rehashidx afterwards, -1 when not rehashing.",
             "PROTOCOL <type>",
             "    Reply with a test value of the specified type. <type> can be: string,",
             "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
@@ -1073,6 +1078,29 @@ fn debug_htstats_key(ctx: &mut Ctx, key: &[u8]) {
             "ERR The value stored at the specified key is not represented using an hash table",
         ),
     }
+}
+
+/// DEBUG REHASH-STEP n: our addition for the visualizer. With
+/// `activerehashing no` and no traffic a rehash stands still; this moves it
+/// on by `n` buckets (the dict's `rehash(n)`: up to n non-empty buckets,
+/// giving up after 10 × n empty ones), so a student can watch each step.
+fn debug_rehash_step(ctx: &mut Ctx, arg: &[u8]) {
+    let n = match crate::resp::parse_i64(arg) {
+        Some(n) if n > 0 => n as usize,
+        Some(_) => {
+            ctx.reply()
+                .error("ERR value is out of range, must be positive");
+            return;
+        }
+        None => {
+            ctx.reply().error(NOT_INTEGER);
+            return;
+        }
+    };
+    let dict = &mut ctx.db().dict;
+    dict.rehash(n);
+    let index = dict.rehash_index().map_or(-1, |i| i as i64);
+    ctx.reply().int(index);
 }
 
 // ANCHOR: debug_sdslen

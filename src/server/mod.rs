@@ -167,6 +167,8 @@ pub struct Server {
     pub pubsub: crate::pubsub::PubSubState,
     /// Watched keys and their watchers (`multi`).
     pub watch: crate::multi::WatchIndex,
+    /// The visualizer's snapshot counter and event log (`introspect.rs`).
+    pub anatomy: crate::introspect::Anatomy,
 }
 
 impl Server {
@@ -203,6 +205,7 @@ impl Server {
             blocking: blocking::BlockingState::default(),
             pubsub: Default::default(),
             watch: Default::default(),
+            anatomy: Default::default(),
             config,
         }
     }
