@@ -1004,3 +1004,49 @@ fn client_unblock_ends_a_list_wait() {
     w.set_read_timeout(Some(Duration::from_secs(10)));
     assert_eq!(w.cmd("PING"), "+PONG\r\n");
 }
+
+// ---------------------------------------------------------------------------
+// Keys that become lists by other means, and blocking inside MULTI
+// ---------------------------------------------------------------------------
+
+/// RENAME, MOVE and COPY onto a key a client is blocked on serve that
+/// client at once, as Redis's dbAdd signals every key it creates.
+#[test]
+fn rename_move_and_copy_onto_a_waited_key_serve_the_waiter() {
+    let server = start();
+    let mut control = Wire::connect(&server);
+    for (setup, make_ready) in [
+        ("RPUSH staging job", "RENAME staging queue"),
+        ("RPUSH staging job", "COPY staging queue"),
+        ("SELECT 1|RPUSH queue job", "MOVE queue 0|SELECT 0"),
+    ] {
+        let mut waiter = Wire::connect(&server);
+        waiter.send(&[b"BLPOP", b"queue", b"5"]);
+        wait_blocked(&mut control, 1);
+        for line in setup.split('|') {
+            control.cmd(line);
+        }
+        for line in make_ready.split('|') {
+            control.cmd(line);
+        }
+        assert_eq!(waiter.reply(), arr(&["queue", "job"]), "{make_ready}");
+        wait_blocked(&mut control, 0);
+        control.cmd("FLUSHALL");
+    }
+}
+
+/// Inside MULTI a blocking pop cannot wait: EXEC runs it as its
+/// non-blocking form, which finds nothing and answers a null array.
+#[test]
+fn blpop_inside_multi_does_not_block() {
+    let server = start();
+    let mut w = Wire::connect(&server);
+    assert_eq!(w.cmd("MULTI"), OK);
+    assert_eq!(w.cmd("BLPOP empty 0"), "+QUEUED\r\n");
+    assert_eq!(w.cmd("RPUSH full a"), "+QUEUED\r\n");
+    assert_eq!(w.cmd("BLPOP full 0"), "+QUEUED\r\n");
+    assert_eq!(
+        w.cmd("EXEC"),
+        format!("*3\r\n{NIL_ARRAY}:1\r\n{}", arr(&["full", "a"]))
+    );
+}

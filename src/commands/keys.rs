@@ -263,6 +263,9 @@ fn rename_generic(ctx: &mut Ctx, args: Args, nx: bool) {
     db.add_with_expire(dst, value, expire);
     ctx.signal_modified_key(src);
     ctx.signal_modified_key(dst);
+    // A client blocked on `dst` (BLPOP dst...) may be served now, as Redis's
+    // dbAdd signals every key it creates.
+    ctx.signal_key_as_ready(dst);
     ctx.notify(GENERIC, "rename_from", src);
     ctx.notify(GENERIC, "rename_to", dst);
     ctx.dirty(1);
@@ -321,6 +324,7 @@ fn move_command(ctx: &mut Ctx, args: Args) {
     ctx.server.dbs[dst].add_with_expire(key, value, expire);
     ctx.signal_modified_key_in(src, key);
     ctx.signal_modified_key_in(dst, key);
+    ctx.server.signal_key_as_ready(dst, key);
     ctx.notify_in(src, GENERIC, "move_from", key);
     ctx.notify_in(dst, GENERIC, "move_to", key);
     ctx.dirty(1);
@@ -374,6 +378,7 @@ fn copy(ctx: &mut Ctx, args: Args) {
     let copy = ctx.new_object(value);
     ctx.server.dbs[dst].add_with_expire(dst_key, copy, expire);
     ctx.signal_modified_key_in(dst, dst_key);
+    ctx.server.signal_key_as_ready(dst, dst_key);
     ctx.notify_in(dst, GENERIC, "copy_to", dst_key);
     ctx.dirty(1);
     ctx.reply().int(1);
