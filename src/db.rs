@@ -67,6 +67,11 @@ pub struct Db {
     /// (Redis's `expires_cursor`), so that successive cycles cover the
     /// whole table instead of sampling the same buckets again.
     pub expires_cursor: u64,
+    /// Record the keys [`Db::add`] creates (only while someone listens to
+    /// the `new` keyspace event, so it costs nothing otherwise)...
+    pub record_created: bool,
+    /// ...and here they wait until the event is delivered.
+    pub created: Vec<Vec<u8>>,
 }
 
 /// What happened when a lookup checked a key's TTL.
@@ -86,6 +91,8 @@ impl Db {
             expires: Dict::new(),
             avg_ttl: 0,
             expires_cursor: 0,
+            record_created: false,
+            created: Vec::new(),
         }
     }
 
@@ -148,12 +155,17 @@ impl Db {
                 self.expires.remove(key);
             }
         } else {
-            self.dict.insert(Sds::new(key), value);
+            self.add(key, value);
         }
     }
 
-    /// Add `key`, which the caller knows is absent (`dbAdd`).
+    /// Add `key`, which the caller knows is absent (`dbAdd`). Every key
+    /// created goes through here, which is where the `new` keyspace event
+    /// is noticed (delivered by `notify.rs` before the command's own event).
     pub fn add(&mut self, key: &[u8], value: RObj) {
+        if self.record_created {
+            self.created.push(key.to_vec());
+        }
         self.dict.insert(Sds::new(key), value);
     }
 

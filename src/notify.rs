@@ -37,11 +37,12 @@
 //!
 //! Redis builds the two channel names as shared string objects and calls
 //! module subscribers first; we have no modules. The `new` event (class
-//! `n`, fired when a key is created) needs a hook where keys are added to
-//! a database, which is not wired yet: the class parses, no event fires.
+//! `n`, fired when a key is created) is recorded where keys are added to a
+//! database (`Db::add`) and delivered before the creating command's own
+//! event, as in Redis.
 //! Eviction (`evicted`) fires once the eviction chapter exists.
 
-use crate::server::config::{NOTIFY_KEYEVENT, NOTIFY_KEYSPACE};
+use crate::server::config::{NOTIFY_KEYEVENT, NOTIFY_KEYSPACE, NOTIFY_NEW};
 use crate::server::{Client, Server};
 
 // ANCHOR: notify_event
@@ -59,6 +60,11 @@ pub fn notify_keyspace_event(
     if flags & class == 0 {
         return;
     }
+    // Keys this command created announce themselves first, as Redis fires
+    // `new` inside dbAdd, before the command's own event.
+    if class != NOTIFY_NEW {
+        flush_new_key_events(server, current.as_deref_mut());
+    }
     let mut channel = Vec::with_capacity(32 + key.len().max(event.len()));
     if flags & NOTIFY_KEYSPACE != 0 {
         channel_prefix(&mut channel, b"__keyspace@", db);
@@ -73,6 +79,34 @@ pub fn notify_keyspace_event(
     }
 }
 // ANCHOR_END: notify_event
+
+// ANCHOR: notify_new
+/// Deliver the `new` events of keys created since the last delivery
+/// (`Db::add` records them while the `n` class is enabled).
+pub fn flush_new_key_events(server: &mut Server, mut current: Option<&mut Client>) {
+    for db in 0..server.dbs.len() {
+        if server.dbs[db].created.is_empty() {
+            continue;
+        }
+        let created = std::mem::take(&mut server.dbs[db].created);
+        for key in created {
+            notify_keyspace_event(server, current.as_deref_mut(), NOTIFY_NEW, "new", &key, db);
+        }
+    }
+}
+
+/// Keep every db's `record_created` in step with the `n` class of
+/// `notify-keyspace-events` (checked once per command: one comparison).
+pub fn track_new_keys(server: &mut Server) {
+    let want = server.config.notify_keyspace_events & NOTIFY_NEW != 0;
+    if server.dbs.first().map(|d| d.record_created) != Some(want) {
+        for db in &mut server.dbs {
+            db.record_created = want;
+            db.created.clear();
+        }
+    }
+}
+// ANCHOR_END: notify_new
 
 /// `__keyspace@<db>__:` or `__keyevent@<db>__:`.
 fn channel_prefix(out: &mut Vec<u8>, head: &[u8], db: usize) {

@@ -196,3 +196,35 @@ fn a_resp3_client_gets_its_own_events_before_the_reply() {
         b">3\r\n$7\r\nmessage\r\n$17\r\n__keyspace@0__:me\r\n$3\r\nset\r\n+OK\r\n",
     );
 }
+
+/// `n` announces a key when it is created, before the creating command's
+/// own event, and never for an overwrite (checked against Redis 7.0.15).
+#[test]
+fn new_fires_once_per_created_key_before_the_command_event() {
+    let server = start();
+    let mut c = conn(&server);
+    set_events(&mut c, "KEAn");
+    let mut l = Listener::new(&server, "__key*__:*");
+    q(&mut c, &["SET", "nk", "v"]);
+    q(&mut c, &["SET", "nk", "w"]);
+    q(&mut c, &["RPUSH", "nl", "a"]);
+    l.expect(&[
+        ("__keyspace@0__:nk", "new"),
+        ("__keyevent@0__:new", "nk"),
+        ("__keyspace@0__:nk", "set"),
+        ("__keyevent@0__:set", "nk"),
+        ("__keyspace@0__:nk", "set"),
+        ("__keyevent@0__:set", "nk"),
+        ("__keyspace@0__:nl", "new"),
+        ("__keyevent@0__:new", "nl"),
+        ("__keyspace@0__:nl", "rpush"),
+        ("__keyevent@0__:rpush", "nl"),
+    ]);
+    // Without `n`, creating keys is silent apart from the command's event.
+    set_events(&mut c, "KEA");
+    q(&mut c, &["SET", "other", "v"]);
+    l.expect(&[
+        ("__keyspace@0__:other", "set"),
+        ("__keyevent@0__:set", "other"),
+    ]);
+}

@@ -695,6 +695,7 @@ fn reject(server: &mut Server, client: &mut Client, cmd: Option<&Command>, msg: 
 pub fn call(server: &mut Server, client: &mut Client, cmd: &'static Command, args: Args) {
     let reply_start = client.reply.buf.len();
     let dirty_before = server.dirty;
+    crate::notify::track_new_keys(server);
     let started = Instant::now();
     {
         let mut ctx = Ctx {
@@ -704,6 +705,10 @@ pub fn call(server: &mut Server, client: &mut Client, cmd: &'static Command, arg
             cmd,
         };
         (cmd.def.run)(&mut ctx, args);
+    }
+    // A created key whose command fired no event still announces `new`.
+    if server.dbs.first().is_some_and(|d| d.record_created) {
+        crate::notify::flush_new_key_events(server, Some(&mut *client));
     }
     let elapsed = started.elapsed();
     let usec = elapsed.as_micros() as u64;
