@@ -116,6 +116,19 @@ fn standalone_serves_the_walkthrough_settings_and_stops_on_ctrl_c() {
         .banner
         .contains(&format!("anatomy-viz -- --connect {addr}")));
 
+    // The book's "Start here" prints the banner for port 7000: it must
+    // still be what the demo prints.
+    let start_here = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/book/src/start-here.md"
+    ))
+    .unwrap();
+    let as_in_book = demo.banner.replace(&addr.port().to_string(), "7000");
+    assert!(
+        start_here.contains(&as_in_book),
+        "book/src/start-here.md no longer shows the demo's banner:\n{as_in_book}"
+    );
+
     assert_eq!(command(addr, "PING"), "+PONG\r\n");
     // DEBUG is enabled for local connections, as the walkthroughs need.
     // (Refused, it would be "-ERR DEBUG command not allowed...".)
