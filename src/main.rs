@@ -1,6 +1,10 @@
 //! `redis-anatomy [config-file] [--directive value ...]`: run the server
 //! like `redis-server`. `redis-anatomy walk <chapter>` plays a walkthrough
-//! against a running server (see `src/walk.rs`).
+//! against a running server (see `src/walk.rs`). `redis-anatomy demo
+//! standalone` starts a server set up for the walkthroughs and the
+//! visualizer and says how to attach them (see `src/demo.rs`).
+
+mod demo;
 
 use redis_anatomy::server::{self, Config};
 
@@ -8,6 +12,8 @@ const USAGE: &str = "Usage: redis-anatomy [/path/to/redis.conf] [options] [-]
        redis-anatomy - (read config from stdin)
        redis-anatomy -v or --version
        redis-anatomy -h or --help
+       redis-anatomy walk <chapter> [--connect host:port] [--no-pause] [--stable]
+       redis-anatomy demo standalone [--port 6379] [options]
 
 Examples:
        redis-anatomy (run the server with default conf)
@@ -28,6 +34,7 @@ fn main() {
             return;
         }
         Some("walk") => std::process::exit(redis_anatomy::walk::main(&args[1..])),
+        Some("demo") => std::process::exit(demo::main(&args[1..])),
         Some("-h") | Some("--help") => {
             eprint!("{USAGE}");
             return;
