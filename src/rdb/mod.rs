@@ -173,3 +173,48 @@ mod tests {
         assert_eq!(crc64(crc64(0, b"1234"), b"56789"), 0xe9c6_d914_c4b8_d9ca);
     }
 }
+
+/// The server's persistence bookkeeping (Redis keeps these as loose
+/// `server.*` fields: `lastsave`, `child_pid`, `dirty_before_bgsave`,
+/// `lastbgsave_status`, `rdb_save_time_last`, ...).
+#[derive(Debug)]
+pub struct PersistState {
+    /// Unix seconds of the last successful save (LASTSAVE).
+    pub lastsave: i64,
+    /// The BGSAVE child, while it runs.
+    pub child_pid: Option<i32>,
+    /// When that child was forked.
+    pub child_started: Option<std::time::Instant>,
+    /// `server.dirty` at fork time: what a successful BGSAVE made durable.
+    pub dirty_before_bgsave: u64,
+    /// Did the last BGSAVE succeed? (`rdb_last_bgsave_status`)
+    pub last_bgsave_ok: bool,
+    /// Seconds the last BGSAVE took; -1 before the first.
+    pub last_bgsave_time_sec: i64,
+    /// Unix seconds of the last BGSAVE attempt (failed ones are retried
+    /// only after 5 seconds, as Redis's `CONFIG_BGSAVE_RETRY_DELAY`).
+    pub last_bgsave_try: i64,
+    /// Successful saves, foreground or background (`rdb_saves`).
+    pub saves: u64,
+    /// BGSAVE SCHEDULE is pending.
+    pub bgsave_scheduled: bool,
+    /// What the last load did.
+    pub last_load: LoadStats,
+}
+
+impl Default for PersistState {
+    fn default() -> Self {
+        PersistState {
+            lastsave: crate::server::unix_ms() / 1000,
+            child_pid: None,
+            child_started: None,
+            dirty_before_bgsave: 0,
+            last_bgsave_ok: true,
+            last_bgsave_time_sec: -1,
+            last_bgsave_try: 0,
+            saves: 0,
+            bgsave_scheduled: false,
+            last_load: LoadStats::default(),
+        }
+    }
+}
