@@ -169,6 +169,8 @@ pub struct Server {
     pub watch: crate::multi::WatchIndex,
     /// The visualizer's snapshot counter and event log (`introspect.rs`).
     pub anatomy: crate::introspect::Anatomy,
+    /// RDB saves, the BGSAVE child, the last load (the persistence chapter).
+    pub rdb: crate::rdb::PersistState,
 }
 
 impl Server {
@@ -206,6 +208,7 @@ impl Server {
             pubsub: Default::default(),
             watch: Default::default(),
             anatomy: Default::default(),
+            rdb: Default::default(),
             config,
         }
     }
