@@ -422,3 +422,54 @@ fn restore(ctx: &mut Ctx, args: Args) {
     ctx.dirty(1);
     ctx.reply().ok();
 }
+
+/// Stop a running BGSAVE child and forget it (`killRDBChild`).
+pub fn kill_child(s: &mut Server) {
+    if let Some(pid) = s.rdb.child_pid {
+        // SAFETY: signals and reaps our own child.
+        unsafe {
+            libc::kill(pid, libc::SIGUSR1);
+            libc::waitpid(pid, std::ptr::null_mut(), 0);
+        }
+        let _ = std::fs::remove_file(s.config.dir.join(format!("temp-{pid}.rdb")));
+        s.rdb.child_pid = None;
+        s.rdb.child_started = None;
+        crate::dict::set_resize_allowed(true);
+    }
+}
+
+// ANCHOR: persistence_debug_reload
+/// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty the keyspace, load
+/// the file back. A student's quickest proof that the format round-trips.
+pub fn debug_reload(ctx: &mut Ctx, args: &Args) {
+    let (mut save, mut flush) = (true, true);
+    for a in args.iter().skip(2) {
+        if eq_ic(a, "nosave") {
+            save = false;
+        } else if eq_ic(a, "noflush") {
+            flush = false;
+        } else if !eq_ic(a, "merge") {
+            return ctx
+                .reply()
+                .err("DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.");
+        }
+    }
+    if save && save_sync(ctx.server).is_err() {
+        return ctx.reply().error("ERR");
+    }
+    if flush {
+        for db in &mut ctx.server.dbs {
+            db.clear();
+        }
+    }
+    match load_at_startup(ctx.server) {
+        Ok(()) => {
+            eprintln!("{} # DB reloaded by DEBUG RELOAD", std::process::id());
+            ctx.reply().ok()
+        }
+        Err(_) => ctx
+            .reply()
+            .err("Error trying to load the RDB dump, check server logs."),
+    }
+}
+// ANCHOR_END: persistence_debug_reload
