@@ -30,7 +30,7 @@ fn save_and_restart_keeps_every_type_encoding_and_ttl() {
         populate(&mut c);
         let d = describe(&mut c);
         let e = encodings(&mut c);
-        assert_eq!(info_field(&mut c, "rdb_changes_since_last_save") != "0", true);
+        assert_ne!(info_field(&mut c, "rdb_changes_since_last_save"), "0");
         let _: () = redis::cmd("SAVE").query(&mut c).unwrap();
         assert_eq!(info_field(&mut c, "rdb_changes_since_last_save"), "0");
         assert_eq!(info_field(&mut c, "rdb_saves"), "1");
@@ -41,7 +41,10 @@ fn save_and_restart_keeps_every_type_encoding_and_ttl() {
     let mut c = conn(&server);
     assert_eq!(describe(&mut c), before);
     assert_eq!(encodings(&mut c), enc_before);
-    assert_eq!(info_field(&mut c, "rdb_last_load_keys_loaded"), before.len().to_string());
+    assert_eq!(
+        info_field(&mut c, "rdb_last_load_keys_loaded"),
+        before.len().to_string()
+    );
     // The encodings the dataset was built to cover really are there.
     for (k, e) in [
         ("int8", "int"),
@@ -89,8 +92,14 @@ fn debug_reload_and_lastsave() {
     assert_eq!(describe(&mut c), before);
     let t1: i64 = redis::cmd("LASTSAVE").query(&mut c).unwrap();
     assert!(t1 >= t0);
-    let err = redis::cmd("DEBUG").arg("RELOAD").arg("bad").query::<()>(&mut c).unwrap_err();
-    assert!(err.to_string().contains("only supports the MERGE, NOFLUSH and NOSAVE options"));
+    let err = redis::cmd("DEBUG")
+        .arg("RELOAD")
+        .arg("bad")
+        .query::<()>(&mut c)
+        .unwrap_err();
+    assert!(err
+        .to_string()
+        .contains("only supports the MERGE, NOFLUSH and NOSAVE options"));
 }
 
 #[test]
@@ -107,10 +116,17 @@ fn bgsave_forks_while_the_parent_keeps_serving() {
         assert_eq!(pong, "PONG");
         let snapshot = describe(&mut c);
         // Writes after the fork are not in the file.
-        let _: () = redis::cmd("SET").arg("after-fork").arg("1").query(&mut c).unwrap();
+        let _: () = redis::cmd("SET")
+            .arg("after-fork")
+            .arg("1")
+            .query(&mut c)
+            .unwrap();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while info_field(&mut c, "rdb_bgsave_in_progress") == "1" {
-            assert!(std::time::Instant::now() < deadline, "BGSAVE never finished");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "BGSAVE never finished"
+            );
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
         assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "ok");
@@ -133,7 +149,12 @@ fn dump_restore_round_trip_and_errors() {
     for k in &keys {
         let payload: Vec<u8> = redis::cmd("DUMP").arg(k).query(&mut c).unwrap();
         let pttl: i64 = redis::cmd("PTTL").arg(k).query(&mut c).unwrap();
-        let err = redis::cmd("RESTORE").arg(k).arg(0).arg(&payload).query::<()>(&mut c).unwrap_err();
+        let err = redis::cmd("RESTORE")
+            .arg(k)
+            .arg(0)
+            .arg(&payload)
+            .query::<()>(&mut c)
+            .unwrap_err();
         assert_eq!(err.code(), Some("BUSYKEY"));
         let _: () = redis::cmd("RESTORE")
             .arg(k)
@@ -159,11 +180,23 @@ fn dump_restore_round_trip_and_errors() {
     let mut bad = payload.clone();
     *bad.last_mut().unwrap() ^= 1;
     assert!(e(&mut c, &[b"new", b"0", &bad]).contains("DUMP payload version or checksum are wrong"));
-    assert!(e(&mut c, &[b"new", b"0", &payload, b"IDLETIME", b"-1"]).contains("Invalid IDLETIME value"));
+    assert!(
+        e(&mut c, &[b"new", b"0", &payload, b"IDLETIME", b"-1"]).contains("Invalid IDLETIME value")
+    );
     assert!(e(&mut c, &[b"new", b"0", &payload, b"FREQ", b"256"]).contains("Invalid FREQ value"));
-    assert!(e(&mut c, &[b"new", b"0", &payload, b"FREQ", b"1", b"IDLETIME", b"1"]).contains("syntax error"));
+    assert!(e(
+        &mut c,
+        &[b"new", b"0", &payload, b"FREQ", b"1", b"IDLETIME", b"1"]
+    )
+    .contains("syntax error"));
     // ABSTTL in the past: OK, and no key.
-    let _: () = redis::cmd("RESTORE").arg("gone").arg(1).arg(&payload).arg("ABSTTL").query(&mut c).unwrap();
+    let _: () = redis::cmd("RESTORE")
+        .arg("gone")
+        .arg(1)
+        .arg(&payload)
+        .arg("ABSTTL")
+        .query(&mut c)
+        .unwrap();
     let n: i64 = redis::cmd("EXISTS").arg("gone").query(&mut c).unwrap();
     assert_eq!(n, 0);
 }
@@ -194,5 +227,9 @@ fn a_file_with_a_bad_checksum_is_refused_and_kept() {
         Err(e) => e.to_string(),
     };
     assert!(err.contains("Wrong RDB checksum"), "{err}");
-    assert_eq!(std::fs::read(&path).unwrap(), bytes, "the file is left alone");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        bytes,
+        "the file is left alone"
+    );
 }

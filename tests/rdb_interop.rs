@@ -37,9 +37,20 @@ struct RealRedis {
 
 impl RealRedis {
     fn start(bin: &str, dir: &Path) -> RealRedis {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let child = Command::new(bin)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ])
             .args(["--dir", dir.to_str().unwrap(), "--dbfilename", "dump.rdb"])
             .args(["--daemonize", "no", "--appendonly", "no"])
             .stdout(Stdio::null())
@@ -93,9 +104,15 @@ fn our_rdb_loads_into_real_redis_and_passes_redis_check_rdb() {
         let _: () = redis::cmd("SAVE").query(&mut c).unwrap();
         (describe(&mut c), encodings(&mut c))
     };
-    let out = Command::new(check).arg(dir.join("dump.rdb")).output().unwrap();
+    let out = Command::new(check)
+        .arg(dir.join("dump.rdb"))
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && text.contains("RDB looks OK"), "{text}");
+    assert!(
+        out.status.success() && text.contains("RDB looks OK"),
+        "{text}"
+    );
     let real = RealRedis::start(&redis_bin, &dir);
     let mut c = real.conn();
     assert_eq!(describe(&mut c), ours);
@@ -143,17 +160,42 @@ fn dump_payloads_cross_both_ways() {
         // bytes; hash tables may list their entries in another order.
         if !matches!(enc[k].as_str(), "hashtable" | "skiplist") {
             let plain = |c: &mut redis::Connection| -> Vec<u8> {
-                let _: () = redis::cmd("CONFIG").arg("SET").arg("rdbcompression").arg("no").query(c).unwrap();
+                let _: () = redis::cmd("CONFIG")
+                    .arg("SET")
+                    .arg("rdbcompression")
+                    .arg("no")
+                    .query(c)
+                    .unwrap();
                 let p = redis::cmd("DUMP").arg(k).query(c).unwrap();
-                let _: () = redis::cmd("CONFIG").arg("SET").arg("rdbcompression").arg("yes").query(c).unwrap();
+                let _: () = redis::cmd("CONFIG")
+                    .arg("SET")
+                    .arg("rdbcompression")
+                    .arg("yes")
+                    .query(c)
+                    .unwrap();
                 p
             };
-            assert!(plain(&mut ours) == plain(&mut theirs), "DUMP {k} differs from real Redis's");
+            assert!(
+                plain(&mut ours) == plain(&mut theirs),
+                "DUMP {k} differs from real Redis's"
+            );
         }
         let pttl: i64 = redis::cmd("PTTL").arg(k).query(&mut ours).unwrap();
         let ttl = pttl.max(0);
-        let _: () = redis::cmd("RESTORE").arg(k).arg(ttl).arg(&from_ours).arg("REPLACE").query(&mut theirs).unwrap();
-        let _: () = redis::cmd("RESTORE").arg(k).arg(ttl).arg(&from_theirs).arg("REPLACE").query(&mut ours).unwrap();
+        let _: () = redis::cmd("RESTORE")
+            .arg(k)
+            .arg(ttl)
+            .arg(&from_ours)
+            .arg("REPLACE")
+            .query(&mut theirs)
+            .unwrap();
+        let _: () = redis::cmd("RESTORE")
+            .arg(k)
+            .arg(ttl)
+            .arg(&from_theirs)
+            .arg("REPLACE")
+            .query(&mut ours)
+            .unwrap();
     }
     let db0 = |m: std::collections::BTreeMap<String, String>| -> Vec<(String, String)> {
         m.into_iter().filter(|(k, _)| k.starts_with("0:")).collect()

@@ -144,14 +144,20 @@ pub fn bgsave_start(s: &mut Server) -> Result<(), String> {
     let pid = unsafe { libc::fork() };
     if pid < 0 {
         s.rdb.last_bgsave_ok = false;
-        return Err(format!("Can't save in background: fork: {}", std::io::Error::last_os_error()));
+        return Err(format!(
+            "Can't save in background: fork: {}",
+            std::io::Error::last_os_error()
+        ));
     }
     if pid == 0 {
         let ok = rdb::save_to_file(&s.dbs, &s.config.dir, &s.config.dbfilename, opts, used).is_ok();
         // SAFETY: ends the child without running the parent's destructors.
         unsafe { libc::_exit(if ok { 0 } else { 1 }) };
     }
-    eprintln!("{} * Background saving started by pid {pid}", std::process::id());
+    eprintln!(
+        "{} * Background saving started by pid {pid}",
+        std::process::id()
+    );
     s.rdb.child_pid = Some(pid);
     s.rdb.child_started = Some(Instant::now());
     s.rdb.dirty_before_bgsave = s.dirty;
@@ -201,7 +207,10 @@ pub fn persistence_cron(s: &mut Server) {
 /// The child is gone (`backgroundSaveDoneHandler`).
 fn bgsave_done(s: &mut Server, ok: bool) {
     if ok {
-        eprintln!("{} * Background saving terminated with success", std::process::id());
+        eprintln!(
+            "{} * Background saving terminated with success",
+            std::process::id()
+        );
         s.dirty = s.dirty.saturating_sub(s.rdb.dirty_before_bgsave);
         s.rdb.lastsave = crate::server::unix_ms() / 1000;
         s.rdb.saves += 1;
@@ -222,7 +231,10 @@ pub fn wait_child(s: &mut Server) {
         let mut status = 0;
         // SAFETY: blocking wait for our own child.
         let r = unsafe { libc::waitpid(pid, &mut status, 0) };
-        bgsave_done(s, r == pid && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+        bgsave_done(
+            s,
+            r == pid && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        );
     }
 }
 
@@ -250,7 +262,10 @@ pub fn load_at_startup(s: &mut Server) -> Result<(), String> {
             for db in &mut s.dbs {
                 db.clear();
             }
-            Err(format!("Fatal error loading the DB ({}): {e}", path.display()))
+            Err(format!(
+                "Fatal error loading the DB ({}): {e}",
+                path.display()
+            ))
         }
     }
 }
@@ -261,7 +276,10 @@ pub fn info_section(s: &Server, out: &mut String) {
     use std::fmt::Write;
     let p = &s.rdb;
     let in_progress = p.child_pid.is_some();
-    let current = p.child_started.map(|t| t.elapsed().as_secs() as i64).unwrap_or(-1);
+    let current = p
+        .child_started
+        .map(|t| t.elapsed().as_secs() as i64)
+        .unwrap_or(-1);
     let _ = write!(
         out,
         "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\n\
@@ -362,16 +380,22 @@ fn restore(ctx: &mut Ctx, args: Args) {
         } else if eq_ic(a, "absttl") {
             absttl = true;
         } else if eq_ic(a, "idletime") && more && freq.is_none() {
-            let Some(v) = arg_i64(ctx, &args[j + 1]) else { return };
+            let Some(v) = arg_i64(ctx, &args[j + 1]) else {
+                return;
+            };
             if v < 0 {
                 return ctx.reply().err("Invalid IDLETIME value, must be >= 0");
             }
             idle = Some(v);
             j += 1;
         } else if eq_ic(a, "freq") && more && idle.is_none() {
-            let Some(v) = arg_i64(ctx, &args[j + 1]) else { return };
+            let Some(v) = arg_i64(ctx, &args[j + 1]) else {
+                return;
+            };
             if !(0..=255).contains(&v) {
-                return ctx.reply().err("Invalid FREQ value, must be >= 0 and <= 255");
+                return ctx
+                    .reply()
+                    .err("Invalid FREQ value, must be >= 0 and <= 255");
             }
             freq = Some(v);
             j += 1;
@@ -384,13 +408,17 @@ fn restore(ctx: &mut Ctx, args: Args) {
     if !replace && ctx.lookup_write(key).is_some() {
         return ctx.reply().error("BUSYKEY Target key name already exists.");
     }
-    let Some(mut ttl) = arg_i64(ctx, &args[2]) else { return };
+    let Some(mut ttl) = arg_i64(ctx, &args[2]) else {
+        return;
+    };
     if ttl < 0 {
         return ctx.reply().err("Invalid TTL value, must be >= 0");
     }
     let payload = &args[3];
     if !rdb::verify_dump_payload(payload) {
-        return ctx.reply().err("DUMP payload version or checksum are wrong");
+        return ctx
+            .reply()
+            .err("DUMP payload version or checksum are wrong");
     }
     let value = match rdb::load::load_dump_payload(payload, &ctx.server.config) {
         Ok(v) => v,

@@ -1252,7 +1252,10 @@ fn shutdown(ctx: &mut Ctx, args: Args) {
     let force = args.iter().skip(1).any(|a| eq_ic(a, "force"));
     super::persistence::kill_child(ctx.server);
     if save || (!nosave && !ctx.server.config.save.is_empty()) {
-        eprintln!("{} * Saving the final RDB snapshot before exiting.", std::process::id());
+        eprintln!(
+            "{} * Saving the final RDB snapshot before exiting.",
+            std::process::id()
+        );
         if super::persistence::save_sync(ctx.server).is_err() && !force {
             return ctx.reply().err("Errors trying to SHUTDOWN. Check logs.");
         }

@@ -12,7 +12,9 @@
 
 use std::path::Path;
 
-use super::{crc64, len_enc, opcode, rdb_type, QUICKLIST_NODE_PACKED, QUICKLIST_NODE_PLAIN, RDB_VERSION};
+use super::{
+    crc64, len_enc, opcode, rdb_type, QUICKLIST_NODE_PACKED, QUICKLIST_NODE_PLAIN, RDB_VERSION,
+};
 use crate::commands::hash::HashLimits;
 use crate::commands::zset::ZsetLimits;
 use crate::db::Db;
@@ -59,7 +61,9 @@ impl<'a> Reader<'a> {
     }
 
     fn u64_le(&mut self) -> LoadResult<u64> {
-        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+        Ok(u64::from_le_bytes(
+            self.take(8)?.try_into().expect("8 bytes"),
+        ))
     }
 
     // ANCHOR: rdb_load_len
@@ -72,8 +76,14 @@ impl<'a> Reader<'a> {
             1 => ((((first & 0x3f) as u64) << 8) | self.byte()? as u64, false),
             3 => ((first & 0x3f) as u64, true),
             _ => match first {
-                len_enc::BITS32 => (u32::from_be_bytes(self.take(4)?.try_into().expect("4")) as u64, false),
-                len_enc::BITS64 => (u64::from_be_bytes(self.take(8)?.try_into().expect("8")), false),
+                len_enc::BITS32 => (
+                    u32::from_be_bytes(self.take(4)?.try_into().expect("4")) as u64,
+                    false,
+                ),
+                len_enc::BITS64 => (
+                    u64::from_be_bytes(self.take(8)?.try_into().expect("8")),
+                    false,
+                ),
                 _ => return Err(format!("Unknown length encoding {first} in rdbLoadLen()")),
             },
         })
@@ -100,7 +110,9 @@ impl<'a> Reader<'a> {
     pub fn string(&mut self) -> LoadResult<Vec<u8>> {
         let (n, encoded) = self.len_or_enc()?;
         if !encoded {
-            return Ok(self.take(usize::try_from(n).map_err(|_| "length overflow")?)?.to_vec());
+            return Ok(self
+                .take(usize::try_from(n).map_err(|_| "length overflow")?)?
+                .to_vec());
         }
         match n as u8 {
             len_enc::INT8 => Ok((self.byte()? as i8).to_string().into_bytes()),
@@ -152,7 +164,10 @@ impl<'a> Reader<'a> {
 /// `zipEntrySafe`.
 fn ziplist_entries(zl: &[u8]) -> LoadResult<Vec<Vec<u8>>> {
     let bad = || "Ziplist integrity check failed".to_string();
-    if zl.len() < 11 || u32::from_le_bytes(zl[0..4].try_into().expect("4")) as usize != zl.len() || zl[zl.len() - 1] != 0xff {
+    if zl.len() < 11
+        || u32::from_le_bytes(zl[0..4].try_into().expect("4")) as usize != zl.len()
+        || zl[zl.len() - 1] != 0xff
+    {
         return Err(bad());
     }
     let end = zl.len() - 1;
@@ -178,8 +193,14 @@ fn ziplist_entries(zl: &[u8]) -> LoadResult<Vec<Vec<u8>>> {
             }
             _ => {
                 let (v, size): (i64, usize) = match enc {
-                    0xc0 => (i16::from_le_bytes(get(p + 1, 2)?.try_into().expect("2")) as i64, 2),
-                    0xd0 => (i32::from_le_bytes(get(p + 1, 4)?.try_into().expect("4")) as i64, 4),
+                    0xc0 => (
+                        i16::from_le_bytes(get(p + 1, 2)?.try_into().expect("2")) as i64,
+                        2,
+                    ),
+                    0xd0 => (
+                        i32::from_le_bytes(get(p + 1, 4)?.try_into().expect("4")) as i64,
+                        4,
+                    ),
                     0xe0 => (i64::from_le_bytes(get(p + 1, 8)?.try_into().expect("8")), 8),
                     0xf0 => {
                         let b = get(p + 1, 3)?;
@@ -216,7 +237,7 @@ fn listpack_blob(bytes: Vec<u8>) -> LoadResult<Listpack> {
 /// A flat blob of field/value (or member/score) pairs: an even, non-zero
 /// entry count.
 fn check_pairs(lp: &Listpack) -> LoadResult<()> {
-    if lp.is_empty() || lp.len() % 2 != 0 {
+    if lp.is_empty() || !lp.len().is_multiple_of(2) {
         return Err("Listpack of pairs has an odd or zero length".into());
     }
     Ok(())
@@ -363,7 +384,9 @@ pub fn load_value(t: u8, r: &mut Reader, cfg: &Config) -> LoadResult<Option<Valu
             Value::ZSet(Box::new(z))
         }
         rdb_type::ZSET_LISTPACK => zset_from_listpack(listpack_blob(r.string()?)?, cfg)?,
-        rdb_type::ZSET_ZIPLIST => zset_from_listpack(listpack_of(&ziplist_entries(&r.string()?)?), cfg)?,
+        rdb_type::ZSET_ZIPLIST => {
+            zset_from_listpack(listpack_of(&ziplist_entries(&r.string()?)?), cfg)?
+        }
         rdb_type::HASH => {
             let n = r.count()?;
             if n == 0 {
@@ -384,7 +407,9 @@ pub fn load_value(t: u8, r: &mut Reader, cfg: &Config) -> LoadResult<Option<Valu
             Value::Hash(Box::new(h))
         }
         rdb_type::HASH_LISTPACK => hash_from_listpack(listpack_blob(r.string()?)?, cfg)?,
-        rdb_type::HASH_ZIPLIST => hash_from_listpack(listpack_of(&ziplist_entries(&r.string()?)?), cfg)?,
+        rdb_type::HASH_ZIPLIST => {
+            hash_from_listpack(listpack_of(&ziplist_entries(&r.string()?)?), cfg)?
+        }
         rdb_type::MODULE | rdb_type::MODULE_2 => {
             return Err("This server has no modules: cannot load a module value".into())
         }
@@ -432,7 +457,13 @@ pub fn load_dump_payload(p: &[u8], cfg: &Config) -> LoadResult<Value> {
 /// Load `path` into `dbs` (which the caller has emptied). `Ok(None)` when
 /// there is no file. Keys already expired at `now_ms` are dropped, as a
 /// master does (`rdbLoadRio`).
-pub fn load_file(path: &Path, dbs: &mut [Db], cfg: &Config, lru_clock: u32, now_ms: i64) -> LoadResult<Option<LoadStats>> {
+pub fn load_file(
+    path: &Path,
+    dbs: &mut [Db],
+    cfg: &Config,
+    lru_clock: u32,
+    now_ms: i64,
+) -> LoadResult<Option<LoadStats>> {
     let buf = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -442,9 +473,17 @@ pub fn load_file(path: &Path, dbs: &mut [Db], cfg: &Config, lru_clock: u32, now_
 }
 
 /// Parse a whole RDB image into `dbs`.
-pub fn load_bytes(buf: &[u8], dbs: &mut [Db], cfg: &Config, lru_clock: u32, now_ms: i64) -> LoadResult<LoadStats> {
+pub fn load_bytes(
+    buf: &[u8],
+    dbs: &mut [Db],
+    cfg: &Config,
+    lru_clock: u32,
+    now_ms: i64,
+) -> LoadResult<LoadStats> {
     let mut r = Reader::new(buf);
-    let magic = r.take(9).map_err(|_| "Short read or OOM loading DB. Unrecoverable error, aborting now.")?;
+    let magic = r
+        .take(9)
+        .map_err(|_| "Short read or OOM loading DB. Unrecoverable error, aborting now.")?;
     if &magic[..5] != b"REDIS" {
         return Err("Wrong signature trying to load DB from file".into());
     }

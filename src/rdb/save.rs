@@ -10,7 +10,9 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use super::{crc64, len_enc, opcode, rdb_type, QUICKLIST_NODE_PACKED, QUICKLIST_NODE_PLAIN, RDB_VERSION};
+use super::{
+    crc64, len_enc, opcode, rdb_type, QUICKLIST_NODE_PACKED, QUICKLIST_NODE_PLAIN, RDB_VERSION,
+};
 use crate::db::Db;
 use crate::object::{HashValue, RObj, SetValue, StrValue, Value, ZSetValue};
 use crate::quicklist::{Container, NodeData};
@@ -309,8 +311,16 @@ fn idle_seconds(now: u32, lru: u32) -> u64 {
 /// `DUMP`'s payload (`createDumpPayload`): type byte, value, the RDB
 /// version as 2 little-endian bytes, and a CRC-64 of all that.
 pub fn dump_payload(v: &Value, opts: RdbOptions) -> Vec<u8> {
-    let mut w = RdbWriter::new(Vec::new(), RdbOptions { checksum: false, ..opts });
-    w.value_type(v).and_then(|_| w.value(v)).expect("writing to a Vec cannot fail");
+    let mut w = RdbWriter::new(
+        Vec::new(),
+        RdbOptions {
+            checksum: false,
+            ..opts
+        },
+    );
+    w.value_type(v)
+        .and_then(|_| w.value(v))
+        .expect("writing to a Vec cannot fail");
     let mut buf = w.into_inner();
     buf.extend_from_slice(&RDB_VERSION.to_le_bytes());
     let crc = crc64(0, &buf);

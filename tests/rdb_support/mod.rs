@@ -24,15 +24,32 @@ pub fn populate(c: &mut redis::Connection) {
     q(c, &["SET", "binary", "\u{0}\u{1}\u{ff}zz"]);
     q(c, &["SET", "12345", "numeric key"]);
     q(c, &["SET", "ttl-key", "soon", "PX", "500000"]);
-    q(c, &["RPUSH", "list-small", "a", "b", "3", "-4", "5000000000"]);
-    let big: Vec<String> = (0..2000).map(|i| format!("element-number-{i}-padding-padding")).collect();
+    q(
+        c,
+        &["RPUSH", "list-small", "a", "b", "3", "-4", "5000000000"],
+    );
+    let big: Vec<String> = (0..2000)
+        .map(|i| format!("element-number-{i}-padding-padding"))
+        .collect();
     let mut cmd = redis::cmd("RPUSH");
     cmd.arg("list-big");
     for e in &big {
         cmd.arg(e);
     }
     cmd.query::<i64>(c).unwrap();
-    q(c, &["HSET", "hash-small", "f1", "v1", "f2", "2", "f3", "long-ish value"]);
+    q(
+        c,
+        &[
+            "HSET",
+            "hash-small",
+            "f1",
+            "v1",
+            "f2",
+            "2",
+            "f3",
+            "long-ish value",
+        ],
+    );
     let mut cmd = redis::cmd("HSET");
     cmd.arg("hash-big");
     for i in 0..600 {
@@ -40,9 +57,35 @@ pub fn populate(c: &mut redis::Connection) {
     }
     cmd.query::<i64>(c).unwrap();
     q(c, &["HSET", "hash-longval", "f", &"x".repeat(100)]);
-    q(c, &["SADD", "set-int", "1", "2", "3", "-100", "70000", "9000000000"]);
+    q(
+        c,
+        &[
+            "SADD",
+            "set-int",
+            "1",
+            "2",
+            "3",
+            "-100",
+            "70000",
+            "9000000000",
+        ],
+    );
     q(c, &["SADD", "set-str", "a", "b", "c", "1"]);
-    q(c, &["ZADD", "zset-small", "1", "a", "2.5", "b", "-3", "c", "inf", "d"]);
+    q(
+        c,
+        &[
+            "ZADD",
+            "zset-small",
+            "1",
+            "a",
+            "2.5",
+            "b",
+            "-3",
+            "c",
+            "inf",
+            "d",
+        ],
+    );
     let mut cmd = redis::cmd("ZADD");
     cmd.arg("zset-big");
     for i in 0..300 {
@@ -70,10 +113,22 @@ pub fn describe(c: &mut redis::Connection) -> BTreeMap<String, String> {
         for k in keys {
             let t: String = redis::cmd("TYPE").arg(&k).query(c).unwrap();
             let v = match t.as_str() {
-                "string" => format!("{:?}", redis::cmd("GET").arg(&k).query::<Vec<u8>>(c).unwrap()),
-                "list" => format!("{:?}", redis::cmd("LRANGE").arg(&k).arg(0).arg(-1).query::<Vec<Vec<u8>>>(c).unwrap()),
+                "string" => format!(
+                    "{:?}",
+                    redis::cmd("GET").arg(&k).query::<Vec<u8>>(c).unwrap()
+                ),
+                "list" => format!(
+                    "{:?}",
+                    redis::cmd("LRANGE")
+                        .arg(&k)
+                        .arg(0)
+                        .arg(-1)
+                        .query::<Vec<Vec<u8>>>(c)
+                        .unwrap()
+                ),
                 "hash" => {
-                    let mut m: Vec<(Vec<u8>, Vec<u8>)> = redis::cmd("HGETALL").arg(&k).query(c).unwrap();
+                    let mut m: Vec<(Vec<u8>, Vec<u8>)> =
+                        redis::cmd("HGETALL").arg(&k).query(c).unwrap();
                     m.sort();
                     format!("{m:?}")
                 }
@@ -84,15 +139,28 @@ pub fn describe(c: &mut redis::Connection) -> BTreeMap<String, String> {
                 }
                 "zset" => format!(
                     "{:?}",
-                    redis::cmd("ZRANGE").arg(&k).arg(0).arg(-1).arg("WITHSCORES").query::<Vec<Vec<u8>>>(c).unwrap()
+                    redis::cmd("ZRANGE")
+                        .arg(&k)
+                        .arg(0)
+                        .arg(-1)
+                        .arg("WITHSCORES")
+                        .query::<Vec<Vec<u8>>>(c)
+                        .unwrap()
                 ),
                 other => panic!("unexpected type {other}"),
             };
             let pttl: i64 = redis::cmd("PTTL").arg(&k).query(c).unwrap();
             // TTLs in whole 100-second buckets: equal across a save and a
             // load taking well under that.
-            let ttl = if pttl < 0 { pttl } else { (pttl + 50_000) / 100_000 };
-            out.insert(format!("{db}:{}", String::from_utf8_lossy(&k)), format!("{t} {v} ttl={ttl}"));
+            let ttl = if pttl < 0 {
+                pttl
+            } else {
+                (pttl + 50_000) / 100_000
+            };
+            out.insert(
+                format!("{db}:{}", String::from_utf8_lossy(&k)),
+                format!("{t} {v} ttl={ttl}"),
+            );
         }
     }
     redis::cmd("SELECT").arg(0).query::<()>(c).unwrap();
@@ -104,7 +172,11 @@ pub fn encodings(c: &mut redis::Connection) -> BTreeMap<String, String> {
     let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(c).unwrap();
     keys.into_iter()
         .map(|k| {
-            let e: String = redis::cmd("OBJECT").arg("ENCODING").arg(&k).query(c).unwrap();
+            let e: String = redis::cmd("OBJECT")
+                .arg("ENCODING")
+                .arg(&k)
+                .query(c)
+                .unwrap();
             (k, e)
         })
         .collect()
