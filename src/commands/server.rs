@@ -1479,7 +1479,12 @@ mod tests {
         let addr = "127.0.0.1:5000".parse().unwrap();
         let mut client = Client::new(1, addr, addr, -1);
         client.authenticated = true;
-        (Server::new(Config::default()), client)
+        // No save points: FLUSHALL would otherwise write dump.rdb here.
+        let config = Config {
+            save: Vec::new(),
+            ..Config::default()
+        };
+        (Server::new(config), client)
     }
 
     #[test]
