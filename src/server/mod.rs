@@ -895,7 +895,7 @@ pub fn run(config: Config, config_file: Option<String>) -> std::io::Result<()> {
         let addr = listeners[0].local_addr()?;
         let mut fresh = Server::new(config);
         if let Err(e) = crate::commands::persistence::load_at_startup(&mut fresh) {
-            eprintln!("{} # {e}", std::process::id());
+            // `main` prints it and exits non-zero; the file is left alone.
             return Err(std::io::Error::other(e));
         }
         let server = Rc::new(RefCell::new(fresh));
