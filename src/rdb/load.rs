@@ -572,3 +572,46 @@ pub fn load_bytes(
     Ok(stats)
 }
 // ANCHOR_END: rdb_load_file
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A hand-built ziplist: "a", the immediate 5, the int16 300.
+    fn tiny_ziplist() -> Vec<u8> {
+        let entries = [0x00, 0x01, b'a', 0x03, 0xf6, 0x02, 0xc0, 0x2c, 0x01];
+        let total = 10 + entries.len() + 1;
+        let mut zl = Vec::new();
+        zl.extend_from_slice(&(total as u32).to_le_bytes());
+        zl.extend_from_slice(&(15u32).to_le_bytes()); // offset of the last entry
+        zl.extend_from_slice(&3u16.to_le_bytes());
+        zl.extend_from_slice(&entries);
+        zl.push(0xff);
+        zl
+    }
+
+    #[test]
+    fn ziplist_entries_decode_strings_and_integers() {
+        let got = ziplist_entries(&tiny_ziplist()).unwrap();
+        assert_eq!(got, vec![b"a".to_vec(), b"5".to_vec(), b"300".to_vec()]);
+        let mut truncated = tiny_ziplist();
+        truncated.truncate(15);
+        assert!(ziplist_entries(&truncated).is_err());
+    }
+
+    #[test]
+    fn an_old_ziplist_list_loads_as_a_quicklist() {
+        let zl = tiny_ziplist();
+        let mut payload = vec![zl.len() as u8];
+        payload.extend_from_slice(&zl);
+        let cfg = Config::default();
+        let v = load_value(rdb_type::LIST_ZIPLIST, &mut Reader::new(&payload), &cfg)
+            .unwrap()
+            .unwrap();
+        let Value::List(ql) = v else {
+            panic!("not a list")
+        };
+        let items: Vec<Vec<u8>> = ql.iter().map(|e| e.to_vec()).collect();
+        assert_eq!(items, vec![b"a".to_vec(), b"5".to_vec(), b"300".to_vec()]);
+    }
+}
