@@ -38,6 +38,9 @@ pub mod pubsub;
 pub mod notify;
 pub mod multi;
 
+// Part VII: persistence
+pub mod rdb;
+
 // Tools around the server
 pub mod introspect;
 pub mod walk;

@@ -16,6 +16,7 @@ pub mod hyperloglog;
 pub mod keys;
 pub mod list;
 pub mod multi;
+pub mod persistence;
 pub mod pubsub;
 pub mod server;
 pub mod set;
@@ -42,6 +43,7 @@ pub static ALL: &[&[CommandDef]] = &[
     pubsub::COMMANDS,
     multi::COMMANDS,
     anatomy::COMMANDS,
+    persistence::COMMANDS,
 ];
 
 /// Parse an integer argument (`string2ll`), replying Redis's error if it

@@ -281,10 +281,13 @@ fn flushall(ctx: &mut Ctx, args: Args) {
         crate::multi::touch_all_watched_keys_in_db(ctx.server, Some(ctx.client), db, None);
     }
     let removed: usize = ctx.server.dbs.iter_mut().map(|db| db.clear()).sum();
-    // With save points
-    // configured, Redis then writes an (empty) RDB at once; that arrives
-    // with the persistence chapter.
     ctx.dirty(removed as u64);
+    // With save points configured, Redis then writes the (empty) RDB at
+    // once, so a restart does not bring the keys back.
+    super::persistence::kill_child(ctx.server);
+    if !ctx.server.config.save.is_empty() {
+        let _ = super::persistence::save_sync(ctx.server);
+    }
     ctx.reply().ok();
 }
 // ANCHOR_END: server_flush
@@ -814,6 +817,8 @@ fn debug(ctx: &mut Ctx, args: Args) {
         debug_listpack(ctx, &args[2]);
     } else if argc == 3 && eq_ic(sub, "rehash-step") {
         debug_rehash_step(ctx, &args[2]);
+    } else if eq_ic(sub, "reload") {
+        super::persistence::debug_reload(ctx, &args);
     } else {
         let msg = format!(
             "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
@@ -1244,6 +1249,17 @@ fn shutdown(ctx: &mut Ctx, args: Args) {
         return ctx.reply().error("ERR No shutdown in progress.");
     }
     eprintln!("{} # User requested shutdown...", std::process::id());
+    let force = args.iter().skip(1).any(|a| eq_ic(a, "force"));
+    super::persistence::kill_child(ctx.server);
+    if save || (!nosave && !ctx.server.config.save.is_empty()) {
+        eprintln!(
+            "{} * Saving the final RDB snapshot before exiting.",
+            std::process::id()
+        );
+        if super::persistence::save_sync(ctx.server).is_err() && !force {
+            return ctx.reply().err("Errors trying to SHUTDOWN. Check logs.");
+        }
+    }
     let server = &mut *ctx.server;
     server.shutdown_requested = true;
     server.for_each_client(ctx.client, |c| {
@@ -1463,7 +1479,12 @@ mod tests {
         let addr = "127.0.0.1:5000".parse().unwrap();
         let mut client = Client::new(1, addr, addr, -1);
         client.authenticated = true;
-        (Server::new(Config::default()), client)
+        // No save points: FLUSHALL would otherwise write dump.rdb here.
+        let config = Config {
+            save: Vec::new(),
+            ..Config::default()
+        };
+        (Server::new(config), client)
     }
 
     #[test]

@@ -169,6 +169,8 @@ pub struct Server {
     pub watch: crate::multi::WatchIndex,
     /// The visualizer's snapshot counter and event log (`introspect.rs`).
     pub anatomy: crate::introspect::Anatomy,
+    /// RDB saves, the BGSAVE child, the last load (the persistence chapter).
+    pub rdb: crate::rdb::PersistState,
 }
 
 impl Server {
@@ -206,6 +208,7 @@ impl Server {
             pubsub: Default::default(),
             watch: Default::default(),
             anatomy: Default::default(),
+            rdb: Default::default(),
             config,
         }
     }
@@ -856,8 +859,13 @@ pub fn spawn(config: Config) -> std::io::Result<ServerHandle> {
                 match connection::bind(&config).await {
                     Ok(listeners) => {
                         let addr = listeners[0].local_addr().expect("local addr");
+                        let mut fresh = Server::new(config);
+                        if let Err(e) = crate::commands::persistence::load_at_startup(&mut fresh) {
+                            let _ = addr_tx.send(Err(std::io::Error::other(e)));
+                            return;
+                        }
                         let _ = addr_tx.send(Ok(addr));
-                        let server = Rc::new(RefCell::new(Server::new(config)));
+                        let server = Rc::new(RefCell::new(fresh));
                         server.borrow_mut().local_addr = Some(addr);
                         tokio::select! {
                             _ = connection::serve(server.clone(), listeners) => {}
@@ -890,7 +898,12 @@ pub fn run(config: Config, config_file: Option<String>) -> std::io::Result<()> {
     local.block_on(&rt, async move {
         let listeners = connection::bind(&config).await?;
         let addr = listeners[0].local_addr()?;
-        let server = Rc::new(RefCell::new(Server::new(config)));
+        let mut fresh = Server::new(config);
+        if let Err(e) = crate::commands::persistence::load_at_startup(&mut fresh) {
+            // `main` prints it and exits non-zero; the file is left alone.
+            return Err(std::io::Error::other(e));
+        }
+        let server = Rc::new(RefCell::new(fresh));
         {
             let mut s = server.borrow_mut();
             s.local_addr = Some(addr);

@@ -14,13 +14,29 @@ pub fn start() -> ServerHandle {
 
 /// A server with some configuration changed first.
 pub fn start_with(f: impl FnOnce(&mut Config)) -> ServerHandle {
+    // No save points and a private directory: a test's FLUSHALL or
+    // SHUTDOWN must not write dump.rdb into the crate, and no server may
+    // start by loading another test's file.
     let mut config = Config {
         port: 0,
         bind: vec!["127.0.0.1".into()],
+        save: Vec::new(),
+        dir: scratch_dir(),
         ..Config::default()
     };
     f(&mut config);
     spawn(config).expect("server starts")
+}
+
+/// A new empty directory under the system temp dir, unique per call.
+pub fn scratch_dir() -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("anatomy-test-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
 }
 
 /// A `redis` crate connection (RESP2).

@@ -1,0 +1,512 @@
+//! # Persistence commands: SAVE, BGSAVE, LASTSAVE, DUMP, RESTORE
+//!
+//! The format lives in `crate::rdb`; this file is the server side of it:
+//! when to write a snapshot, who writes it (this thread for SAVE, a forked
+//! child for BGSAVE), what the bookkeeping INFO reports, and the two
+//! commands that move one value as RDB bytes (DUMP, RESTORE).
+//!
+//! ## BGSAVE and fork
+//!
+//! `fork()` gives the child a copy of the whole address space, made lazily
+//! by the kernel: pages are shared until one side writes to one, which is
+//! then copied (copy-on-write). The child therefore sees the keyspace
+//! frozen at the instant of the fork and can serialise it at leisure while
+//! the parent keeps serving. Its only job is [`rdb::save_to_file`] and
+//! `_exit`.
+//!
+//! Why the `unsafe` is sound here: after `fork` only the calling thread
+//! exists in the child. Any lock another thread held at that instant stays
+//! held forever, so the child must not call anything that might need such
+//! a lock. The data is owned by this (the server's) thread; no other
+//! thread touches the keyspace. The other threads of the process (a test
+//! harness, other in-process servers, Tokio's blocking pool) only matter
+//! through shared runtime locks: the allocator and stdio. jemalloc
+//! registers `pthread_atfork` handlers that take and release its locks
+//! around `fork`, so `malloc` is safe in the child; we use nothing else
+//! shared: plain `std::fs` file calls (system calls) and `libc::_exit`,
+//! which skips Rust's and libc's exit handlers (no destructors of the
+//! parent's objects, no stdio flush of the parent's buffers). The child
+//! never returns into Tokio.
+//!
+//! While a child exists the parent forbids dict resizing
+//! (`dict::set_resize_allowed(false)`): a rehash would touch every bucket
+//! and copy every page, as Redis's `updateDictResizePolicy` avoids.
+//!
+//! ## Redis counterparts
+//!
+//! `rdb.c`: `saveCommand`, `bgsaveCommand`, `lastsaveCommand`,
+//! `rdbSaveBackground`, `backgroundSaveDoneHandler`; `server.c`:
+//! `serverCron` (save rules, `checkChildrenDone`); `cluster.c`:
+//! `dumpCommand`, `restoreCommand`; `debug.c`: `DEBUG RELOAD`.
+//!
+//! ## What we simplified
+//!
+//! `rdb_last_cow_size` is 0: measuring it needs `/proc/self/smaps` in the
+//! child and a pipe back to the parent, which we have not built yet.
+
+use std::time::Instant;
+
+use crate::commands::{arg_i64, eq_ic};
+use crate::rdb::{self, RdbOptions};
+use crate::resp::Args;
+use crate::server::command::{CommandDef, CommandProc, Group};
+use crate::server::{Ctx, Server, SYNTAX_ERR};
+
+#[allow(clippy::too_many_arguments)]
+const fn row(
+    name: &'static str,
+    arity: i32,
+    flags: &'static str,
+    keys: (i32, i32, i32),
+    group: Group,
+    since: &'static str,
+    summary: &'static str,
+    run: CommandProc,
+) -> CommandDef {
+    CommandDef {
+        name,
+        arity,
+        flags,
+        first_key: keys.0,
+        last_key: keys.1,
+        key_step: keys.2,
+        group,
+        since,
+        summary,
+        run,
+        get_keys: None,
+        subcommands: &[],
+    }
+}
+
+#[rustfmt::skip]
+pub static COMMANDS: &[CommandDef] = &[
+    row("save", 1, "admin noscript no_async_loading no_multi", (0, 0, 0), Group::Server, "1.0.0",
+        "Writes the dataset to the RDB file, blocking the server.", save),
+    row("bgsave", -1, "admin noscript no_async_loading", (0, 0, 0), Group::Server, "1.0.0",
+        "Writes the dataset to the RDB file from a forked child.", bgsave),
+    row("lastsave", 1, "loading stale fast", (0, 0, 0), Group::Server, "1.0.0",
+        "Returns the Unix time of the last successful save.", lastsave),
+    row("dump", 2, "readonly", (1, 1, 1), Group::Generic, "2.6.0",
+        "Serialises a key's value in RDB form.", dump),
+    row("restore", -4, "write denyoom", (1, 1, 1), Group::Generic, "2.6.0",
+        "Creates a key from a DUMP payload.", restore),
+];
+
+/// The save settings, copied out of the config.
+pub fn rdb_options(s: &Server) -> RdbOptions {
+    let policy = s.config.maxmemory_policy_name();
+    RdbOptions {
+        compression: s.config.rdbcompression,
+        checksum: s.config.rdbchecksum,
+        lru_lfu: if policy.ends_with("-lru") {
+            1
+        } else if policy.ends_with("-lfu") {
+            2
+        } else {
+            0
+        },
+        lru_clock: s.lru_clock,
+    }
+}
+
+// ANCHOR: persistence_save_sync
+/// A foreground save (`rdbSave`): on success the dirty counter restarts.
+pub fn save_sync(s: &mut Server) -> std::io::Result<()> {
+    let opts = rdb_options(s);
+    let used = crate::memory::used_memory() as u64;
+    match rdb::save_to_file(&s.dbs, &s.config.dir, &s.config.dbfilename, opts, used) {
+        Ok(_) => {
+            eprintln!("{} * DB saved on disk", std::process::id());
+            s.dirty = 0;
+            s.rdb.lastsave = crate::server::unix_ms() / 1000;
+            s.rdb.last_bgsave_ok = true;
+            Ok(())
+        }
+        Err(e) => {
+            eprintln!("{} # Failed saving the DB: {e}", std::process::id());
+            Err(e)
+        }
+    }
+}
+// ANCHOR_END: persistence_save_sync
+
+// ANCHOR: persistence_bgsave_fork
+/// Fork a child that writes the snapshot (`rdbSaveBackground`).
+pub fn bgsave_start(s: &mut Server) -> Result<(), String> {
+    let opts = rdb_options(s);
+    let used = crate::memory::used_memory() as u64;
+    s.rdb.last_bgsave_try = crate::server::unix_ms() / 1000;
+    // SAFETY: see the module essay. The child only serialises memory it
+    // owns a private copy of, with plain file system calls, and leaves
+    // with `_exit` without returning into the runtime.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        s.rdb.last_bgsave_ok = false;
+        return Err(format!(
+            "Can't save in background: fork: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    if pid == 0 {
+        // A panic must not unwind into the parent's code (a test harness,
+        // Tokio): catch it and report failure through the exit status.
+        let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            rdb::save_to_file(&s.dbs, &s.config.dir, &s.config.dbfilename, opts, used).is_ok()
+        }))
+        .unwrap_or(false);
+        // SAFETY: ends the child without running the parent's destructors.
+        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+    }
+    eprintln!(
+        "{} * Background saving started by pid {pid}",
+        std::process::id()
+    );
+    s.rdb.child_pid = Some(pid);
+    s.rdb.child_started = Some(Instant::now());
+    s.rdb.dirty_before_bgsave = s.dirty;
+    crate::dict::set_resize_allowed(false);
+    Ok(())
+}
+// ANCHOR_END: persistence_bgsave_fork
+
+// ANCHOR: persistence_cron
+/// From `serverCron`: reap a finished child, start a scheduled BGSAVE, and
+/// apply the save rules (`save <seconds> <changes>`).
+pub fn persistence_cron(s: &mut Server) {
+    if let Some(pid) = s.rdb.child_pid {
+        let mut status = 0;
+        // SAFETY: a plain system call on our own child's pid.
+        let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        if r == pid || r < 0 {
+            let ok = r == pid && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+            bgsave_done(s, ok);
+        }
+        return;
+    }
+    let now = crate::server::unix_ms() / 1000;
+    // A failed BGSAVE is retried only after 5 seconds.
+    let may_retry = s.rdb.last_bgsave_ok || now - s.rdb.last_bgsave_try > 5;
+    if s.rdb.bgsave_scheduled && may_retry {
+        s.rdb.bgsave_scheduled = false;
+        let _ = bgsave_start(s);
+        return;
+    }
+    let due = s
+        .config
+        .save
+        .iter()
+        .any(|p| s.dirty >= p.changes.max(0) as u64 && now - s.rdb.lastsave > p.seconds);
+    if due && may_retry {
+        eprintln!(
+            "{} * {} changes in some seconds. Saving...",
+            std::process::id(),
+            s.dirty
+        );
+        let _ = bgsave_start(s);
+    }
+}
+// ANCHOR_END: persistence_cron
+
+/// The child is gone (`backgroundSaveDoneHandler`).
+fn bgsave_done(s: &mut Server, ok: bool) {
+    if ok {
+        eprintln!(
+            "{} * Background saving terminated with success",
+            std::process::id()
+        );
+        s.dirty = s.dirty.saturating_sub(s.rdb.dirty_before_bgsave);
+        s.rdb.lastsave = crate::server::unix_ms() / 1000;
+        s.rdb.saves += 1;
+    } else {
+        eprintln!("{} # Background saving error", std::process::id());
+    }
+    s.rdb.last_bgsave_ok = ok;
+    if let Some(t) = s.rdb.child_started.take() {
+        s.rdb.last_bgsave_time_sec = t.elapsed().as_secs() as i64;
+    }
+    s.rdb.child_pid = None;
+    crate::dict::set_resize_allowed(true);
+}
+
+/// Wait for a running child (SAVE after BGSAVE, SHUTDOWN).
+pub fn wait_child(s: &mut Server) {
+    if let Some(pid) = s.rdb.child_pid {
+        let mut status = 0;
+        // SAFETY: blocking wait for our own child.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        bgsave_done(
+            s,
+            r == pid && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        );
+    }
+}
+
+// ANCHOR: persistence_load_startup
+/// Load `dir/dbfilename` into the empty keyspace before accepting clients
+/// (`loadDataFromDisk`). A missing file is an empty start; a damaged one
+/// is an error the caller must not start on (and the file is left as is).
+pub fn load_at_startup(s: &mut Server) -> Result<(), String> {
+    let path = s.config.dir.join(&s.config.dbfilename);
+    let start = Instant::now();
+    let (lru, now) = (s.lru_clock, crate::server::unix_ms());
+    let Server { dbs, config, .. } = s;
+    match rdb::load_file(&path, dbs, config, lru, now) {
+        Ok(Some(stats)) => {
+            eprintln!(
+                "{} * DB loaded from disk: {:.3} seconds",
+                std::process::id(),
+                start.elapsed().as_secs_f64()
+            );
+            s.rdb.last_load = stats;
+            Ok(())
+        }
+        Ok(None) => Ok(()),
+        Err(e) => {
+            for db in &mut s.dbs {
+                db.clear();
+            }
+            Err(format!(
+                "Fatal error loading the DB ({}): {e}",
+                path.display()
+            ))
+        }
+    }
+}
+// ANCHOR_END: persistence_load_startup
+
+/// INFO's `# Persistence` section (Redis 7.0's field names and order).
+pub fn info_section(s: &Server, out: &mut String) {
+    use std::fmt::Write;
+    let p = &s.rdb;
+    let in_progress = p.child_pid.is_some();
+    let current = p
+        .child_started
+        .map(|t| t.elapsed().as_secs() as i64)
+        .unwrap_or(-1);
+    let _ = write!(
+        out,
+        "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\n\
+         current_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\n\
+         current_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\n\
+         rdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\n\
+         rdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\n\
+         rdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\n\
+         rdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\n\
+         rdb_last_load_keys_loaded:{}\r\n",
+        s.dirty,
+        in_progress as u8,
+        p.lastsave,
+        if p.last_bgsave_ok { "ok" } else { "err" },
+        p.last_bgsave_time_sec,
+        current,
+        p.saves,
+        p.last_load.keys_expired,
+        p.last_load.keys_loaded,
+    );
+    aof_info_fields(out);
+    out.push_str("module_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n");
+}
+
+/// The `aof_*` lines with AOF off. The AOF chapter replaces this function.
+pub fn aof_info_fields(out: &mut String) {
+    out.push_str(
+        "aof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n\
+         aof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\n\
+         aof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\n\
+         aof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\n\
+         aof_last_cow_size:0\r\n",
+    );
+}
+
+/// SAVE
+fn save(ctx: &mut Ctx, _args: Args) {
+    if ctx.server.rdb.child_pid.is_some() {
+        return ctx.reply().err("Background save already in progress");
+    }
+    match save_sync(ctx.server) {
+        Ok(()) => {
+            // Only SAVE and BGSAVE count in `rdb_saves`; the saves made by
+            // FLUSHALL, SHUTDOWN and DEBUG RELOAD do not (as Redis 7.0).
+            ctx.server.rdb.saves += 1;
+            ctx.reply().ok()
+        }
+        Err(_) => ctx.reply().error("ERR"),
+    }
+}
+
+/// BGSAVE [SCHEDULE]
+fn bgsave(ctx: &mut Ctx, args: Args) {
+    let mut schedule = false;
+    if args.len() > 1 {
+        if args.len() == 2 && eq_ic(&args[1], "schedule") {
+            schedule = true;
+        } else {
+            return ctx.reply().error(SYNTAX_ERR);
+        }
+    }
+    // SCHEDULE only matters while another kind of child (an AOF rewrite)
+    // runs; a running BGSAVE is refused either way, as in Redis. The AOF
+    // chapter sets `bgsave_scheduled` there; the cron starts it later.
+    let _ = schedule;
+    if ctx.server.rdb.child_pid.is_some() {
+        return ctx.reply().err("Background save already in progress");
+    }
+    match bgsave_start(ctx.server) {
+        Ok(()) => ctx.reply().simple("Background saving started"),
+        Err(e) => ctx.reply().err(&e),
+    }
+}
+
+/// LASTSAVE
+fn lastsave(ctx: &mut Ctx, _args: Args) {
+    let t = ctx.server.rdb.lastsave;
+    ctx.reply().int(t);
+}
+
+// ANCHOR: persistence_dump
+/// DUMP key
+fn dump(ctx: &mut Ctx, args: Args) {
+    let opts = rdb_options(ctx.server);
+    let (obj, reply) = ctx.read_key(&args[1]);
+    match obj {
+        None => reply.null(),
+        Some(o) => reply.bulk(&rdb::dump_payload(&o.value, opts)),
+    }
+}
+// ANCHOR_END: persistence_dump
+
+/// RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f]
+fn restore(ctx: &mut Ctx, args: Args) {
+    let (mut replace, mut absttl) = (false, false);
+    let (mut idle, mut freq): (Option<i64>, Option<i64>) = (None, None);
+    let mut j = 4;
+    while j < args.len() {
+        let more = j + 1 < args.len();
+        let a = &args[j];
+        if eq_ic(a, "replace") {
+            replace = true;
+        } else if eq_ic(a, "absttl") {
+            absttl = true;
+        } else if eq_ic(a, "idletime") && more && freq.is_none() {
+            let Some(v) = arg_i64(ctx, &args[j + 1]) else {
+                return;
+            };
+            if v < 0 {
+                return ctx.reply().err("Invalid IDLETIME value, must be >= 0");
+            }
+            idle = Some(v);
+            j += 1;
+        } else if eq_ic(a, "freq") && more && idle.is_none() {
+            let Some(v) = arg_i64(ctx, &args[j + 1]) else {
+                return;
+            };
+            if !(0..=255).contains(&v) {
+                return ctx
+                    .reply()
+                    .err("Invalid FREQ value, must be >= 0 and <= 255");
+            }
+            freq = Some(v);
+            j += 1;
+        } else {
+            return ctx.reply().error(SYNTAX_ERR);
+        }
+        j += 1;
+    }
+    let key = &args[1];
+    if !replace && ctx.lookup_write(key).is_some() {
+        return ctx.reply().error("BUSYKEY Target key name already exists.");
+    }
+    let Some(mut ttl) = arg_i64(ctx, &args[2]) else {
+        return;
+    };
+    if ttl < 0 {
+        return ctx.reply().err("Invalid TTL value, must be >= 0");
+    }
+    let payload = &args[3];
+    if !rdb::verify_dump_payload(payload) {
+        return ctx
+            .reply()
+            .err("DUMP payload version or checksum are wrong");
+    }
+    let value = match rdb::load::load_dump_payload(payload, &ctx.server.config) {
+        Ok(v) => v,
+        Err(_) => return ctx.reply().err("Bad data format"),
+    };
+    let deleted = replace && ctx.delete_key(key);
+    if ttl > 0 && !absttl {
+        ttl += ctx.now_ms;
+    }
+    if ttl > 0 && ttl < ctx.now_ms {
+        // Already expired: as if restored and expired at once.
+        if deleted {
+            ctx.signal_modified_key(key);
+            ctx.notify(crate::server::notify_class::GENERIC, "del", key);
+            ctx.dirty(1);
+        }
+        return ctx.reply().ok();
+    }
+    let mut obj = ctx.new_object(value);
+    if let Some(s) = idle {
+        obj.lru = ctx.server.lru_clock.wrapping_sub(s as u32) & ((1 << 24) - 1);
+    } else if let Some(f) = freq {
+        obj.lru = ((((ctx.now_ms / 60_000) as u32) & 0xffff) << 8) | f as u32;
+    }
+    let db = ctx.client.db;
+    ctx.server.dbs[db].add_with_expire(key, obj, (ttl > 0).then_some(ttl));
+    ctx.signal_modified_key(key);
+    ctx.notify(crate::server::notify_class::GENERIC, "restore", key);
+    ctx.dirty(1);
+    ctx.reply().ok();
+}
+
+/// Stop a running BGSAVE child and forget it (`killRDBChild`).
+pub fn kill_child(s: &mut Server) {
+    if let Some(pid) = s.rdb.child_pid {
+        // SAFETY: signals and reaps our own child.
+        unsafe {
+            libc::kill(pid, libc::SIGUSR1);
+            libc::waitpid(pid, std::ptr::null_mut(), 0);
+        }
+        let _ = std::fs::remove_file(s.config.dir.join(format!("temp-{pid}.rdb")));
+        s.rdb.child_pid = None;
+        s.rdb.child_started = None;
+        crate::dict::set_resize_allowed(true);
+    }
+}
+
+// ANCHOR: persistence_debug_reload
+/// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty the keyspace, load
+/// the file back. A student's quickest proof that the format round-trips.
+pub fn debug_reload(ctx: &mut Ctx, args: &Args) {
+    let (mut save, mut flush) = (true, true);
+    for a in args.iter().skip(2) {
+        if eq_ic(a, "nosave") {
+            save = false;
+        } else if eq_ic(a, "noflush") {
+            flush = false;
+        } else if !eq_ic(a, "merge") {
+            return ctx
+                .reply()
+                .err("DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.");
+        }
+    }
+    if save && save_sync(ctx.server).is_err() {
+        return ctx.reply().error("ERR");
+    }
+    if flush {
+        for db in &mut ctx.server.dbs {
+            db.clear();
+        }
+    }
+    match load_at_startup(ctx.server) {
+        Ok(()) => {
+            eprintln!("{} # DB reloaded by DEBUG RELOAD", std::process::id());
+            ctx.reply().ok()
+        }
+        Err(_) => ctx
+            .reply()
+            .err("Error trying to load the RDB dump, check server logs."),
+    }
+}
+// ANCHOR_END: persistence_debug_reload
