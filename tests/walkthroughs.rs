@@ -32,6 +32,11 @@ fn server() -> ServerHandle {
         let mut parsed = Config::from_args(&args).expect("walkthrough settings parse");
         parsed.port = cfg.port;
         parsed.bind = cfg.bind.clone();
+        // A private directory and no save points, as every test server:
+        // walkthroughs that SAVE or turn the AOF on write there, not into
+        // the crate.
+        parsed.dir = cfg.dir.clone();
+        parsed.save = cfg.save.clone();
         *cfg = parsed;
     })
 }
@@ -112,7 +117,10 @@ walkthroughs!(
     skiplist,
     bitmaps,
     pubsub,
-    transactions
+    transactions,
+    rdb,
+    memory,
+    aof,
 );
 
 /// Every file in chapters/ (but the README) has a test above, so a new
