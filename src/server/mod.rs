@@ -169,6 +169,8 @@ pub struct Server {
     pub watch: crate::multi::WatchIndex,
     /// The visualizer's snapshot counter and event log (`introspect.rs`).
     pub anatomy: crate::introspect::Anatomy,
+    /// The eviction pool and its companions (`evict.rs`).
+    pub evict: crate::evict::EvictState,
 }
 
 impl Server {
@@ -206,6 +208,7 @@ impl Server {
             pubsub: Default::default(),
             watch: Default::default(),
             anatomy: Default::default(),
+            evict: Default::default(),
             config,
         }
     }
@@ -360,7 +363,7 @@ impl Ctx<'_> {
 
     /// A new object stamped with the current access clock.
     pub fn new_object(&self, value: crate::object::Value) -> RObj {
-        RObj::new(value, self.server.lru_clock)
+        RObj::new(value, self.server.new_object_clock(self.now_ms))
     }
 
     /// Redis's `signalModifiedKey`: a key changed. WATCH (the transactions
@@ -434,7 +437,7 @@ impl Server {
         match self.dbs[db].dict.get_mut(key) {
             Some(obj) => {
                 self.stats.keyspace_hits += 1;
-                obj.lru = lru;
+                crate::evict::touch(obj, &self.config, lru, now_ms, &mut self.evict);
                 Some(obj)
             }
             None => {
@@ -452,7 +455,7 @@ impl Server {
         }
         let lru = self.lru_clock;
         let obj = self.dbs[db].dict.get_mut(key)?;
-        obj.lru = lru;
+        crate::evict::touch(obj, &self.config, lru, now_ms, &mut self.evict);
         Some(obj)
     }
 
@@ -530,6 +533,11 @@ impl Server {
         crate::multi::touch_watched_key(self, None, db, key);
     }
 
+    /// An evicted key must reach the AOF and the replicas as a DEL
+    /// (Redis's `propagateDeletion` in `performEvictions`). Empty until the
+    /// persistence chapter connects it.
+    pub fn propagate_eviction(&mut self, _db: usize, _key: &[u8]) {}
+
     /// Is this client allowed to run commands now, or is it held by
     /// CLIENT PAUSE? (Writes only, or everything, until `until`.)
     pub fn paused_for(&mut self, cmd: &Command) -> Option<Instant> {
@@ -595,6 +603,14 @@ pub fn process_command(server: &mut Server, client: &mut Client, args: Args) -> 
             Some(cmd),
             "ERR Command not allowed inside a transaction",
         );
+        return Flow::Continue;
+    }
+    // Over `maxmemory`: evict first; if that cannot free enough, refuse
+    // what could grow memory (denyoom commands, and anything queued in
+    // MULTI except EXEC/DISCARD/QUIT/RESET). See `evict.rs`.
+    if server.config.maxmemory > 0 && crate::evict::refuse_for_oom(server, client, cmd) {
+        server.command_stats[cmd.stats_index].rejected_calls += 1;
+        reject(server, client, Some(cmd), crate::evict::OOM_ERR);
         return Flow::Continue;
     }
     // RESP2 subscribed mode: replies and messages would be indistinguishable
