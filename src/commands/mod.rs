@@ -14,6 +14,7 @@ pub mod connection;
 pub mod hash;
 pub mod hyperloglog;
 pub mod keys;
+pub mod memory;
 pub mod list;
 pub mod multi;
 pub mod pubsub;
@@ -42,6 +43,7 @@ pub static ALL: &[&[CommandDef]] = &[
     pubsub::COMMANDS,
     multi::COMMANDS,
     anatomy::COMMANDS,
+    memory::COMMANDS,
 ];
 
 /// Parse an integer argument (`string2ll`), replying Redis's error if it

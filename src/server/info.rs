@@ -260,7 +260,7 @@ fn clients_section(s: &Server, out: &mut String) {
 fn memory_section(s: &Server, out: &mut String) {
     let a = memory::allocator_stats();
     let rss = memory::rss_bytes() as u64;
-    let used = a.allocated as u64;
+    let used = memory::used_memory() as u64;
     let peak = used.max(s.peak_memory);
     let system = memory::total_system_memory();
     let maxmemory = s.config.maxmemory;

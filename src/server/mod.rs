@@ -171,6 +171,9 @@ pub struct Server {
     pub anatomy: crate::introspect::Anatomy,
     /// The eviction pool and its companions (`evict.rs`).
     pub evict: crate::evict::EvictState,
+    /// `used_memory` when the server was created (INFO/MEMORY STATS
+    /// `startup.allocated`).
+    pub startup_memory: u64,
 }
 
 impl Server {
@@ -209,6 +212,7 @@ impl Server {
             watch: Default::default(),
             anatomy: Default::default(),
             evict: Default::default(),
+            startup_memory: crate::memory::used_memory() as u64,
             config,
         }
     }
