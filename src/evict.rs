@@ -64,8 +64,8 @@ use rand::{Rng, SeedableRng};
 
 use crate::object::RObj;
 use crate::sds::Sds;
-use crate::server::config::{Config, MaxmemoryPolicy};
 use crate::server::command::flags;
+use crate::server::config::{Config, MaxmemoryPolicy};
 use crate::server::{notify_class, Client, Command, Server};
 
 /// Candidates the pool remembers (`EVPOOL_SIZE`).
@@ -237,7 +237,6 @@ impl Server {
             self.lru_clock
         }
     }
-
 }
 
 // ANCHOR: evict_touch
@@ -351,7 +350,9 @@ fn pick_victim(
             let key = if allkeys {
                 d.dict.random_entry().map(|(k, _)| Sds::new(k.as_bytes()))
             } else {
-                d.expires.random_entry().map(|(k, _)| Sds::new(k.as_bytes()))
+                d.expires
+                    .random_entry()
+                    .map(|(k, _)| Sds::new(k.as_bytes()))
             };
             if let Some(key) = key {
                 return Some((db, key));
@@ -363,7 +364,11 @@ fn pick_victim(
         let mut candidates = 0;
         for db in 0..ndbs {
             let d = &server.dbs[db];
-            let n = if allkeys { d.dict.len() } else { d.expires.len() };
+            let n = if allkeys {
+                d.dict.len()
+            } else {
+                d.expires.len()
+            };
             if n > 0 {
                 candidates += n;
                 populate_pool(server, db, strat, allkeys, now_ms);
@@ -441,8 +446,7 @@ pub fn perform_evictions(server: &mut Server, now_ms: i64) -> EvictResult {
 /// queued one, and, inside MULTI, any command but EXEC, DISCARD, QUIT and
 /// RESET, since queueing itself takes memory.
 pub fn refuse_for_oom(server: &mut Server, client: &Client, cmd: &Command) -> bool {
-    let out_of_memory =
-        perform_evictions(server, crate::server::unix_ms()) == EvictResult::Fail;
+    let out_of_memory = perform_evictions(server, crate::server::unix_ms()) == EvictResult::Fail;
     if !out_of_memory {
         return false;
     }
@@ -454,8 +458,7 @@ pub fn refuse_for_oom(server: &mut Server, client: &Client, cmd: &Command) -> bo
                 .queued
                 .iter()
                 .any(|(c, _)| c.has(flags::DENYOOM)));
-    denyoom
-        || (client.multi.active && !matches!(name, "exec" | "discard" | "quit" | "reset"))
+    denyoom || (client.multi.active && !matches!(name, "exec" | "discard" | "quit" | "reset"))
 }
 // ANCHOR_END: evict_oom_check
 

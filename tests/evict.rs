@@ -97,7 +97,11 @@ fn load(c: &mut redis::Connection, prefix: &str, n: usize, size: usize, ttl: boo
                     cmd.arg("EX").arg(100_000);
                 }
                 if let Err(e) = cmd.query::<()>(c) {
-                    errors.push(format!("{} {}", e.code().unwrap_or(""), e.detail().unwrap_or("")));
+                    errors.push(format!(
+                        "{} {}",
+                        e.code().unwrap_or(""),
+                        e.detail().unwrap_or("")
+                    ));
                 }
             }
         }
@@ -173,8 +177,14 @@ fn noeviction_refuses_writes_with_the_exact_error() {
     if let Err(e) = err {
         assert_eq!(e.code(), Some("OOM"));
     }
-    let info: String = redis::cmd("INFO").arg("commandstats").query(&mut c).unwrap();
-    let set_line = info.lines().find(|l| l.starts_with("cmdstat_set:")).unwrap();
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query(&mut c)
+        .unwrap();
+    let set_line = info
+        .lines()
+        .find(|l| l.starts_with("cmdstat_set:"))
+        .unwrap();
     assert!(!set_line.contains("rejected_calls=0"), "{set_line}");
 }
 
@@ -258,7 +268,11 @@ fn lfu_keeps_hot_keys_and_object_freq_grows() {
         .query(&mut c)
         .unwrap();
     load(&mut c, "hot", 100, 1000, false);
-    let f0: i64 = redis::cmd("OBJECT").arg("FREQ").arg("hot:0").query(&mut c).unwrap();
+    let f0: i64 = redis::cmd("OBJECT")
+        .arg("FREQ")
+        .arg("hot:0")
+        .query(&mut c)
+        .unwrap();
     assert_eq!(f0, 5, "LFU_INIT_VAL");
     let mut pipe = redis::pipe();
     for _ in 0..100 {
@@ -267,9 +281,16 @@ fn lfu_keeps_hot_keys_and_object_freq_grows() {
         }
     }
     let _: () = pipe.query(&mut c).unwrap();
-    let f1: i64 = redis::cmd("OBJECT").arg("FREQ").arg("hot:0").query(&mut c).unwrap();
+    let f1: i64 = redis::cmd("OBJECT")
+        .arg("FREQ")
+        .arg("hot:0")
+        .query(&mut c)
+        .unwrap();
     assert!(f1 > f0 + 2, "freq after 100 hits: {f1}");
-    let err = redis::cmd("OBJECT").arg("IDLETIME").arg("hot:0").query::<i64>(&mut c);
+    let err = redis::cmd("OBJECT")
+        .arg("IDLETIME")
+        .arg("hot:0")
+        .query::<i64>(&mut c);
     assert!(err.is_err());
     limit(&mut c, 2 * MB, "allkeys-lfu");
     load(&mut c, "cold", 8000, 1000, false);

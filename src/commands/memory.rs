@@ -353,10 +353,18 @@ fn memory_stats(ctx: &mut Ctx, _args: Args) {
     int(reply, "allocator.resident", a.resident as i64);
     reply.bulk(b"allocator-fragmentation.ratio");
     reply.double(ratio(a.active as u64, a.allocated as u64));
-    int(reply, "allocator-fragmentation.bytes", a.active as i64 - a.allocated as i64);
+    int(
+        reply,
+        "allocator-fragmentation.bytes",
+        a.active as i64 - a.allocated as i64,
+    );
     reply.bulk(b"allocator-rss.ratio");
     reply.double(ratio(a.resident as u64, a.active as u64));
-    int(reply, "allocator-rss.bytes", a.resident as i64 - a.active as i64);
+    int(
+        reply,
+        "allocator-rss.bytes",
+        a.resident as i64 - a.active as i64,
+    );
     reply.bulk(b"rss-overhead.ratio");
     reply.double(ratio(rss, a.resident as u64));
     int(reply, "rss-overhead.bytes", rss as i64 - a.resident as i64);
