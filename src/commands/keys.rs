@@ -922,8 +922,8 @@ mod tests {
     fn the_lfu_counter_decays_one_point_per_idle_minute() {
         let minutes: u32 = 1000;
         let lru = (minutes << 8) | 20;
-        assert_eq!(lfu_counter(lru, 1000 * 60), 20);
-        assert_eq!(lfu_counter(lru, 1003 * 60 + 59), 17);
-        assert_eq!(lfu_counter(lru, 2000 * 60), 0);
+        assert_eq!(crate::evict::lfu_decayed(lru, 1, 1000 * 60_000) as i64, 20);
+        assert_eq!(crate::evict::lfu_decayed(lru, 1, (1003 * 60 + 59) * 1000) as i64, 17);
+        assert_eq!(crate::evict::lfu_decayed(lru, 1, 2000 * 60_000) as i64, 0);
     }
 }
