@@ -271,15 +271,18 @@ pub struct Overhead {
     pub keys: u64,
 }
 
-pub fn overhead(s: &Server, current: &Client) -> Overhead {
+/// `current` is the client whose command is running, if any: its cell is
+/// borrowed already.
+pub fn overhead(s: &Server, current: Option<&Client>) -> Overhead {
     let used = memory::used_memory() as u64;
     let startup = s.startup_memory.min(used);
     let mut clients_normal = 0u64;
     for rc in s.clients.values() {
         // The running client's cell is borrowed already: it is `current`.
-        let bytes = match rc.try_borrow() {
-            Ok(c) => c.reply.buf.capacity(),
-            Err(_) => current.reply.buf.capacity(),
+        let bytes = match (rc.try_borrow(), current) {
+            (Ok(c), _) => c.reply.buf.capacity(),
+            (Err(_), Some(c)) => c.reply.buf.capacity(),
+            (Err(_), None) => 0,
         };
         clients_normal += bytes as u64;
     }
@@ -309,7 +312,7 @@ pub fn overhead(s: &Server, current: &Client) -> Overhead {
 }
 
 fn memory_stats(ctx: &mut Ctx, _args: Args) {
-    let o = overhead(ctx.server, ctx.client);
+    let o = overhead(ctx.server, Some(ctx.client));
     let peak = o.used.max(ctx.server.peak_memory);
     let a = memory::allocator_stats();
     let rss = memory::rss_bytes() as u64;
@@ -394,7 +397,7 @@ fn ratio(a: u64, b: u64) -> f64 {
 /// fragmentation, big client buffers. Redis's doctor looks at the same
 /// things (`getMemoryDoctorReport`); the words are ours.
 fn memory_doctor(ctx: &mut Ctx, _args: Args) {
-    let o = overhead(ctx.server, ctx.client);
+    let o = overhead(ctx.server, Some(ctx.client));
     let peak = o.used.max(ctx.server.peak_memory);
     let rss = memory::rss_bytes() as u64;
     let mut findings: Vec<String> = Vec::new();
