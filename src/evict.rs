@@ -190,11 +190,10 @@ fn lfu_elapsed(stored: u32, now: u32) -> u32 {
 pub fn lfu_decayed(clock: u32, decay_minutes: u32, now_ms: i64) -> u32 {
     let stored_minutes = clock >> 8;
     let counter = clock & 255;
-    let periods = if decay_minutes == 0 {
-        0
-    } else {
-        lfu_elapsed(stored_minutes, lfu_minutes(now_ms)) / decay_minutes
-    };
+    // A decay time of 0 means the counter never decays.
+    let periods = lfu_elapsed(stored_minutes, lfu_minutes(now_ms))
+        .checked_div(decay_minutes)
+        .unwrap_or(0);
     counter.saturating_sub(periods)
 }
 
@@ -429,7 +428,7 @@ pub fn perform_evictions(server: &mut Server, now_ms: i64) -> EvictResult {
         evicted_key_bookkeeping(server, db, key.as_bytes());
         evicted += 1;
         // Checking the clock costs; do it every 16 keys.
-        if evicted % 16 == 0 && started.elapsed().as_micros() as u64 > limit_us {
+        if evicted.is_multiple_of(16) && started.elapsed().as_micros() as u64 > limit_us {
             server.evict.continue_in_cron = true;
             return EvictResult::Running;
         }

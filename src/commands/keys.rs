@@ -923,7 +923,10 @@ mod tests {
         let minutes: u32 = 1000;
         let lru = (minutes << 8) | 20;
         assert_eq!(crate::evict::lfu_decayed(lru, 1, 1000 * 60_000) as i64, 20);
-        assert_eq!(crate::evict::lfu_decayed(lru, 1, (1003 * 60 + 59) * 1000) as i64, 17);
+        assert_eq!(
+            crate::evict::lfu_decayed(lru, 1, (1003 * 60 + 59) * 1000) as i64,
+            17
+        );
         assert_eq!(crate::evict::lfu_decayed(lru, 1, 2000 * 60_000) as i64, 0);
     }
 }

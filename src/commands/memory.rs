@@ -344,7 +344,7 @@ fn memory_stats(ctx: &mut Ctx, _args: Args) {
     }
     int(reply, "overhead.total", o.total_overhead as i64);
     int(reply, "keys.count", o.keys as i64);
-    let per_key = if o.keys > 0 { o.dataset / o.keys } else { 0 };
+    let per_key = o.dataset.checked_div(o.keys).unwrap_or(0);
     int(reply, "keys.bytes-per-key", per_key as i64);
     int(reply, "dataset.bytes", o.dataset as i64);
     reply.bulk(b"dataset.percentage");
