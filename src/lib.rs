@@ -32,6 +32,7 @@ pub mod skiplist;
 
 // Part V: memory
 pub mod memory;
+pub mod evict;
 
 // Part VI: messaging and transactions
 pub mod pubsub;

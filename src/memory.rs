@@ -13,10 +13,70 @@
 //! Redis's counterpart: `src/zmalloc.c` (`zmalloc_used_memory`,
 //! `zmalloc_get_rss`), and `src/object.c` (`getMemoryOverheadData`).
 
+use std::alloc::{GlobalAlloc, Layout};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use tikv_jemalloc_ctl::{epoch, stats};
 
+// ANCHOR: memory_counting_allocator
+/// jemalloc, with a running count of the bytes handed out: Redis's
+/// `zmalloc` wrappers keep the same counter (`used_memory`), adding the
+/// allocator's usable size of each block on allocation and subtracting it
+/// on free. Reading it is one atomic load, cheap enough to do before every
+/// command when `maxmemory` is set. (jemalloc's own `stats.allocated` needs
+/// an epoch refresh, which walks every arena, and it counts the blocks
+/// parked in the thread cache as still allocated.)
+pub struct CountingJemalloc;
+
+static USED_MEMORY: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for CountingJemalloc {
+    #[inline]
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = tikv_jemallocator::Jemalloc.alloc(layout);
+        if !p.is_null() {
+            USED_MEMORY.fetch_add(block_size(layout), Ordering::Relaxed);
+        }
+        p
+    }
+
+    #[inline]
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let p = tikv_jemallocator::Jemalloc.alloc_zeroed(layout);
+        if !p.is_null() {
+            USED_MEMORY.fetch_add(block_size(layout), Ordering::Relaxed);
+        }
+        p
+    }
+
+    #[inline]
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        USED_MEMORY.fetch_sub(block_size(layout), Ordering::Relaxed);
+        tikv_jemallocator::Jemalloc.dealloc(ptr, layout)
+    }
+
+    #[inline]
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = tikv_jemallocator::Jemalloc.realloc(ptr, layout, new_size);
+        if !p.is_null() {
+            let new_layout = Layout::from_size_align_unchecked(new_size, layout.align());
+            USED_MEMORY.fetch_add(block_size(new_layout), Ordering::Relaxed);
+            USED_MEMORY.fetch_sub(block_size(layout), Ordering::Relaxed);
+        }
+        p
+    }
+}
+
+/// The size of the block jemalloc serves for `layout`: its size class,
+/// computed rather than asked (`sallocx` is a radix-tree lookup).
+#[inline]
+fn block_size(layout: Layout) -> usize {
+    size_class(layout.size().max(layout.align()))
+}
+// ANCHOR_END: memory_counting_allocator
+
 #[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+static ALLOCATOR: CountingJemalloc = CountingJemalloc;
 
 /// jemalloc's version string, as INFO `mem_allocator` shows it.
 pub const ALLOCATOR_NAME: &str = "jemalloc-5.3.0";
@@ -44,9 +104,12 @@ pub fn allocator_stats() -> AllocatorStats {
     }
 }
 
-/// `used_memory`: bytes allocated right now.
+/// `used_memory`: bytes allocated right now, by our own count
+/// (`zmalloc_used_memory`). In a process running several servers (the
+/// tests do) it is the whole process's.
+#[inline]
 pub fn used_memory() -> usize {
-    allocator_stats().allocated
+    USED_MEMORY.load(Ordering::Relaxed)
 }
 
 /// The process's resident set size from `/proc/self/statm`.
@@ -100,6 +163,7 @@ pub fn bytes_to_human(n: u64) -> String {
 /// `zmalloc_size` reports in Redis). jemalloc rounds small sizes up to 8
 /// and 16, then to multiples of 16 up to 64, and above that keeps four
 /// classes per doubling: 80, 96, 112, 128, then 160, 192, 224, 256, ...
+#[inline]
 pub fn size_class(n: usize) -> usize {
     if n <= 8 {
         return 8;

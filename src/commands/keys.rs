@@ -880,32 +880,14 @@ fn object_idletime(ctx: &mut Ctx, args: Args) {
     }
 }
 
-/// The default `lfu-decay-time`: the counter loses one point per minute
-/// without access. (The eviction chapter makes it configurable.)
-const LFU_DECAY_MINUTES: u64 = 1;
-
-/// Under an LFU policy the 24 bits hold 16 bits of minutes (the last
-/// decrement) and an 8-bit logarithmic counter; the counter read now is
-/// the stored one minus one per `lfu-decay-time` minutes since
-/// (`LFUDecrAndReturn`).
-fn lfu_counter(lru: u32, now_unix_s: i64) -> i64 {
-    let last_minutes = (lru >> 8) as u64;
-    let counter = (lru & 255) as u64;
-    let now_minutes = (now_unix_s / 60) as u64 & 65535;
-    let elapsed = if now_minutes >= last_minutes {
-        now_minutes - last_minutes
-    } else {
-        65535 - last_minutes + now_minutes
-    };
-    counter.saturating_sub(elapsed / LFU_DECAY_MINUTES) as i64
-}
-
 fn object_freq(ctx: &mut Ctx, args: Args) {
     let lfu = policy_is_lfu(ctx.server.config.maxmemory_policy_name());
-    let now_s = ctx.now_ms / 1000;
+    let now_ms = ctx.now_ms;
+    let decay = ctx.server.config.lfu_decay_time;
     if let (Some(obj), reply) = object_lookup(ctx, &args[2]) {
         if lfu {
-            reply.int(lfu_counter(obj.lru, now_s));
+            // The counter as it reads now, decayed (`LFUDecrAndReturn`).
+            reply.int(crate::evict::lfu_decayed(obj.lru, decay, now_ms) as i64);
         } else {
             reply.error(
                 "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
@@ -945,8 +927,11 @@ mod tests {
     fn the_lfu_counter_decays_one_point_per_idle_minute() {
         let minutes: u32 = 1000;
         let lru = (minutes << 8) | 20;
-        assert_eq!(lfu_counter(lru, 1000 * 60), 20);
-        assert_eq!(lfu_counter(lru, 1003 * 60 + 59), 17);
-        assert_eq!(lfu_counter(lru, 2000 * 60), 0);
+        assert_eq!(crate::evict::lfu_decayed(lru, 1, 1000 * 60_000) as i64, 20);
+        assert_eq!(
+            crate::evict::lfu_decayed(lru, 1, (1003 * 60 + 59) * 1000) as i64,
+            17
+        );
+        assert_eq!(crate::evict::lfu_decayed(lru, 1, 2000 * 60_000) as i64, 0);
     }
 }

@@ -14,6 +14,7 @@ pub mod connection;
 pub mod hash;
 pub mod hyperloglog;
 pub mod keys;
+pub mod memory;
 pub mod list;
 pub mod multi;
 pub mod persistence;
@@ -44,6 +45,7 @@ pub static ALL: &[&[CommandDef]] = &[
     multi::COMMANDS,
     anatomy::COMMANDS,
     persistence::COMMANDS,
+    memory::COMMANDS,
 ];
 
 /// Parse an integer argument (`string2ll`), replying Redis's error if it

@@ -1034,7 +1034,7 @@ fn zadd_generic(ctx: &mut Ctx, args: Args, mut flags: u8) {
         }
         None => {
             let value = ZSetValue::for_first_member(args.get(first + 1).len(), limits);
-            let obj = RObj::new(Value::ZSet(Box::new(value)), ctx.server.lru_clock);
+            let obj = ctx.new_object(Value::ZSet(Box::new(value)));
             ctx.server.dbs[db].add(key, obj);
             created = true;
             let obj = ctx.server.dbs[db].get_mut(key).expect("just added");

@@ -55,6 +55,11 @@ pub fn server_cron(s: &mut Server) {
     }
     super::info::track_instantaneous_metrics(s);
     s.peak_memory = s.peak_memory.max(crate::memory::used_memory() as u64);
+    // An eviction that ran out of time budget continues here
+    // (Redis's `evictionTimeProc`).
+    if s.evict.continue_in_cron {
+        crate::evict::perform_evictions(s, super::unix_ms());
+    }
     clients_cron(s);
     databases_cron(s);
     crate::commands::persistence::persistence_cron(s);

@@ -262,7 +262,7 @@ fn clients_section(s: &Server, out: &mut String) {
 fn memory_section(s: &Server, out: &mut String) {
     let a = memory::allocator_stats();
     let rss = memory::rss_bytes() as u64;
-    let used = a.allocated as u64;
+    let used = memory::used_memory() as u64;
     let peak = used.max(s.peak_memory);
     let system = memory::total_system_memory();
     let maxmemory = s.config.maxmemory;
@@ -292,6 +292,16 @@ fn memory_section(s: &Server, out: &mut String) {
         } else {
             0.0
         }
+    );
+    let o = crate::commands::memory::overhead(s, None);
+    field!(out, "used_memory_overhead", "{}", o.total_overhead);
+    field!(out, "used_memory_startup", "{}", o.startup);
+    field!(out, "used_memory_dataset", "{}", o.dataset);
+    field!(
+        out,
+        "used_memory_dataset_perc",
+        "{:.2}%",
+        ratio(o.dataset * 100, used.saturating_sub(o.startup))
     );
     field!(out, "allocator_allocated", "{}", a.allocated);
     field!(out, "allocator_active", "{}", a.active);
@@ -359,6 +369,13 @@ fn memory_section(s: &Server, out: &mut String) {
         "{}",
         rss as i64 - used as i64
     );
+    field!(out, "mem_not_counted_for_evict", "0");
+    field!(out, "mem_replication_backlog", "0");
+    field!(out, "mem_total_replication_buffers", "0");
+    field!(out, "mem_clients_slaves", "0");
+    field!(out, "mem_clients_normal", "{}", o.clients_normal);
+    field!(out, "mem_cluster_links", "0");
+    field!(out, "mem_aof_buffer", "0");
     field!(out, "mem_allocator", "{}", memory::ALLOCATOR_NAME);
 }
 

@@ -171,6 +171,11 @@ pub struct Server {
     pub anatomy: crate::introspect::Anatomy,
     /// RDB saves, the BGSAVE child, the last load (the persistence chapter).
     pub rdb: crate::rdb::PersistState,
+    /// The eviction pool and its companions (`evict.rs`).
+    pub evict: crate::evict::EvictState,
+    /// `used_memory` when the server was created (INFO/MEMORY STATS
+    /// `startup.allocated`).
+    pub startup_memory: u64,
 }
 
 impl Server {
@@ -209,6 +214,8 @@ impl Server {
             watch: Default::default(),
             anatomy: Default::default(),
             rdb: Default::default(),
+            evict: Default::default(),
+            startup_memory: crate::memory::used_memory() as u64,
             config,
         }
     }
@@ -363,7 +370,7 @@ impl Ctx<'_> {
 
     /// A new object stamped with the current access clock.
     pub fn new_object(&self, value: crate::object::Value) -> RObj {
-        RObj::new(value, self.server.lru_clock)
+        RObj::new(value, self.server.new_object_clock(self.now_ms))
     }
 
     /// Redis's `signalModifiedKey`: a key changed. WATCH (the transactions
@@ -437,7 +444,7 @@ impl Server {
         match self.dbs[db].dict.get_mut(key) {
             Some(obj) => {
                 self.stats.keyspace_hits += 1;
-                obj.lru = lru;
+                crate::evict::touch(obj, &self.config, lru, now_ms, &mut self.evict);
                 Some(obj)
             }
             None => {
@@ -455,7 +462,7 @@ impl Server {
         }
         let lru = self.lru_clock;
         let obj = self.dbs[db].dict.get_mut(key)?;
-        obj.lru = lru;
+        crate::evict::touch(obj, &self.config, lru, now_ms, &mut self.evict);
         Some(obj)
     }
 
@@ -533,6 +540,11 @@ impl Server {
         crate::multi::touch_watched_key(self, None, db, key);
     }
 
+    /// An evicted key must reach the AOF and the replicas as a DEL
+    /// (Redis's `propagateDeletion` in `performEvictions`). Empty until the
+    /// persistence chapter connects it.
+    pub fn propagate_eviction(&mut self, _db: usize, _key: &[u8]) {}
+
     /// Is this client allowed to run commands now, or is it held by
     /// CLIENT PAUSE? (Writes only, or everything, until `until`.)
     pub fn paused_for(&mut self, cmd: &Command) -> Option<Instant> {
@@ -598,6 +610,14 @@ pub fn process_command(server: &mut Server, client: &mut Client, args: Args) -> 
             Some(cmd),
             "ERR Command not allowed inside a transaction",
         );
+        return Flow::Continue;
+    }
+    // Over `maxmemory`: evict first; if that cannot free enough, refuse
+    // what could grow memory (denyoom commands, and anything queued in
+    // MULTI except EXEC/DISCARD/QUIT/RESET). See `evict.rs`.
+    if server.config.maxmemory > 0 && crate::evict::refuse_for_oom(server, client, cmd) {
+        server.command_stats[cmd.stats_index].rejected_calls += 1;
+        reject(server, client, Some(cmd), crate::evict::OOM_ERR);
         return Flow::Continue;
     }
     // RESP2 subscribed mode: replies and messages would be indistinguishable

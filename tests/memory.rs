@@ -1,0 +1,119 @@
+//! MEMORY subcommands through a real client.
+
+mod common;
+use common::*;
+
+fn usage(c: &mut redis::Connection, key: &str) -> i64 {
+    redis::cmd("MEMORY").arg("USAGE").arg(key).query(c).unwrap()
+}
+
+#[test]
+fn memory_usage_grows_with_the_value() {
+    let s = start();
+    let mut c = conn(&s);
+    let mut last = 0;
+    for len in [1usize, 10, 44, 45, 100, 1000, 10_000, 100_000] {
+        let _: () = redis::cmd("SET")
+            .arg("k")
+            .arg(vec![b'x'; len])
+            .query(&mut c)
+            .unwrap();
+        let n = usage(&mut c, "k");
+        assert!(n >= len as i64, "{len}: {n}");
+        assert!(n >= last, "{len}: {n} < {last}");
+        assert!(n < len as i64 * 2 + 200, "{len}: {n}");
+        last = n;
+    }
+    let mut last = 0;
+    for n in [1, 10, 200, 1000] {
+        let _: () = redis::cmd("DEL").arg("h").query(&mut c).unwrap();
+        for i in 0..n {
+            let _: () = redis::cmd("HSET")
+                .arg("h")
+                .arg(format!("field{i}"))
+                .arg("value")
+                .query(&mut c)
+                .unwrap();
+        }
+        let u = usage(&mut c, "h");
+        assert!(u > last, "{n} fields: {u}");
+        last = u;
+    }
+    let all: i64 = redis::cmd("MEMORY")
+        .arg("USAGE")
+        .arg("h")
+        .arg("SAMPLES")
+        .arg(0)
+        .query(&mut c)
+        .unwrap();
+    assert!((all - last).abs() < last / 4, "{all} vs {last}");
+}
+
+#[test]
+fn memory_usage_errors_and_missing_keys() {
+    let s = start();
+    let mut c = conn(&s);
+    let missing: Option<i64> = redis::cmd("MEMORY")
+        .arg("USAGE")
+        .arg("nokey")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(missing, None);
+    let _: () = redis::cmd("SET").arg("a").arg("b").query(&mut c).unwrap();
+    for (args, code) in [
+        (vec!["a", "SAMPLES"], "ERR syntax error"),
+        (vec!["a", "SAMPLES", "-1"], "ERR syntax error"),
+        (vec!["a", "FOO", "1"], "ERR syntax error"),
+        (
+            vec!["a", "SAMPLES", "x"],
+            "ERR value is not an integer or out of range",
+        ),
+    ] {
+        let mut raw = Raw::connect(&s);
+        let mut all: Vec<&[u8]> = vec![b"MEMORY", b"USAGE"];
+        all.extend(args.iter().map(|a| a.as_bytes()));
+        let expected = format!("-{code}\r\n");
+        raw.roundtrip(&resp(&all), expected.as_bytes());
+    }
+}
+
+#[test]
+fn memory_stats_doctor_malloc_stats_purge_help() {
+    let s = start();
+    let mut c = conn(&s);
+    let _: () = redis::cmd("SET").arg("a").arg("b").query(&mut c).unwrap();
+    let stats: Vec<redis::Value> = redis::cmd("MEMORY").arg("STATS").query(&mut c).unwrap();
+    let names: Vec<String> = stats
+        .iter()
+        .step_by(2)
+        .map(|v| redis::from_redis_value(v).unwrap())
+        .collect();
+    for f in [
+        "peak.allocated",
+        "total.allocated",
+        "startup.allocated",
+        "db.0",
+        "keys.count",
+        "dataset.bytes",
+        "allocator-fragmentation.ratio",
+        "fragmentation.bytes",
+    ] {
+        assert!(names.iter().any(|n| n == f), "{f} missing from {names:?}");
+    }
+    let doctor: String = redis::cmd("MEMORY").arg("DOCTOR").query(&mut c).unwrap();
+    assert!(!doctor.is_empty());
+    let malloc: String = redis::cmd("MEMORY")
+        .arg("MALLOC-STATS")
+        .query(&mut c)
+        .unwrap();
+    assert!(
+        malloc.contains("jemalloc"),
+        "{}",
+        &malloc[..100.min(malloc.len())]
+    );
+    let ok: String = redis::cmd("MEMORY").arg("PURGE").query(&mut c).unwrap();
+    assert_eq!(ok, "OK");
+    let help: Vec<String> = redis::cmd("MEMORY").arg("HELP").query(&mut c).unwrap();
+    assert_eq!(help.len(), 14);
+    assert!(help[0].starts_with("MEMORY <subcommand>"));
+}
