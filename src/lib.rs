@@ -37,6 +37,8 @@ pub mod memory;
 pub mod pubsub;
 pub mod notify;
 pub mod multi;
+pub mod propagate;
+pub mod aof;
 
 // Tools around the server
 pub mod introspect;

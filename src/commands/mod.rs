@@ -42,6 +42,7 @@ pub static ALL: &[&[CommandDef]] = &[
     pubsub::COMMANDS,
     multi::COMMANDS,
     anatomy::COMMANDS,
+    crate::aof::COMMANDS,
 ];
 
 /// Parse an integer argument (`string2ll`), replying Redis's error if it

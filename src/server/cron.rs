@@ -57,6 +57,7 @@ pub fn server_cron(s: &mut Server) {
     s.peak_memory = s.peak_memory.max(crate::memory::used_memory() as u64);
     clients_cron(s);
     databases_cron(s);
+    crate::aof::aof_cron(s);
     if let Some(p) = s.pause {
         if Instant::now() >= p.until {
             s.pause = None;

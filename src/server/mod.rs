@@ -169,6 +169,10 @@ pub struct Server {
     pub watch: crate::multi::WatchIndex,
     /// The visualizer's snapshot counter and event log (`introspect.rs`).
     pub anatomy: crate::introspect::Anatomy,
+    /// Writes waiting to be sent to the AOF and replicas (`propagate`).
+    pub propagate: crate::propagate::Propagation,
+    /// The append-only file (`aof`).
+    pub aof: crate::aof::Aof,
 }
 
 impl Server {
@@ -206,6 +210,8 @@ impl Server {
             pubsub: Default::default(),
             watch: Default::default(),
             anatomy: Default::default(),
+            propagate: Default::default(),
+            aof: Default::default(),
             config,
         }
     }
@@ -528,6 +534,8 @@ impl Server {
             );
         }
         crate::multi::touch_watched_key(self, None, db, key);
+        let lazy = self.config.lazyfree_lazy_expire;
+        crate::propagate::propagate_del(self, db, key, lazy);
     }
 
     /// Is this client allowed to run commands now, or is it held by
@@ -696,6 +704,7 @@ pub fn call(server: &mut Server, client: &mut Client, cmd: &'static Command, arg
     let reply_start = client.reply.buf.len();
     let dirty_before = server.dirty;
     let started = Instant::now();
+    server.propagate.enter();
     {
         let mut ctx = Ctx {
             now_ms: unix_ms(),
@@ -707,6 +716,7 @@ pub fn call(server: &mut Server, client: &mut Client, cmd: &'static Command, arg
     }
     let elapsed = started.elapsed();
     let usec = elapsed.as_micros() as u64;
+    crate::propagate::after_call(server, client.db, cmd, args, dirty_before);
 
     // Errors the command replied with: INFO errorstats and failed_calls.
     let stats = &mut server.command_stats[cmd.stats_index];
@@ -748,7 +758,6 @@ pub fn call(server: &mut Server, client: &mut Client, cmd: &'static Command, arg
     if !server.monitors.is_empty() && !cmd.has(flags::ADMIN) && !cmd.has(flags::SKIP_MONITOR) {
         feed_monitors(server, client, args);
     }
-    let _ = dirty_before;
 }
 // ANCHOR_END: call
 
@@ -854,11 +863,16 @@ pub fn spawn(config: Config) -> std::io::Result<ServerHandle> {
                         let _ = addr_tx.send(Ok(addr));
                         let server = Rc::new(RefCell::new(Server::new(config)));
                         server.borrow_mut().local_addr = Some(addr);
+                        if let Err(e) = crate::aof::load_at_startup(&mut server.borrow_mut()) {
+                            eprintln!("{} # {e}", std::process::id());
+                            return;
+                        }
                         tokio::select! {
                             _ = connection::serve(server.clone(), listeners) => {}
                             _ = stop_rx => {}
                         }
                         connection::close_all(&server);
+                        crate::aof::on_shutdown(&mut server.borrow_mut());
                     }
                     Err(e) => {
                         let _ = addr_tx.send(Err(e));
@@ -890,6 +904,10 @@ pub fn run(config: Config, config_file: Option<String>) -> std::io::Result<()> {
             let mut s = server.borrow_mut();
             s.local_addr = Some(addr);
             s.config_file = config_file;
+            if let Err(e) = crate::aof::load_at_startup(&mut s) {
+                eprintln!("{} # {e}", std::process::id());
+                std::process::exit(1);
+            }
         }
         eprintln!(
             "{} * Redis Anatomy ready to accept connections on {}",
@@ -920,6 +938,7 @@ pub fn run(config: Config, config_file: Option<String>) -> std::io::Result<()> {
             }
         }
         connection::close_all(&server);
+        crate::aof::on_shutdown(&mut server.borrow_mut());
         eprintln!(
             "{} # Redis Anatomy is now ready to exit, bye bye...",
             std::process::id()
