@@ -860,13 +860,14 @@ pub fn spawn(config: Config) -> std::io::Result<ServerHandle> {
                 match connection::bind(&config).await {
                     Ok(listeners) => {
                         let addr = listeners[0].local_addr().expect("local addr");
-                        let _ = addr_tx.send(Ok(addr));
                         let server = Rc::new(RefCell::new(Server::new(config)));
                         server.borrow_mut().local_addr = Some(addr);
                         if let Err(e) = crate::aof::load_at_startup(&mut server.borrow_mut()) {
                             eprintln!("{} # {e}", std::process::id());
+                            let _ = addr_tx.send(Err(std::io::Error::other(e)));
                             return;
                         }
+                        let _ = addr_tx.send(Ok(addr));
                         tokio::select! {
                             _ = connection::serve(server.clone(), listeners) => {}
                             _ = stop_rx => {}
