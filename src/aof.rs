@@ -313,7 +313,10 @@ impl Aof {
             return;
         }
         if self.selected_db != Some(db) {
-            encode_command(&mut self.buf, &[&b"SELECT"[..], itoa_buf(db as u64).as_slice()]);
+            encode_command(
+                &mut self.buf,
+                &[&b"SELECT"[..], itoa_buf(db as u64).as_slice()],
+            );
             self.selected_db = Some(db);
         }
         self.buf.extend_from_slice(command);
@@ -517,11 +520,7 @@ pub fn write_base(server: &Server, path: &Path) -> io::Result<u64> {
                         );
                     }
                     HashValue::Table(d) => {
-                        push_items!(
-                            b"HMSET",
-                            2,
-                            d.iter().map(|(f, v)| [f.to_vec(), v.to_vec()])
-                        );
+                        push_items!(b"HMSET", 2, d.iter().map(|(f, v)| [f.to_vec(), v.to_vec()]));
                     }
                 },
                 Value::ZSet(z) => match &**z {
@@ -550,7 +549,11 @@ pub fn write_base(server: &Server, path: &Path) -> io::Result<u64> {
                 cmd.clear();
                 encode_command(
                     &mut cmd,
-                    &[b"PEXPIREAT".to_vec(), key.to_vec(), when.to_string().into_bytes()],
+                    &[
+                        b"PEXPIREAT".to_vec(),
+                        key.to_vec(),
+                        when.to_string().into_bytes(),
+                    ],
                 );
                 w.write_all(&cmd)?;
             }
@@ -580,15 +583,23 @@ pub fn load_at_startup(server: &mut Server) -> Result<(), String> {
         m
     } else {
         fs::create_dir_all(&dir).map_err(|e| {
-            format!("Can't open or create append-only dir {}: {e}", dir.display())
+            format!(
+                "Can't open or create append-only dir {}: {e}",
+                dir.display()
+            )
         })?;
         Manifest::default()
     };
     if manifest.base.is_none() && manifest.incrs.is_empty() {
         let seq = manifest.next_base_seq();
         let name = base_name(&server.config, seq);
-        write_base(server, &dir.join(&name)).map_err(|e| format!("Can't write the AOF base: {e}"))?;
-        manifest.base = Some(AofFile { name, seq, kind: 'b' });
+        write_base(server, &dir.join(&name))
+            .map_err(|e| format!("Can't write the AOF base: {e}"))?;
+        manifest.base = Some(AofFile {
+            name,
+            seq,
+            kind: 'b',
+        });
     }
     if manifest.incrs.is_empty() {
         let seq = manifest.next_incr_seq();
@@ -599,8 +610,10 @@ pub fn load_at_startup(server: &mut Server) -> Result<(), String> {
         });
     }
     let last = &manifest.incrs.last().expect("an incr file").name;
-    let file = open_append(&dir.join(last)).map_err(|e| format!("Can't open the append-only file {last}: {e}"))?;
-    persist_manifest(&server.config, &manifest).map_err(|e| format!("Can't persist the AOF manifest: {e}"))?;
+    let file = open_append(&dir.join(last))
+        .map_err(|e| format!("Can't open the append-only file {last}: {e}"))?;
+    persist_manifest(&server.config, &manifest)
+        .map_err(|e| format!("Can't persist the AOF manifest: {e}"))?;
     // Left over by a rewrite that finished its rename but not its cleanup.
     for h in std::mem::take(&mut manifest.history) {
         let _ = fs::remove_file(dir.join(&h.name));
@@ -668,7 +681,10 @@ fn parse_command(data: &[u8], pos: usize) -> Parsed {
     if head.first() != Some(&b'*') {
         return Parsed::Bad;
     }
-    let Some(n) = std::str::from_utf8(&head[1..]).ok().and_then(|s| s.parse::<usize>().ok()) else {
+    let Some(n) = std::str::from_utf8(&head[1..])
+        .ok()
+        .and_then(|s| s.parse::<usize>().ok())
+    else {
         return Parsed::Bad;
     };
     let mut args = crate::resp::OwnedArgs::default();
@@ -679,7 +695,10 @@ fn parse_command(data: &[u8], pos: usize) -> Parsed {
         if h.first() != Some(&b'$') {
             return Parsed::Bad;
         }
-        let Some(len) = std::str::from_utf8(&h[1..]).ok().and_then(|s| s.parse::<usize>().ok()) else {
+        let Some(len) = std::str::from_utf8(&h[1..])
+            .ok()
+            .and_then(|s| s.parse::<usize>().ok())
+        else {
             return Parsed::Bad;
         };
         if q + len + 2 > data.len() {
@@ -704,7 +723,9 @@ fn load_one(server: &mut Server, path: &Path, name: &str, is_last: bool) -> Resu
     let mut data = Vec::new();
     File::open(path)
         .and_then(|mut f| f.read_to_end(&mut data))
-        .map_err(|e| format!("Fatal error: can't open the append log file {name} for reading: {e}"))?;
+        .map_err(|e| {
+            format!("Fatal error: can't open the append log file {name} for reading: {e}")
+        })?;
     let addr = std::net::SocketAddr::from(([0, 0, 0, 0], 0));
     let mut client = crate::server::Client::new(u64::MAX, addr, addr, -1);
     client.authenticated = true;
@@ -743,21 +764,33 @@ fn load_one(server: &mut Server, path: &Path, name: &str, is_last: bool) -> Resu
     }
     if valid_up_to < data.len() {
         if queued.is_some() {
-            log('#', &format!("Revert incomplete MULTI/EXEC transaction in AOF file {name}"));
+            log(
+                '#',
+                &format!("Revert incomplete MULTI/EXEC transaction in AOF file {name}"),
+            );
         }
         if !is_last || !server.config.aof_load_truncated {
             return Err(format!(
                 "Unexpected end of file reading the append only file {name}. You can: 1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server."
             ));
         }
-        log('#', &format!("!!! Warning: short read while loading the AOF file {name}!!!"));
-        log('#', &format!("!!! Truncating the AOF {name} at offset {valid_up_to} !!!"));
+        log(
+            '#',
+            &format!("!!! Warning: short read while loading the AOF file {name}!!!"),
+        );
+        log(
+            '#',
+            &format!("!!! Truncating the AOF {name} at offset {valid_up_to} !!!"),
+        );
         OpenOptions::new()
             .write(true)
             .open(path)
             .and_then(|f| f.set_len(valid_up_to as u64))
             .map_err(|e| format!("Error truncating the AOF file {name}: {e}"))?;
-        log('#', &format!("AOF {name} loaded anyway because aof-load-truncated is enabled"));
+        log(
+            '#',
+            &format!("AOF {name} loaded anyway because aof-load-truncated is enabled"),
+        );
     }
     Ok(())
 }
@@ -802,12 +835,17 @@ pub fn start_rewrite(server: &mut Server) -> Result<(), String> {
         AofStatus::WaitRewrite => dir.join(temp_incr_name(config)),
         _ => {
             let seq = aof.manifest.next_incr_seq();
-            let f = AofFile { name: incr_name(config, seq), seq, kind: 'i' };
+            let f = AofFile {
+                name: incr_name(config, seq),
+                seq,
+                kind: 'i',
+            };
             let path = dir.join(&f.name);
             let mut m = aof.manifest.clone();
             m.incrs.push(f);
             File::create(&path).map_err(|e| format!("ERR Can't open the new AOF file: {e}"))?;
-            persist_manifest(config, &m).map_err(|e| format!("ERR Can't persist the AOF manifest: {e}"))?;
+            persist_manifest(config, &m)
+                .map_err(|e| format!("ERR Can't persist the AOF manifest: {e}"))?;
             aof.manifest = m;
             path
         }
@@ -815,7 +853,8 @@ pub fn start_rewrite(server: &mut Server) -> Result<(), String> {
     if aof.status == AofStatus::WaitRewrite {
         let _ = fs::remove_file(&new_incr);
     }
-    aof.file = Some(open_append(&new_incr).map_err(|e| format!("ERR Can't open the new AOF file: {e}"))?);
+    aof.file =
+        Some(open_append(&new_incr).map_err(|e| format!("ERR Can't open the new AOF file: {e}"))?);
     aof.selected_db = None;
     // 3. Fork. The child sees the dataset as of this instant.
     // SAFETY: the child only reads the keyspace and writes one file with
@@ -829,13 +868,30 @@ pub fn start_rewrite(server: &mut Server) -> Result<(), String> {
     }
     if pid == 0 {
         let me = unsafe { libc::getpid() };
-        let tmp = server.config.dir.join(format!("temp-rewriteaof-bg-{me}.aof"));
-        let code = if write_base(server, &tmp).is_ok() { 0 } else { 1 };
+        let tmp = server
+            .config
+            .dir
+            .join(format!("temp-rewriteaof-bg-{me}.aof"));
+        let code = if write_base(server, &tmp).is_ok() {
+            0
+        } else {
+            1
+        };
         unsafe { libc::_exit(code) };
     }
-    let tmp = server.config.dir.join(format!("temp-rewriteaof-bg-{pid}.aof"));
-    log('*', &format!("Background append only file rewriting started by pid {pid}"));
-    server.aof.child = Some(RewriteChild { pid, started: Instant::now(), tmp });
+    let tmp = server
+        .config
+        .dir
+        .join(format!("temp-rewriteaof-bg-{pid}.aof"));
+    log(
+        '*',
+        &format!("Background append only file rewriting started by pid {pid}"),
+    );
+    server.aof.child = Some(RewriteChild {
+        pid,
+        started: Instant::now(),
+        tmp,
+    });
     server.aof.rewrite_scheduled = false;
     Ok(())
 }
@@ -885,7 +941,11 @@ fn install_new_base(server: &mut Server, tmp: &Path) -> Result<(), String> {
     let aof = &mut server.aof;
     let mut m = aof.manifest.clone();
     let seq = m.next_base_seq();
-    let base = AofFile { name: base_name(config, seq), seq, kind: 'b' };
+    let base = AofFile {
+        name: base_name(config, seq),
+        seq,
+        kind: 'b',
+    };
     fs::rename(tmp, dir.join(&base.name)).map_err(|e| e.to_string())?;
     if let Some(mut old) = m.base.replace(base) {
         old.kind = 'h';
@@ -898,10 +958,17 @@ fn install_new_base(server: &mut Server, tmp: &Path) -> Result<(), String> {
             f.kind = 'h';
             m.history.push(f);
         }
-        let seq = m.next_incr_seq().max(m.history.iter().map(|f| f.seq + 1).max().unwrap_or(1));
-        let f = AofFile { name: incr_name(config, seq), seq, kind: 'i' };
+        let seq = m
+            .next_incr_seq()
+            .max(m.history.iter().map(|f| f.seq + 1).max().unwrap_or(1));
+        let f = AofFile {
+            name: incr_name(config, seq),
+            seq,
+            kind: 'i',
+        };
         aof.flush_and_sync();
-        fs::rename(dir.join(temp_incr_name(config)), dir.join(&f.name)).map_err(|e| e.to_string())?;
+        fs::rename(dir.join(temp_incr_name(config)), dir.join(&f.name))
+            .map_err(|e| e.to_string())?;
         m.incrs.push(f);
     } else {
         // Every incremental file but the one opened at the start of the
@@ -1005,20 +1072,21 @@ pub fn on_shutdown(server: &mut Server) {
     }
 }
 
-pub static COMMANDS: &[crate::server::command::CommandDef] = &[crate::server::command::CommandDef {
-    name: "bgrewriteaof",
-    arity: 1,
-    flags: "admin noscript no_async_loading",
-    first_key: 0,
-    last_key: 0,
-    key_step: 0,
-    group: crate::server::command::Group::Server,
-    since: "1.0.0",
-    summary: "Rewrites the append-only file in a forked child, shortest commands first.",
-    run: bgrewriteaof_command,
-    get_keys: None,
-    subcommands: &[],
-}];
+pub static COMMANDS: &[crate::server::command::CommandDef] =
+    &[crate::server::command::CommandDef {
+        name: "bgrewriteaof",
+        arity: 1,
+        flags: "admin noscript no_async_loading",
+        first_key: 0,
+        last_key: 0,
+        key_step: 0,
+        group: crate::server::command::Group::Server,
+        since: "1.0.0",
+        summary: "Rewrites the append-only file in a forked child, shortest commands first.",
+        run: bgrewriteaof_command,
+        get_keys: None,
+        subcommands: &[],
+    }];
 
 /// BGREWRITEAOF
 pub fn bgrewriteaof_command(ctx: &mut crate::server::Ctx, _args: crate::resp::Args) {
@@ -1098,7 +1166,10 @@ mod tests {
         let full = b"*2\r\n$3\r\nDEL\r\n$1\r\nk\r\n";
         assert!(matches!(parse_command(full, 0), Parsed::Command(_, 22)));
         for cut in 1..full.len() {
-            assert!(matches!(parse_command(&full[..cut], 0), Parsed::Eof), "{cut}");
+            assert!(
+                matches!(parse_command(&full[..cut], 0), Parsed::Eof),
+                "{cut}"
+            );
         }
         assert!(matches!(parse_command(b"GET k\r\n", 0), Parsed::Bad));
     }

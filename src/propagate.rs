@@ -196,6 +196,16 @@ pub fn flush_pending(server: &mut Server) {
     p.ops.clear();
 }
 
+/// `UNLINK` when the lazyfree option for this kind of deletion is on,
+/// else `DEL`: how Redis names a deletion it propagates.
+pub fn del_verb(lazy: bool) -> &'static [u8] {
+    if lazy {
+        b"UNLINK"
+    } else {
+        b"DEL"
+    }
+}
+
 /// A key the server deleted on its own (expired or evicted): send `DEL`,
 /// or `UNLINK` when the matching lazyfree option is on
 /// (`propagateDeletion`). Outside any command (the active expiry cycle,
@@ -204,8 +214,7 @@ pub fn propagate_del(server: &mut Server, db: usize, key: &[u8], lazy: bool) {
     if !Propagation::active(server) {
         return;
     }
-    let verb: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
-    also_propagate(server, db, &[verb, key]);
+    also_propagate(server, db, &[del_verb(lazy), key]);
     if server.propagate.depth == 0 {
         flush_pending(server);
     }

@@ -46,7 +46,12 @@ fn snapshot(c: &mut redis::Connection) -> Snapshot {
             let t: String = redis::cmd("TYPE").arg(&k).query(c).unwrap();
             let mut content: Vec<Vec<u8>> = match t.as_str() {
                 "string" => vec![redis::cmd("GET").arg(&k).query(c).unwrap()],
-                "list" => redis::cmd("LRANGE").arg(&k).arg(0).arg(-1).query(c).unwrap(),
+                "list" => redis::cmd("LRANGE")
+                    .arg(&k)
+                    .arg(0)
+                    .arg(-1)
+                    .query(c)
+                    .unwrap(),
                 "set" => redis::cmd("SMEMBERS").arg(&k).query(c).unwrap(),
                 "hash" => redis::cmd("HGETALL").arg(&k).query(c).unwrap(),
                 "zset" => redis::cmd("ZRANGE")
@@ -147,7 +152,8 @@ fn wait_for_rewrites(c: &mut redis::Connection, n: u64) {
 }
 
 fn read_incr(dir: &Path) -> String {
-    let manifest = std::fs::read_to_string(dir.join("appendonlydir/appendonly.aof.manifest")).unwrap();
+    let manifest =
+        std::fs::read_to_string(dir.join("appendonlydir/appendonly.aof.manifest")).unwrap();
     let mut s = String::new();
     for line in manifest.lines() {
         let name = line.split_whitespace().nth(1).unwrap();
@@ -163,7 +169,9 @@ fn commands_of(aof: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut lines = aof.split("\r\n");
     while let Some(head) = lines.next() {
-        let Some(n) = head.strip_prefix('*') else { continue };
+        let Some(n) = head.strip_prefix('*') else {
+            continue;
+        };
         let n: usize = n.parse().unwrap();
         let mut parts = Vec::new();
         for _ in 0..n {
@@ -190,7 +198,11 @@ fn a_mixed_workload_survives_a_restart() {
     let mut c = conn(&server);
     assert_eq!(snapshot(&mut c), before);
     // Still appending after the restart, to the same incremental file.
-    redis::cmd("SET").arg("after").arg("restart").query::<()>(&mut c).unwrap();
+    redis::cmd("SET")
+        .arg("after")
+        .arg("restart")
+        .query::<()>(&mut c)
+        .unwrap();
     drop(server);
     let server = start_aof(&dir, |_| {});
     let mut c = conn(&server);
@@ -203,7 +215,11 @@ fn the_files_follow_redis_7_layout() {
     let dir = temp_dir("layout");
     let server = start_aof(&dir, |_| {});
     let mut c = conn(&server);
-    redis::cmd("SET").arg("k").arg("v").query::<()>(&mut c).unwrap();
+    redis::cmd("SET")
+        .arg("k")
+        .arg("v")
+        .query::<()>(&mut c)
+        .unwrap();
     let mut names: Vec<String> = std::fs::read_dir(dir.join("appendonlydir"))
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -211,9 +227,14 @@ fn the_files_follow_redis_7_layout() {
     names.sort();
     assert_eq!(
         names,
-        ["appendonly.aof.1.base.aof", "appendonly.aof.1.incr.aof", "appendonly.aof.manifest"]
+        [
+            "appendonly.aof.1.base.aof",
+            "appendonly.aof.1.incr.aof",
+            "appendonly.aof.manifest"
+        ]
     );
-    let manifest = std::fs::read_to_string(dir.join("appendonlydir/appendonly.aof.manifest")).unwrap();
+    let manifest =
+        std::fs::read_to_string(dir.join("appendonlydir/appendonly.aof.manifest")).unwrap();
     assert_eq!(
         manifest,
         "file appendonly.aof.1.base.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
@@ -291,26 +312,48 @@ fn non_deterministic_commands_are_logged_in_their_deterministic_form() {
 #[test]
 fn bgrewriteaof_during_writes_loses_nothing() {
     let dir = temp_dir("rewrite");
-    let server = start_aof(&dir, |c| c.appendfsync = redis_anatomy::server::config::AppendFsync::Everysec);
+    let server = start_aof(&dir, |c| {
+        c.appendfsync = redis_anatomy::server::config::AppendFsync::Everysec
+    });
     let mut c = conn(&server);
     workload(&mut c);
     for i in 0..500 {
-        redis::cmd("SET").arg(format!("before:{i}")).arg(i).query::<()>(&mut c).unwrap();
+        redis::cmd("SET")
+            .arg(format!("before:{i}"))
+            .arg(i)
+            .query::<()>(&mut c)
+            .unwrap();
     }
     let reply: String = redis::cmd("BGREWRITEAOF").query(&mut c).unwrap();
     assert_eq!(reply, "Background append only file rewriting started");
     // Writes while the child runs go to the new incremental file.
     for i in 0..500 {
-        redis::cmd("SET").arg(format!("during:{i}")).arg(i).query::<()>(&mut c).unwrap();
-        redis::cmd("DEL").arg(format!("before:{i}")).query::<()>(&mut c).unwrap_or(());
+        redis::cmd("SET")
+            .arg(format!("during:{i}"))
+            .arg(i)
+            .query::<()>(&mut c)
+            .unwrap();
+        redis::cmd("DEL")
+            .arg(format!("before:{i}"))
+            .query::<()>(&mut c)
+            .unwrap_or(());
         if i == 250 {
-            redis::cmd("SET").arg(format!("before:{i}")).arg("back").query::<()>(&mut c).unwrap();
+            redis::cmd("SET")
+                .arg(format!("before:{i}"))
+                .arg("back")
+                .query::<()>(&mut c)
+                .unwrap();
         }
     }
     wait_for_rewrites(&mut c, 1);
     assert_eq!(info_field(&mut c, "aof_last_bgrewrite_status"), "ok");
-    redis::cmd("SET").arg("after").arg("1").query::<()>(&mut c).unwrap();
-    let manifest = std::fs::read_to_string(dir.join("appendonlydir/appendonly.aof.manifest")).unwrap();
+    redis::cmd("SET")
+        .arg("after")
+        .arg("1")
+        .query::<()>(&mut c)
+        .unwrap();
+    let manifest =
+        std::fs::read_to_string(dir.join("appendonlydir/appendonly.aof.manifest")).unwrap();
     assert_eq!(
         manifest,
         "file appendonly.aof.2.base.aof seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n"
@@ -333,8 +376,17 @@ fn config_set_appendonly_yes_rewrites_first() {
     let mut c = conn(&server);
     workload(&mut c);
     assert_eq!(info_field(&mut c, "aof_enabled"), "0");
-    redis::cmd("CONFIG").arg("SET").arg("appendonly").arg("yes").query::<()>(&mut c).unwrap();
-    redis::cmd("SET").arg("while").arg("rewriting").query::<()>(&mut c).unwrap();
+    redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("appendonly")
+        .arg("yes")
+        .query::<()>(&mut c)
+        .unwrap();
+    redis::cmd("SET")
+        .arg("while")
+        .arg("rewriting")
+        .query::<()>(&mut c)
+        .unwrap();
     wait_for_rewrites(&mut c, 1);
     assert_eq!(info_field(&mut c, "aof_enabled"), "1");
     let before = snapshot(&mut c);
@@ -350,8 +402,16 @@ fn a_truncated_tail_is_cut_or_refused_per_aof_load_truncated() {
     {
         let server = start_aof(&dir, |_| {});
         let mut c = conn(&server);
-        redis::cmd("SET").arg("a").arg("1").query::<()>(&mut c).unwrap();
-        redis::cmd("SET").arg("b").arg("2").query::<()>(&mut c).unwrap();
+        redis::cmd("SET")
+            .arg("a")
+            .arg("1")
+            .query::<()>(&mut c)
+            .unwrap();
+        redis::cmd("SET")
+            .arg("b")
+            .arg("2")
+            .query::<()>(&mut c)
+            .unwrap();
     }
     let incr = dir.join("appendonlydir/appendonly.aof.1.incr.aof");
     let good_len = std::fs::metadata(&incr).unwrap().len();
@@ -371,16 +431,28 @@ fn a_truncated_tail_is_cut_or_refused_per_aof_load_truncated() {
         aof_load_truncated: false,
         ..Config::default()
     });
-    assert!(refused.is_err(), "aof-load-truncated no must refuse to start");
+    assert!(
+        refused.is_err(),
+        "aof-load-truncated no must refuse to start"
+    );
     let server = start_aof(&dir, |c| c.aof_load_truncated = true);
     let mut c = conn(&server);
     let got: (String, String, Option<String>) = redis::pipe()
-        .cmd("GET").arg("a").cmd("GET").arg("b").cmd("GET").arg("c")
+        .cmd("GET")
+        .arg("a")
+        .cmd("GET")
+        .arg("b")
+        .cmd("GET")
+        .arg("c")
         .query(&mut c)
         .unwrap();
     assert_eq!(got, ("1".into(), "2".into(), None));
     drop(server);
-    assert_eq!(std::fs::metadata(&incr).unwrap().len(), good_len, "the partial command is cut off");
+    assert_eq!(
+        std::fs::metadata(&incr).unwrap().len(),
+        good_len,
+        "the partial command is cut off"
+    );
 }
 
 fn tool(name: &str) -> bool {
@@ -410,9 +482,17 @@ fn redis_check_aof_accepts_our_folder() {
         let mut c = conn(&server);
         workload(&mut c);
         redis::cmd("BGREWRITEAOF").query::<()>(&mut c).unwrap();
-        redis::cmd("SET").arg("x").arg("y").query::<()>(&mut c).unwrap();
+        redis::cmd("SET")
+            .arg("x")
+            .arg("y")
+            .query::<()>(&mut c)
+            .unwrap();
         wait_for_rewrites(&mut c, 1);
-        redis::cmd("SET").arg("z").arg("w").query::<()>(&mut c).unwrap();
+        redis::cmd("SET")
+            .arg("z")
+            .arg("w")
+            .query::<()>(&mut c)
+            .unwrap();
     }
     let out = Command::new("redis-check-aof")
         .arg(dir.join("appendonlydir/appendonly.aof.manifest"))
@@ -420,7 +500,10 @@ fn redis_check_aof_accepts_our_folder() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("All AOF files and manifest are valid"), "{text}");
+    assert!(
+        text.contains("All AOF files and manifest are valid"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -435,9 +518,22 @@ fn real_redis_loads_our_appendonlydir() {
         workload(&mut c);
         snapshot(&mut c)
     };
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes"])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
+        ])
         .arg("--dir")
         .arg(&dir)
         .stdout(std::process::Stdio::null())

@@ -11,13 +11,24 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn start(dir: &Path, port: u16) -> (Child, redis::Connection) {
     let child = Command::new(env!("CARGO_BIN_EXE_redis-anatomy"))
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--appendonly", "yes", "--appendfsync", "always", "--save", ""])
+        .args([
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--save",
+            "",
+        ])
         .arg("--dir")
         .arg(dir)
         .stdout(Stdio::null())
@@ -86,14 +97,24 @@ fn kill_9_loses_no_acknowledged_write_with_appendfsync_always() {
         // logged but whose reply was lost in the kill may be there too).
         let (mut server, mut c) = start(&dir, free_port());
         for i in 0..this_round {
-            let v: Option<usize> = redis::cmd("GET").arg(format!("r{round}:{i}")).query(&mut c).unwrap();
-            assert_eq!(v, Some(i), "round {round}: acknowledged write r{round}:{i} lost");
+            let v: Option<usize> = redis::cmd("GET")
+                .arg(format!("r{round}:{i}"))
+                .query(&mut c)
+                .unwrap();
+            assert_eq!(
+                v,
+                Some(i),
+                "round {round}: acknowledged write r{round}:{i} lost"
+            );
         }
         // Drop any unacknowledged extra so the next round's count is exact.
         let n: usize = redis::cmd("DBSIZE").query(&mut c).unwrap();
         assert!(n == acked_total + this_round || n == acked_total + this_round + 1);
         if n > acked_total + this_round {
-            redis::cmd("DEL").arg(format!("r{round}:{this_round}")).query::<()>(&mut c).unwrap();
+            redis::cmd("DEL")
+                .arg(format!("r{round}:{this_round}"))
+                .query::<()>(&mut c)
+                .unwrap();
         }
         acked_total += this_round;
         let _ = redis::cmd("SHUTDOWN").arg("NOSAVE").query::<()>(&mut c);

@@ -685,7 +685,7 @@ fn expire_generic(ctx: &mut Ctx, args: Args, base_ms: i64, seconds: bool) {
         ctx.signal_modified_key(key);
         ctx.notify(GENERIC, "del", key);
         // A deadline in the past is a deletion, and is sent as one.
-        let verb: &[u8] = if ctx.server.config.lazyfree_lazy_expire { b"UNLINK" } else { b"DEL" };
+        let verb = crate::propagate::del_verb(ctx.server.config.lazyfree_lazy_expire);
         ctx.propagate_as(&[verb, key]);
     } else {
         ctx.db().set_expire(key, when);

@@ -672,7 +672,7 @@ fn spop_with_count(ctx: &mut Ctx, args: Args) {
         ctx.db().delete(key);
         ctx.notify(GENERIC, "del", key);
         // Propagated as `DEL key` (UNLINK with lazyfree-lazy-server-del).
-        let verb: &[u8] = if ctx.server.config.lazyfree_lazy_server_del { b"UNLINK" } else { b"DEL" };
+        let verb = crate::propagate::del_verb(ctx.server.config.lazyfree_lazy_server_del);
         ctx.propagate_as(&[verb, key]);
         ctx.signal_modified_key(key);
         return;

@@ -290,7 +290,7 @@ fn getex(ctx: &mut Ctx, args: Args) {
             ctx.signal_modified_key(key);
             ctx.notify(GENERIC, "del", key);
             ctx.dirty(1);
-            let verb: &[u8] = if ctx.server.config.lazyfree_lazy_expire { b"UNLINK" } else { b"DEL" };
+            let verb = crate::propagate::del_verb(ctx.server.config.lazyfree_lazy_expire);
             ctx.propagate_as(&[verb, key]);
         }
         // Propagated as PEXPIREAT with the absolute time.
