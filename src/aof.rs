@@ -134,7 +134,7 @@ impl Manifest {
                 continue;
             }
             let parts: Vec<&str> = line.split_whitespace().collect();
-            if parts.len() % 2 != 0 {
+            if !parts.len().is_multiple_of(2) {
                 return Err(format!("Invalid AOF manifest file format: {line}"));
             }
             let (mut name, mut seq, mut kind) = (None, None, None);
@@ -1053,22 +1053,30 @@ pub fn appendonly_changed(server: &mut Server) {
         server.aof.flush_and_sync();
         server.aof.file = None;
         server.aof.status = AofStatus::Off;
-        if let Some(child) = server.aof.child.take() {
-            unsafe {
-                libc::kill(child.pid, libc::SIGUSR1);
-                let mut st = 0;
-                libc::waitpid(child.pid, &mut st, 0);
-            }
-            let _ = fs::remove_file(&child.tmp);
-        }
+        kill_rewrite_child(server);
         server.aof.rewrite_scheduled = false;
     }
 }
 
-/// Shutdown: everything buffered reaches the disk.
+/// Shutdown: everything buffered reaches the disk, and a rewrite still
+/// running is abandoned (its temporary file removed), as Redis's
+/// `prepareForShutdown` does.
 pub fn on_shutdown(server: &mut Server) {
     if server.aof.status != AofStatus::Off {
         server.aof.flush_and_sync();
+    }
+    kill_rewrite_child(server);
+}
+
+fn kill_rewrite_child(server: &mut Server) {
+    if let Some(child) = server.aof.child.take() {
+        // SAFETY: plain syscalls on our own child's pid.
+        unsafe {
+            libc::kill(child.pid, libc::SIGUSR1);
+            let mut st = 0;
+            libc::waitpid(child.pid, &mut st, 0);
+        }
+        let _ = fs::remove_file(&child.tmp);
     }
 }
 

@@ -557,3 +557,33 @@ fn real_redis_loads_our_appendonlydir() {
     let _ = child.wait();
     assert_eq!(after, before);
 }
+
+#[test]
+fn the_cron_rewrites_when_the_aof_has_doubled() {
+    let dir = temp_dir("auto");
+    let server = start_aof(&dir, |c| {
+        c.auto_aof_rewrite_min_size = 4096;
+        c.auto_aof_rewrite_percentage = 100;
+    });
+    let mut c = conn(&server);
+    assert_eq!(info_field(&mut c, "aof_rewrites"), "0");
+    // The same key written over and over: the log grows, the data does not.
+    for i in 0..300 {
+        redis::cmd("SET")
+            .arg("k")
+            .arg(i)
+            .query::<()>(&mut c)
+            .unwrap();
+    }
+    wait_for_rewrites(&mut c, 1);
+    let size: u64 = info_field(&mut c, "aof_current_size").parse().unwrap();
+    assert!(
+        size < 4096,
+        "after the rewrite the AOF is small again: {size}"
+    );
+    drop(server);
+    let server = start_aof(&dir, |_| {});
+    let mut c = conn(&server);
+    let v: String = redis::cmd("GET").arg("k").query(&mut c).unwrap();
+    assert_eq!(v, "299");
+}

@@ -18,8 +18,10 @@ fn free_port() -> u16 {
         .port()
 }
 
+// The child is handed to the caller, which kills and waits for it.
+#[allow(clippy::zombie_processes)]
 fn start(dir: &Path, port: u16) -> (Child, redis::Connection) {
-    let child = Command::new(env!("CARGO_BIN_EXE_redis-anatomy"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_redis-anatomy"))
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
         .args([
             "--appendonly",
@@ -43,7 +45,11 @@ fn start(dir: &Path, port: u16) -> (Child, redis::Connection) {
                 return (child, c);
             }
         }
-        assert!(Instant::now() < deadline, "server did not start");
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("server did not start");
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
 }
