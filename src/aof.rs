@@ -1172,7 +1172,7 @@ mod tests {
     #[test]
     fn parse_command_tells_truncation_from_garbage() {
         let full = b"*2\r\n$3\r\nDEL\r\n$1\r\nk\r\n";
-        assert!(matches!(parse_command(full, 0), Parsed::Command(_, 22)));
+        assert!(matches!(parse_command(full, 0), Parsed::Command(_, 20)));
         for cut in 1..full.len() {
             assert!(
                 matches!(parse_command(&full[..cut], 0), Parsed::Eof),
