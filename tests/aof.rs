@@ -13,6 +13,15 @@ use std::time::{Duration, Instant};
 use redis_anatomy::server::{Config, ServerHandle};
 
 /// A fresh, empty directory for one test.
+/// Removes a test's directory when the test ends, passed or failed.
+struct Cleanup(PathBuf);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
         "anatomy-aof-{name}-{}-{}",
@@ -186,6 +195,7 @@ fn commands_of(aof: &str) -> Vec<String> {
 #[test]
 fn a_mixed_workload_survives_a_restart() {
     let dir = temp_dir("restart");
+    let _cleanup = Cleanup(dir.clone());
     let before = {
         let server = start_aof(&dir, |_| {});
         let mut c = conn(&server);
@@ -213,6 +223,7 @@ fn a_mixed_workload_survives_a_restart() {
 #[test]
 fn the_files_follow_redis_7_layout() {
     let dir = temp_dir("layout");
+    let _cleanup = Cleanup(dir.clone());
     let server = start_aof(&dir, |_| {});
     let mut c = conn(&server);
     redis::cmd("SET")
@@ -249,6 +260,7 @@ fn the_files_follow_redis_7_layout() {
 #[test]
 fn non_deterministic_commands_are_logged_in_their_deterministic_form() {
     let dir = temp_dir("rewrites");
+    let _cleanup = Cleanup(dir.clone());
     let server = start_aof(&dir, |_| {});
     let mut c = conn(&server);
     let q = |c: &mut redis::Connection, args: &[&str]| -> redis::Value {
@@ -312,6 +324,7 @@ fn non_deterministic_commands_are_logged_in_their_deterministic_form() {
 #[test]
 fn bgrewriteaof_during_writes_loses_nothing() {
     let dir = temp_dir("rewrite");
+    let _cleanup = Cleanup(dir.clone());
     let server = start_aof(&dir, |c| {
         c.appendfsync = redis_anatomy::server::config::AppendFsync::Everysec
     });
@@ -369,6 +382,7 @@ fn bgrewriteaof_during_writes_loses_nothing() {
 #[test]
 fn config_set_appendonly_yes_rewrites_first() {
     let dir = temp_dir("runtime");
+    let _cleanup = Cleanup(dir.clone());
     let server = start_with({
         let dir = dir.clone();
         move |c| c.dir = dir
@@ -399,6 +413,7 @@ fn config_set_appendonly_yes_rewrites_first() {
 #[test]
 fn a_truncated_tail_is_cut_or_refused_per_aof_load_truncated() {
     let dir = temp_dir("truncated");
+    let _cleanup = Cleanup(dir.clone());
     {
         let server = start_aof(&dir, |_| {});
         let mut c = conn(&server);
@@ -477,6 +492,7 @@ fn redis_check_aof_accepts_our_folder() {
         return;
     }
     let dir = temp_dir("check");
+    let _cleanup = Cleanup(dir.clone());
     {
         let server = start_aof(&dir, |_| {});
         let mut c = conn(&server);
@@ -512,6 +528,7 @@ fn real_redis_loads_our_appendonlydir() {
         return;
     }
     let dir = temp_dir("interop");
+    let _cleanup = Cleanup(dir.clone());
     let before = {
         let server = start_aof(&dir, |_| {});
         let mut c = conn(&server);
@@ -561,6 +578,7 @@ fn real_redis_loads_our_appendonlydir() {
 #[test]
 fn the_cron_rewrites_when_the_aof_has_doubled() {
     let dir = temp_dir("auto");
+    let _cleanup = Cleanup(dir.clone());
     let server = start_aof(&dir, |c| {
         c.auto_aof_rewrite_min_size = 4096;
         c.auto_aof_rewrite_percentage = 100;

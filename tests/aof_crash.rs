@@ -54,6 +54,15 @@ fn start(dir: &Path, port: u16) -> (Child, redis::Connection) {
     }
 }
 
+/// Removes a test's directory when the test ends, passed or failed.
+struct Cleanup(PathBuf);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 fn temp_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
         "anatomy-aof-crash-{}-{}",
@@ -68,6 +77,7 @@ fn temp_dir() -> PathBuf {
 #[test]
 fn kill_9_loses_no_acknowledged_write_with_appendfsync_always() {
     let dir = temp_dir();
+    let _cleanup = Cleanup(dir.clone());
     let mut acked_total = 0;
     for round in 0..3 {
         let port = free_port();
