@@ -38,6 +38,8 @@ pub mod evict;
 pub mod pubsub;
 pub mod notify;
 pub mod multi;
+pub mod propagate;
+pub mod aof;
 
 // Part VII: persistence
 pub mod rdb;

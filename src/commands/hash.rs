@@ -960,6 +960,8 @@ fn hincrbyfloat(ctx: &mut Ctx, args: Args) {
         ctx.signal_modified_key(key);
         ctx.notify(HASH, "hincrbyfloat", key);
         ctx.dirty(1);
+        // The result, not the increment: float formatting could differ.
+        ctx.propagate_as(&[&b"HSET"[..], key, field, text.as_bytes()]);
     }
 }
 

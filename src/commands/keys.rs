@@ -689,10 +689,18 @@ fn expire_generic(ctx: &mut Ctx, args: Args, base_ms: i64, seconds: bool) {
         ctx.db().delete(key);
         ctx.signal_modified_key(key);
         ctx.notify(GENERIC, "del", key);
+        // A deadline in the past is a deletion, and is sent as one.
+        let verb = crate::propagate::del_verb(ctx.server.config.lazyfree_lazy_expire);
+        ctx.propagate_as(&[verb, key]);
     } else {
         ctx.db().set_expire(key, when);
         ctx.signal_modified_key(key);
         ctx.notify(GENERIC, "expire", key);
+        // Relative times mean "from when you read this": send the absolute
+        // deadline (PEXPIREAT itself goes out as it came).
+        if ctx.cmd.full_name != "pexpireat" && ctx.propagating() {
+            ctx.propagate_as(&[&b"PEXPIREAT"[..], key, when.to_string().as_bytes()]);
+        }
     }
     ctx.dirty(1);
     ctx.reply().int(1);

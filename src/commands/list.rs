@@ -952,6 +952,18 @@ fn pop_first_non_empty<'k>(
         let popped = pop_into_reply(ql, reply, key, end, how);
         let emptied = ql.is_empty();
         ctx.list_popped(key, end.pop_event(), popped, emptied);
+        // BLPOP, LMPOP and BLMPOP go out as the plain pop they performed.
+        let verb: &[u8] = match end {
+            End::Head => b"LPOP",
+            End::Tail => b"RPOP",
+        };
+        match how {
+            // The count actually popped, as Redis sends it.
+            PopReply::KeyAndArray(_) if ctx.propagating() => {
+                ctx.propagate_as(&[verb, key, popped.to_string().as_bytes()])
+            }
+            _ => ctx.propagate_as(&[verb, key]),
+        }
         return Ok(true);
     }
     Ok(false)
@@ -1066,7 +1078,21 @@ fn blocking_move(
     let (src, dst) = (args.get(1), args.get(2));
     match ctx.list_exists_for_write(src) {
         Err(()) => {}
-        Ok(true) => move_element(ctx, src, dst, from, to),
+        Ok(true) => {
+            move_element(ctx, src, dst, from, to);
+            // Propagated without the wait: RPOPLPUSH or LMOVE.
+            let side = |e: End| -> &'static [u8] {
+                match e {
+                    End::Head => b"LEFT",
+                    End::Tail => b"RIGHT",
+                }
+            };
+            if ctx.cmd.full_name == "brpoplpush" {
+                ctx.propagate_as(&[&b"RPOPLPUSH"[..], src, dst]);
+            } else {
+                ctx.propagate_as(&[&b"LMOVE"[..], src, dst, side(from), side(to)]);
+            }
+        }
         Ok(false) if !ctx.can_block() => ctx.reply().null(),
         Ok(false) => ctx.block_for_keys(&[src], deadline, TimeoutReply::NullArray, args),
     }

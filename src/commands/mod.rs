@@ -46,6 +46,7 @@ pub static ALL: &[&[CommandDef]] = &[
     anatomy::COMMANDS,
     persistence::COMMANDS,
     memory::COMMANDS,
+    crate::aof::COMMANDS,
 ];
 
 /// Parse an integer argument (`string2ll`), replying Redis's error if it

@@ -304,19 +304,7 @@ pub fn info_section(s: &Server, out: &mut String) {
         p.last_load.keys_expired,
         p.last_load.keys_loaded,
     );
-    aof_info_fields(out);
-    out.push_str("module_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n");
-}
-
-/// The `aof_*` lines with AOF off. The AOF chapter replaces this function.
-pub fn aof_info_fields(out: &mut String) {
-    out.push_str(
-        "aof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n\
-         aof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\n\
-         aof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\n\
-         aof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\n\
-         aof_last_cow_size:0\r\n",
-    );
+    crate::aof::aof_info_lines(s, out);
 }
 
 /// SAVE

@@ -341,6 +341,9 @@ fn apply_config_change(server: &mut Server, name: &str) {
     if name == "hz" {
         server.hz = server.config.hz;
     }
+    if name == "appendonly" {
+        crate::aof::appendonly_changed(server);
+    }
 }
 
 /// CONFIG RESETSTAT: zero what INFO counts (`resetServerStats`,

@@ -616,9 +616,9 @@ fn spop(ctx: &mut Ctx, args: Args) {
     let member = set.pop_random().expect("sets are never empty");
     let emptied = set.is_empty();
     ctx.notify(SET, "spop", key);
-    // Propagation (later): Redis rewrites this command as
-    // `SREM key <member>` so that the AOF and the replicas remove the same
-    // member instead of drawing their own.
+    // Redis rewrites this command as `SREM key <member>` so that the AOF
+    // and the replicas remove the same member instead of drawing their own.
+    ctx.propagate_as(&[&b"SREM"[..], key, &member]);
     ctx.reply().bulk(&member);
     if emptied {
         ctx.db().delete(key);
@@ -649,6 +649,8 @@ fn spop_with_count(ctx: &mut Ctx, args: Args) {
         }
     };
     let max = max_intset(ctx);
+    let propagating = ctx.propagating();
+    let mut popped: Vec<Vec<u8>> = Vec::new();
     let (obj, reply) = ctx.write_key(key);
     let set = match as_set(obj) {
         Err(()) => return reply.error(WRONGTYPE),
@@ -669,13 +671,15 @@ fn spop_with_count(ctx: &mut Ctx, args: Args) {
         ctx.dirty(size);
         ctx.db().delete(key);
         ctx.notify(GENERIC, "del", key);
-        // Propagation (later): as `DEL key`.
+        // Propagated as `DEL key` (UNLINK with lazyfree-lazy-server-del).
+        let verb = crate::propagate::del_verb(ctx.server.config.lazyfree_lazy_server_del);
+        ctx.propagate_as(&[verb, key]);
         ctx.signal_modified_key(key);
         return;
     }
 
-    // Propagation (later), cases 2 and 3: one `SREM key <member>` per
-    // popped member, and the SPOP itself is not propagated.
+    // Propagation, cases 2 and 3: `SREM key <members>` (in batches, as
+    // Redis's SPOP_MOVE... batches of 1024), and not the SPOP itself.
     reply.set(count as usize);
     let remaining = size - count;
     if remaining * SPOP_MOVE_STRATEGY_MUL > count {
@@ -683,6 +687,9 @@ fn spop_with_count(ctx: &mut Ctx, args: Args) {
         for _ in 0..count {
             let member = set.pop_random().expect("count < size");
             reply.bulk(&member);
+            if propagating {
+                popped.push(member);
+            }
         }
     } else {
         // Case 3.
@@ -694,9 +701,20 @@ fn spop_with_count(ctx: &mut Ctx, args: Args) {
         }
         for member in set.iter() {
             member.reply(reply);
+            if propagating {
+                popped.push(member.to_vec());
+            }
         }
         *set = kept.expect("remaining >= 1");
     }
+    for batch in popped.chunks(1024) {
+        let mut argv: Vec<&[u8]> = Vec::with_capacity(batch.len() + 2);
+        argv.push(b"SREM");
+        argv.push(key);
+        argv.extend(batch.iter().map(|m| &m[..]));
+        ctx.also_propagate(&argv);
+    }
+    ctx.prevent_propagation();
     ctx.notify(SET, "spop", key);
     ctx.dirty(count);
     ctx.signal_modified_key(key);

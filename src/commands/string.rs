@@ -233,11 +233,12 @@ fn getdel(ctx: &mut Ctx, args: Args) {
     if get_generic(ctx, key).is_err() {
         return;
     }
-    // Redis propagates this as DEL (or UNLINK with lazyfree-lazy-user-del).
+    // Redis 7.0 propagates this as DEL.
     if ctx.db().delete(key).is_some() {
         ctx.signal_modified_key(key);
         ctx.notify(GENERIC, "del", key);
         ctx.dirty(1);
+        ctx.propagate_as(&[&b"DEL"[..], key]);
     }
 }
 
@@ -289,6 +290,8 @@ fn getex(ctx: &mut Ctx, args: Args) {
             ctx.signal_modified_key(key);
             ctx.notify(GENERIC, "del", key);
             ctx.dirty(1);
+            let verb = crate::propagate::del_verb(ctx.server.config.lazyfree_lazy_expire);
+            ctx.propagate_as(&[verb, key]);
         }
         // Propagated as PEXPIREAT with the absolute time.
         Some((ms, _)) => {
@@ -296,12 +299,16 @@ fn getex(ctx: &mut Ctx, args: Args) {
             ctx.signal_modified_key(key);
             ctx.notify(GENERIC, "expire", key);
             ctx.dirty(1);
+            if ctx.propagating() {
+                ctx.propagate_as(&[&b"PEXPIREAT"[..], key, ms.to_string().as_bytes()]);
+            }
         }
         // Only a TTL actually removed counts; propagated as PERSIST.
         None if opts.flags & PERSIST != 0 && ctx.db().remove_expire(key) => {
             ctx.signal_modified_key(key);
             ctx.notify(GENERIC, "persist", key);
             ctx.dirty(1);
+            ctx.propagate_as(&[&b"PERSIST"[..], key]);
         }
         None => {}
     }
@@ -515,9 +522,13 @@ fn set_generic(
     ctx.dirty(1);
     ctx.notify(STRING, "set", key);
     if let Some(ms) = deadline {
-        // Redis propagates this as SET key value PXAT <ms>.
+        // Redis propagates this as SET key value PXAT <ms> (a PXAT given
+        // by the client goes out as sent).
         ctx.db().set_expire(key, ms);
         ctx.notify(GENERIC, "expire", key);
+        if flags & PXAT == 0 && ctx.propagating() {
+            ctx.propagate_as(&[&b"SET"[..], key, value, b"PXAT", ms.to_string().as_bytes()]);
+        }
     }
     if flags & GET == 0 {
         match replies {
@@ -782,6 +793,8 @@ fn incrbyfloat(ctx: &mut Ctx, args: Args) {
     ctx.signal_modified_key(key);
     ctx.notify(STRING, "incrbyfloat", key);
     ctx.dirty(1);
+    // Float formatting could differ on the replaying side: send the result.
+    ctx.propagate_as(&[&b"SET"[..], key, text.as_bytes(), b"KEEPTTL"]);
     ctx.reply().bulk(text.as_bytes());
 }
 

@@ -1809,6 +1809,16 @@ fn zpop_generic(ctx: &mut Ctx, keys: &[&[u8]], max: bool, count: Option<u64>, sh
     if emptied {
         delete_emptied(ctx, key);
     }
+    // BZPOPMIN/BZPOPMAX go out as ZPOPMIN/ZPOPMAX key; ZMPOP and BZMPOP
+    // as ZPOPMIN/ZPOPMAX key <count actually popped>.
+    if shape.with_key {
+        let verb: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
+        if !shape.nested {
+            ctx.propagate_as(&[verb, key]);
+        } else if ctx.propagating() {
+            ctx.propagate_as(&[verb, key, popped.to_string().as_bytes()]);
+        }
+    }
 }
 
 fn zpopmin(ctx: &mut Ctx, args: Args) {

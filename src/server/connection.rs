@@ -447,6 +447,7 @@ fn run_batch(
         c.close_asap = true;
     }
     enforce_output_limit(&s.config, &mut c);
+    crate::aof::before_reply(&mut s);
     s.client_recent_max_input_buffer = s.client_recent_max_input_buffer.max(query.len());
     s.client_recent_max_output_buffer = s.client_recent_max_output_buffer.max(c.reply.len());
     paused

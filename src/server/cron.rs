@@ -63,6 +63,7 @@ pub fn server_cron(s: &mut Server) {
     clients_cron(s);
     databases_cron(s);
     crate::commands::persistence::persistence_cron(s);
+    crate::aof::aof_cron(s);
     if let Some(p) = s.pause {
         if Instant::now() >= p.until {
             s.pause = None;

@@ -462,6 +462,8 @@ fn stats_section(s: &Server, out: &mut String) {
     );
 }
 
+/// `# Persistence`: a minimal section until the RDB chapter fills in its
+/// rdb_* fields; the AOF's lines come from `aof::aof_info_lines`.
 fn cpu_section(out: &mut String) {
     let (self_user, self_sys) = rusage(libc::RUSAGE_SELF);
     let (child_user, child_sys) = rusage(libc::RUSAGE_CHILDREN);

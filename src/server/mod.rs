@@ -176,6 +176,10 @@ pub struct Server {
     /// `used_memory` when the server was created (INFO/MEMORY STATS
     /// `startup.allocated`).
     pub startup_memory: u64,
+    /// Writes waiting to be sent to the AOF and replicas (`propagate`).
+    pub propagate: crate::propagate::Propagation,
+    /// The append-only file (`aof`).
+    pub aof: crate::aof::Aof,
 }
 
 impl Server {
@@ -216,6 +220,8 @@ impl Server {
             rdb: Default::default(),
             evict: Default::default(),
             startup_memory: crate::memory::used_memory() as u64,
+            propagate: Default::default(),
+            aof: Default::default(),
             config,
         }
     }
@@ -538,12 +544,17 @@ impl Server {
             );
         }
         crate::multi::touch_watched_key(self, None, db, key);
+        let lazy = self.config.lazyfree_lazy_expire;
+        crate::propagate::propagate_del(self, db, key, lazy);
     }
 
-    /// An evicted key must reach the AOF and the replicas as a DEL
-    /// (Redis's `propagateDeletion` in `performEvictions`). Empty until the
-    /// persistence chapter connects it.
-    pub fn propagate_eviction(&mut self, _db: usize, _key: &[u8]) {}
+    /// An evicted key reaches the AOF (and later the replicas) as a DEL,
+    /// or UNLINK with `lazyfree-lazy-eviction` (Redis's `propagateDeletion`
+    /// in `performEvictions`).
+    pub fn propagate_eviction(&mut self, db: usize, key: &[u8]) {
+        let lazy = self.config.lazyfree_lazy_eviction;
+        crate::propagate::propagate_del(self, db, key, lazy);
+    }
 
     /// Is this client allowed to run commands now, or is it held by
     /// CLIENT PAUSE? (Writes only, or everything, until `until`.)
@@ -720,6 +731,7 @@ pub fn call(server: &mut Server, client: &mut Client, cmd: &'static Command, arg
     let dirty_before = server.dirty;
     crate::notify::track_new_keys(server);
     let started = Instant::now();
+    server.propagate.enter();
     {
         let mut ctx = Ctx {
             now_ms: unix_ms(),
@@ -735,6 +747,7 @@ pub fn call(server: &mut Server, client: &mut Client, cmd: &'static Command, arg
     }
     let elapsed = started.elapsed();
     let usec = elapsed.as_micros() as u64;
+    crate::propagate::after_call(server, client.db, cmd, args, dirty_before);
 
     // Errors the command replied with: INFO errorstats and failed_calls.
     let stats = &mut server.command_stats[cmd.stats_index];
@@ -776,7 +789,6 @@ pub fn call(server: &mut Server, client: &mut Client, cmd: &'static Command, arg
     if !server.monitors.is_empty() && !cmd.has(flags::ADMIN) && !cmd.has(flags::SKIP_MONITOR) {
         feed_monitors(server, client, args);
     }
-    let _ = dirty_before;
 }
 // ANCHOR_END: call
 
@@ -833,6 +845,18 @@ pub fn quote_repr(bytes: &[u8]) -> String {
     s
 }
 
+// ANCHOR: load_data_from_disk
+/// Redis's `loadDataFromDisk`: with `appendonly yes` the AOF is the truth
+/// and the RDB file is ignored; otherwise the RDB file, if there is one.
+pub fn load_data_from_disk(server: &mut Server) -> Result<(), String> {
+    if server.config.appendonly {
+        crate::aof::load_at_startup(server)
+    } else {
+        crate::commands::persistence::load_at_startup(server)
+    }
+}
+// ANCHOR_END: load_data_from_disk
+
 /// A running server in this process: what tests and `demo` use.
 pub struct ServerHandle {
     pub addr: SocketAddr,
@@ -879,19 +903,19 @@ pub fn spawn(config: Config) -> std::io::Result<ServerHandle> {
                 match connection::bind(&config).await {
                     Ok(listeners) => {
                         let addr = listeners[0].local_addr().expect("local addr");
-                        let mut fresh = Server::new(config);
-                        if let Err(e) = crate::commands::persistence::load_at_startup(&mut fresh) {
+                        let server = Rc::new(RefCell::new(Server::new(config)));
+                        server.borrow_mut().local_addr = Some(addr);
+                        if let Err(e) = load_data_from_disk(&mut server.borrow_mut()) {
                             let _ = addr_tx.send(Err(std::io::Error::other(e)));
                             return;
                         }
                         let _ = addr_tx.send(Ok(addr));
-                        let server = Rc::new(RefCell::new(fresh));
-                        server.borrow_mut().local_addr = Some(addr);
                         tokio::select! {
                             _ = connection::serve(server.clone(), listeners) => {}
                             _ = stop_rx => {}
                         }
                         connection::close_all(&server);
+                        crate::aof::on_shutdown(&mut server.borrow_mut());
                     }
                     Err(e) => {
                         let _ = addr_tx.send(Err(e));
@@ -919,16 +943,13 @@ pub fn run(config: Config, config_file: Option<String>) -> std::io::Result<()> {
         let listeners = connection::bind(&config).await?;
         let addr = listeners[0].local_addr()?;
         let mut fresh = Server::new(config);
-        if let Err(e) = crate::commands::persistence::load_at_startup(&mut fresh) {
-            // `main` prints it and exits non-zero; the file is left alone.
+        fresh.local_addr = Some(addr);
+        fresh.config_file = config_file;
+        if let Err(e) = load_data_from_disk(&mut fresh) {
+            // `main` prints it and exits non-zero; the files are left alone.
             return Err(std::io::Error::other(e));
         }
         let server = Rc::new(RefCell::new(fresh));
-        {
-            let mut s = server.borrow_mut();
-            s.local_addr = Some(addr);
-            s.config_file = config_file;
-        }
         eprintln!(
             "{} * Redis Anatomy ready to accept connections on {}",
             std::process::id(),
@@ -958,6 +979,7 @@ pub fn run(config: Config, config_file: Option<String>) -> std::io::Result<()> {
             }
         }
         connection::close_all(&server);
+        crate::aof::on_shutdown(&mut server.borrow_mut());
         eprintln!(
             "{} # Redis Anatomy is now ready to exit, bye bye...",
             std::process::id()
