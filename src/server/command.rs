@@ -133,6 +133,7 @@ pub enum Group {
     Server,
     Bitmap,
     HyperLogLog,
+    Scripting,
 }
 
 impl Group {
@@ -150,6 +151,7 @@ impl Group {
             Group::Server => "server",
             Group::Bitmap => "bitmap",
             Group::HyperLogLog => "hyperloglog",
+            Group::Scripting => "scripting",
         }
     }
 
@@ -167,6 +169,7 @@ impl Group {
             Group::Connection => "@connection",
             Group::Bitmap => "@bitmap",
             Group::HyperLogLog => "@hyperloglog",
+            Group::Scripting => "@scripting",
             Group::Server => return None,
         })
     }
