@@ -11,6 +11,7 @@
 pub mod anatomy;
 pub mod bitmap;
 pub mod connection;
+pub mod function;
 pub mod hash;
 pub mod hyperloglog;
 pub mod keys;
@@ -42,6 +43,7 @@ pub static ALL: &[&[CommandDef]] = &[
     pubsub::COMMANDS,
     multi::COMMANDS,
     anatomy::COMMANDS,
+    function::COMMANDS,
 ];
 
 /// Parse an integer argument (`string2ll`), replying Redis's error if it
