@@ -169,6 +169,8 @@ pub struct Server {
     pub watch: crate::multi::WatchIndex,
     /// The visualizer's snapshot counter and event log (`introspect.rs`).
     pub anatomy: crate::introspect::Anatomy,
+    /// This server's `rename-command` lines, resolved against the table.
+    pub renames: command::Renames,
 }
 
 impl Server {
@@ -206,6 +208,9 @@ impl Server {
             pubsub: Default::default(),
             watch: Default::default(),
             anatomy: Default::default(),
+            // A bad line stopped the server at startup (main.rs); here only
+            // valid ones can arrive.
+            renames: command::Renames::resolve(table, &config.rename_commands).unwrap_or_default(),
             config,
         }
     }
@@ -559,7 +564,7 @@ pub enum Flow {
 pub fn process_command(server: &mut Server, client: &mut Client, args: Args) -> Flow {
     let table = command_table();
     client.last_interaction = Instant::now();
-    let cmd = match table.lookup(args) {
+    let cmd = match server.renames.lookup(table, args) {
         Ok(cmd) => cmd,
         Err(LookupError::Unknown(msg)) | Err(LookupError::UnknownSubcommand(msg)) => {
             reject(server, client, None, &msg);
