@@ -40,10 +40,7 @@ fn function_subcommands_answer_as_an_empty_registry() {
         b"FUNCTION KILL\r\n",
         b"-NOTBUSY No scripts in execution right now.\r\n",
     );
-    raw.roundtrip(
-        b"FUNCTION LOAD x\r\n",
-        b"-ERR Missing library metadata\r\n",
-    );
+    raw.roundtrip(b"FUNCTION LOAD x\r\n", b"-ERR Missing library metadata\r\n");
     raw.roundtrip(
         b"FUNCTION LOAD #!lua\r\n",
         b"-ERR Invalid library metadata\r\n",
