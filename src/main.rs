@@ -49,6 +49,19 @@ fn main() {
             std::process::exit(1);
         }
     };
+    // rename-command lines are checked against the command table, as
+    // Redis does while loading its config.
+    let table = redis_anatomy::server::command_table();
+    if let Err((i, reason)) =
+        redis_anatomy::server::command::Renames::resolve(table, &config.rename_commands)
+    {
+        let at = &config.rename_commands[i].at;
+        eprint!(
+            "{}",
+            redis_anatomy::server::config::fatal_config_error(Some(at), reason)
+        );
+        std::process::exit(1);
+    }
     if let Err(e) = std::env::set_current_dir(&config.dir) {
         eprintln!("Can't chdir to '{}': {e}", config.dir.display());
         std::process::exit(1);

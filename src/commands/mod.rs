@@ -11,6 +11,7 @@
 pub mod anatomy;
 pub mod bitmap;
 pub mod connection;
+pub mod function;
 pub mod hash;
 pub mod hyperloglog;
 pub mod keys;
@@ -47,6 +48,7 @@ pub static ALL: &[&[CommandDef]] = &[
     persistence::COMMANDS,
     memory::COMMANDS,
     crate::aof::COMMANDS,
+    function::COMMANDS,
 ];
 
 /// Parse an integer argument (`string2ll`), replying Redis's error if it

@@ -133,6 +133,7 @@ pub enum Group {
     Server,
     Bitmap,
     HyperLogLog,
+    Scripting,
 }
 
 impl Group {
@@ -150,6 +151,7 @@ impl Group {
             Group::Server => "server",
             Group::Bitmap => "bitmap",
             Group::HyperLogLog => "hyperloglog",
+            Group::Scripting => "scripting",
         }
     }
 
@@ -167,6 +169,7 @@ impl Group {
             Group::Connection => "@connection",
             Group::Bitmap => "@bitmap",
             Group::HyperLogLog => "@hyperloglog",
+            Group::Scripting => "@scripting",
             Group::Server => return None,
         })
     }
@@ -367,7 +370,12 @@ impl CommandTable {
     /// `lookupCommand` plus the arity check of `processCommand`, with the
     /// exact errors Redis 7.0 sends.
     pub fn lookup(&self, args: Args) -> Result<&Command, LookupError> {
-        let name = args.get(0);
+        self.lookup_as(args.get(0), args)
+    }
+
+    /// [`lookup`](Self::lookup) of the command the table knows as `name`,
+    /// whatever `args[0]` says (`rename-command` makes them differ).
+    pub fn lookup_as(&self, name: &[u8], args: Args) -> Result<&Command, LookupError> {
         let Some(cmd) = self.get(name) else {
             return Err(LookupError::Unknown(unknown_command_error(args)));
         };
@@ -429,6 +437,72 @@ pub fn unknown_command_error(args: Args) -> String {
 pub fn truncate_lossy(bytes: &[u8], max: usize) -> String {
     String::from_utf8_lossy(&bytes[..bytes.len().min(max)]).into_owned()
 }
+
+// ANCHOR: compat_rename_command
+/// A server's `rename-command` lines, resolved. The table above is shared
+/// by every server in the process, so a rename cannot edit it as Redis
+/// edits its `server.commands` dict; instead each server keeps the names
+/// that differ from the table: a new name maps to the table name it now
+/// reaches, and a renamed-away (or renamed-to-empty) name maps to nothing,
+/// which makes it unknown. Names are stored lower case.
+#[derive(Default, Debug)]
+pub struct Renames {
+    names: HashMap<Vec<u8>, Option<Vec<u8>>>,
+}
+
+impl Renames {
+    /// Apply the lines in order, as Redis does while loading its config:
+    /// each line removes a name that must exist at that point and adds the
+    /// new one, which must not. On error, the line at fault and Redis's
+    /// reason.
+    pub fn resolve(
+        table: &CommandTable,
+        lines: &[super::config::RenameCommand],
+    ) -> Result<Renames, (usize, &'static str)> {
+        let mut r = Renames::default();
+        for (i, line) in lines.iter().enumerate() {
+            let from = line.from.to_ascii_lowercase();
+            let original = match r.names.get(&from) {
+                Some(Some(original)) => Some(original.clone()),
+                Some(None) => None,
+                None => table.get(&from).map(|_| from.clone()),
+            };
+            let Some(original) = original else {
+                return Err((i, "No such command in rename-command"));
+            };
+            r.names.insert(from, None);
+            if !line.to.is_empty() {
+                let to = line.to.to_ascii_lowercase();
+                let taken = match r.names.get(&to) {
+                    Some(target) => target.is_some(),
+                    None => table.get(&to).is_some(),
+                };
+                if taken {
+                    return Err((i, "Target command name already exists"));
+                }
+                r.names.insert(to, Some(original));
+            }
+        }
+        Ok(r)
+    }
+
+    /// Look a command up as this server names it.
+    pub fn lookup<'t>(
+        &self,
+        table: &'t CommandTable,
+        args: Args,
+    ) -> Result<&'t Command, LookupError> {
+        if self.names.is_empty() {
+            return table.lookup(args);
+        }
+        match self.names.get(&args.get(0).to_ascii_lowercase()) {
+            None => table.lookup(args),
+            Some(Some(original)) => table.lookup_as(original, args),
+            Some(None) => Err(LookupError::Unknown(unknown_command_error(args))),
+        }
+    }
+}
+// ANCHOR_END: compat_rename_command
 
 /// The one table of this process, built on first use from every chapter's
 /// rows.

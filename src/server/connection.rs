@@ -160,10 +160,58 @@ fn register(
     Some(rc)
 }
 
+/// What Redis 7.0 writes to a client it refuses in protected mode
+/// (`clientAcceptHandler` in networking.c), byte for byte.
+const PROTECTED_MODE_DENIED: &[u8] =
+    b"-DENIED Redis is running in protected mode because protected \
+mode is enabled and no password is set for the default user. \
+In this mode connections are only accepted from the loopback interface. \
+If you want to connect from external computers to Redis you \
+may adopt one of the following solutions: \
+1) Just disable protected mode sending the command \
+'CONFIG SET protected-mode no' from the loopback interface \
+by connecting to Redis from the same host the server is \
+running, however MAKE SURE Redis is not publicly accessible \
+from internet if you do so. Use CONFIG REWRITE to make this \
+change permanent. \
+2) Alternatively you can just disable the protected mode by \
+editing the Redis configuration file, and setting the protected \
+mode option to 'no', and then restarting the server. \
+3) If you started the server manually just for testing, restart \
+it with the '--protected-mode no' option. \
+4) Setup a an authentication password for the default user. \
+NOTE: You only need to do one of the above things in order for \
+the server to start accepting connections from the outside.\r\n";
+
+/// Protected mode: with no password set, only the loopback addresses
+/// themselves may talk to the server. Like Redis's `islocalClient`, that
+/// is exactly 127.0.0.1 and ::1 — not the rest of 127.0.0.0/8.
+fn refused_by_protected_mode(server: &Rc<RefCell<Server>>, peer: SocketAddr) -> bool {
+    let mut s = server.borrow_mut();
+    if !s.config.protected_mode || s.config.requirepass.is_some() {
+        return false;
+    }
+    let local = match peer.ip() {
+        std::net::IpAddr::V4(ip) => ip == std::net::Ipv4Addr::LOCALHOST,
+        std::net::IpAddr::V6(ip) => {
+            ip.is_loopback() || ip.to_ipv4_mapped() == Some(std::net::Ipv4Addr::LOCALHOST)
+        }
+    };
+    if !local {
+        // Redis counts the refusal, and not the connection.
+        s.stats.rejected_connections += 1;
+    }
+    !local
+}
+
 // ANCHOR: connection_loop
 /// The life of one connection.
 async fn handle(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: SocketAddr) {
     let _ = stream.set_nodelay(true);
+    if refused_by_protected_mode(&server, peer) {
+        let _ = stream.write_all(PROTECTED_MODE_DENIED).await;
+        return;
+    }
     let Some(client) = register(&server, &stream, peer) else {
         let _ = stream
             .write_all(b"-ERR max number of clients reached\r\n")

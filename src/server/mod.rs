@@ -180,6 +180,8 @@ pub struct Server {
     pub propagate: crate::propagate::Propagation,
     /// The append-only file (`aof`).
     pub aof: crate::aof::Aof,
+    /// This server's `rename-command` lines, resolved against the table.
+    pub renames: command::Renames,
 }
 
 impl Server {
@@ -222,6 +224,9 @@ impl Server {
             startup_memory: crate::memory::used_memory() as u64,
             propagate: Default::default(),
             aof: Default::default(),
+            // A bad line stopped the server at startup (main.rs); here only
+            // valid ones can arrive.
+            renames: command::Renames::resolve(table, &config.rename_commands).unwrap_or_default(),
             config,
         }
     }
@@ -585,7 +590,7 @@ pub enum Flow {
 pub fn process_command(server: &mut Server, client: &mut Client, args: Args) -> Flow {
     let table = command_table();
     client.last_interaction = Instant::now();
-    let cmd = match table.lookup(args) {
+    let cmd = match server.renames.lookup(table, args) {
         Ok(cmd) => cmd,
         Err(LookupError::Unknown(msg)) | Err(LookupError::UnknownSubcommand(msg)) => {
             reject(server, client, None, &msg);
