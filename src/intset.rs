@@ -119,12 +119,14 @@
 //! * **No `intsetRandom`.** It is `get(rand() % len)`. This module has no
 //!   source of randomness; SRANDMEMBER and SPOP pick an index and call
 //!   [`Intset::get`].
-//! * **A `Vec<u8>`, not an exact-fit `realloc`.** Redis calls `zrealloc` to
-//!   the exact new size on every add and remove. We keep the bytes in a
-//!   `Vec`, which over-allocates when it grows (amortised doubling) and
-//!   keeps its capacity when it shrinks. The *bytes* are Redis's bytes; the
-//!   spare capacity behind them is not. [`Intset::blob_len`] reports the
-//!   bytes, as `intsetBlobLen` does.
+//! * **Exact-fit growth, lazy shrinking.** Redis calls `zrealloc` to the
+//!   exact new size on every add and remove. We keep the bytes in a `Vec`
+//!   and grow it with `reserve_exact`, so it never holds the spare half a
+//!   doubling `Vec` would (an intset exists to be small: 100 small integers
+//!   are 208 bytes, and doubling would allocate 256 or more). The
+//!   allocator rounds each request up to its size class, so most of these
+//!   reallocations stay in place. Removing keeps the capacity, as a `Vec`
+//!   does. [`Intset::blob_len`] reports the bytes, as `intsetBlobLen` does.
 //! * **No byte swapping.** Redis stores the header and elements in the
 //!   machine's order and swaps on big-endian machines (`intrev32ifbe`,
 //!   `memrev64ifbe`). We always read and write little-endian with
@@ -395,15 +397,21 @@ impl Intset {
         };
         let width = self.encoding_width();
         let at = HEADER_LEN + position * width as usize;
-        // `splice` at a point is Redis's resize + `intsetMoveTail` + set in
-        // one: it makes room by moving the bytes after `at` (a memmove).
+        // Redis's resize + `intsetMoveTail` + set: grow by exactly one
+        // slot (an exact-fit reservation, as `zrealloc` to the new size:
+        // a doubling `Vec` would waste up to half of every small set), move
+        // the bytes after `at` one slot right with a single memmove
+        // (`copy_within`), and write the value into the gap.
         //
         // Little-endian puts the low bytes first, so the first `width`
         // bytes of the 8-byte form are the value's `width`-byte form
         // (the value fits, so the dropped bytes are only sign extension).
-        let element = value.to_le_bytes();
-        self.bytes
-            .splice(at..at, element[..width as usize].iter().copied());
+        let width = width as usize;
+        let old_len = self.bytes.len();
+        self.bytes.reserve_exact(width);
+        self.bytes.resize(old_len + width, 0);
+        self.bytes.copy_within(at..old_len, at + width);
+        self.bytes[at..at + width].copy_from_slice(&value.to_le_bytes()[..width]);
         self.set_len(self.len() + 1);
         true
     }
@@ -425,8 +433,9 @@ impl Intset {
         // slot right; 0 if it takes the new last slot.
         let shift = usize::from(value < 0);
 
-        self.bytes
-            .resize(HEADER_LEN + (len + 1) * new_width as usize, 0);
+        let new_size = HEADER_LEN + (len + 1) * new_width as usize;
+        self.bytes.reserve_exact(new_size - self.bytes.len());
+        self.bytes.resize(new_size, 0);
         self.bytes[0..4].copy_from_slice(&u32::from(new_width).to_le_bytes());
 
         // Back to front, so that no old element is overwritten before it is
