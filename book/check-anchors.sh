@@ -3,8 +3,8 @@
 #
 # mdbook (0.5.4 at least) does not: a missing {{#include}} file is logged as
 # an error but the build still succeeds, and a missing anchor silently
-# includes nothing. This script checks every {{#include path}} and
-# {{#include path:anchor}} under book/src: the file must exist (relative to
+# includes nothing. This script checks every an include of a whole file and
+# an include of path:anchor under book/src: the file must exist (relative to
 # the page) and, for a named anchor, hold both `ANCHOR: name` and
 # `ANCHOR_END: name`.
 #
