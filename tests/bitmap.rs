@@ -487,7 +487,7 @@ fn bitfield_on_an_integer_value_uses_its_digits() {
 // ---------------------------------------------------------------------------
 
 #[test]
-#[ignore = "needs LPUSH (a non-string type)"]
+
 fn bitmap_commands_on_another_type() {
     let server = start();
     let mut w = Wire::connect(&server);

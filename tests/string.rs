@@ -746,7 +746,7 @@ fn arity_errors_name_the_command() {
 // ---------------------------------------------------------------------------
 
 #[test]
-#[ignore = "needs LPUSH (a non-string type)"]
+
 fn string_commands_on_another_type() {
     let server = start();
     let mut w = Wire::connect(&server);
