@@ -9,86 +9,10 @@ mod common;
 use common::*;
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
-use redis_anatomy::server::ServerHandle;
-
-/// A raw RESP connection that reads exactly one reply per command and
-/// returns it as text, so tests compare reply types and errors exactly.
-struct Wire {
-    writer: TcpStream,
-    reader: BufReader<TcpStream>,
-}
-
-impl Wire {
-    fn connect(server: &ServerHandle) -> Wire {
-        let writer = Raw::connect(server).stream;
-        let reader = BufReader::new(writer.try_clone().unwrap());
-        Wire { writer, reader }
-    }
-
-    fn resp3(server: &ServerHandle) -> Wire {
-        let mut w = Wire::connect(server);
-        w.writer.write_all(&resp(&[b"HELLO", b"3"])).unwrap();
-        let mut skip = String::new();
-        w.read_reply(&mut skip);
-        w
-    }
-
-    fn call(&mut self, words: &[&[u8]]) -> String {
-        self.send(words);
-        self.reply()
-    }
-
-    fn send(&mut self, words: &[&[u8]]) {
-        self.writer.write_all(&resp(words)).unwrap();
-    }
-
-    fn reply(&mut self) -> String {
-        let mut out = String::new();
-        self.read_reply(&mut out);
-        out
-    }
-
-    /// `cmd("LPUSH k a")`: split on spaces.
-    fn cmd(&mut self, line: &str) -> String {
-        let words: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
-        self.call(&words)
-    }
-
-    fn read_reply(&mut self, out: &mut String) {
-        let mut line = String::new();
-        self.reader.read_line(&mut line).unwrap();
-        out.push_str(&line);
-        let len: i64 = line[1..].trim_end().parse().unwrap_or(0);
-        match line.as_bytes()[0] {
-            b'$' if len >= 0 => {
-                let mut body = vec![0u8; len as usize + 2];
-                self.reader.read_exact(&mut body).unwrap();
-                out.push_str(&String::from_utf8_lossy(&body));
-            }
-            b'*' | b'~' | b'>' => {
-                for _ in 0..len.max(0) {
-                    self.read_reply(out);
-                }
-            }
-            b'%' => {
-                for _ in 0..2 * len.max(0) {
-                    self.read_reply(out);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn set_read_timeout(&mut self, t: Option<Duration>) {
-        self.writer.set_read_timeout(t).unwrap();
-    }
-}
 
 fn bulk(s: &str) -> String {
     format!("${}\r\n{}\r\n", s.len(), s)

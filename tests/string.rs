@@ -6,75 +6,10 @@
 mod common;
 use common::*;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use redis::Value;
-
-/// A raw RESP connection that reads exactly one reply per command, however
-/// long it is, and returns it as text (`"$-1\r\n"`, `"-ERR ...\r\n"`), so
-/// tests can compare reply types and error strings exactly.
-struct Wire {
-    writer: TcpStream,
-    reader: BufReader<TcpStream>,
-}
-
-impl Wire {
-    fn connect(server: &redis_anatomy::server::ServerHandle) -> Wire {
-        let writer = Raw::connect(server).stream;
-        let reader = BufReader::new(writer.try_clone().unwrap());
-        Wire { writer, reader }
-    }
-
-    fn call(&mut self, words: &[&[u8]]) -> String {
-        self.writer.write_all(&resp(words)).unwrap();
-        let mut out = String::new();
-        self.read_reply(&mut out);
-        out
-    }
-
-    /// `cmd("SET k v")`: split on spaces, for arguments without spaces.
-    fn cmd(&mut self, line: &str) -> String {
-        let words: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
-        self.call(&words)
-    }
-
-    fn read_reply(&mut self, out: &mut String) {
-        let mut line = String::new();
-        self.reader.read_line(&mut line).unwrap();
-        out.push_str(&line);
-        let len: i64 = line[1..].trim_end().parse().unwrap_or(0);
-        match line.as_bytes()[0] {
-            b'$' if len >= 0 => {
-                let mut body = vec![0u8; len as usize + 2];
-                self.reader.read_exact(&mut body).unwrap();
-                out.push_str(&text(&body));
-            }
-            b'*' => {
-                for _ in 0..len.max(0) {
-                    self.read_reply(out);
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-/// Bytes as text without losing any: ASCII as is, other bytes as `\xNN`.
-fn text(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .map(|&b| {
-            if b.is_ascii() {
-                (b as char).to_string()
-            } else {
-                format!("\\x{b:02x}")
-            }
-        })
-        .collect()
-}
 
 const NIL: &str = "$-1\r\n";
 const OK: &str = "+OK\r\n";

@@ -1,7 +1,7 @@
 //! Shared test support: an in-process server on port 0, and clients.
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
@@ -111,4 +111,92 @@ pub fn resp(args: &[&[u8]]) -> Vec<u8> {
         out.extend_from_slice(b"\r\n");
     }
     out
+}
+
+/// A raw RESP connection that reads exactly one reply per command and
+/// returns it as text, so tests compare reply types and errors exactly.
+pub struct Wire {
+    pub writer: TcpStream,
+    pub reader: BufReader<TcpStream>,
+}
+
+impl Wire {
+    pub fn connect(server: &ServerHandle) -> Wire {
+        let writer = Raw::connect(server).stream;
+        let reader = BufReader::new(writer.try_clone().unwrap());
+        Wire { writer, reader }
+    }
+
+    pub fn resp3(server: &ServerHandle) -> Wire {
+        let mut w = Wire::connect(server);
+        w.writer.write_all(&resp(&[b"HELLO", b"3"])).unwrap();
+        let mut skip = String::new();
+        w.read_reply(&mut skip);
+        w
+    }
+
+    pub fn call(&mut self, words: &[&[u8]]) -> String {
+        self.send(words);
+        self.reply()
+    }
+
+    pub fn send(&mut self, words: &[&[u8]]) {
+        self.writer.write_all(&resp(words)).unwrap();
+    }
+
+    pub fn reply(&mut self) -> String {
+        let mut out = String::new();
+        self.read_reply(&mut out);
+        out
+    }
+
+    /// `cmd("LPUSH k a")`: split on spaces.
+    pub fn cmd(&mut self, line: &str) -> String {
+        let words: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
+        self.call(&words)
+    }
+
+    pub fn read_reply(&mut self, out: &mut String) {
+        let mut line = String::new();
+        self.reader.read_line(&mut line).unwrap();
+        out.push_str(&line);
+        let len: i64 = line[1..].trim_end().parse().unwrap_or(0);
+        match line.as_bytes()[0] {
+            b'$' if len >= 0 => {
+                let mut body = vec![0u8; len as usize + 2];
+                self.reader.read_exact(&mut body).unwrap();
+                out.push_str(&text(&body));
+            }
+            b'*' | b'~' | b'>' => {
+                for _ in 0..len.max(0) {
+                    self.read_reply(out);
+                }
+            }
+            b'%' => {
+                for _ in 0..2 * len.max(0) {
+                    self.read_reply(out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub fn set_read_timeout(&mut self, t: Option<Duration>) {
+        self.writer.set_read_timeout(t).unwrap();
+    }
+}
+
+/// Bytes as text, with non-ASCII bytes shown as `\xNN` (as redis-cli
+/// shows them), so binary replies compare exactly.
+pub fn text(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|&b| {
+            if b.is_ascii() {
+                (b as char).to_string()
+            } else {
+                format!("\\x{b:02x}")
+            }
+        })
+        .collect()
 }
