@@ -124,6 +124,10 @@ pub struct Flags {
     /// `until=TEXT`: repeat the command until its reply prints as TEXT
     /// (every 10 ms, for up to 5 s); for things the cron does in its own time.
     pub until: Option<String>,
+    /// `while=TEXT`: repeat the command while its reply contains TEXT
+    /// (every 10 ms, for up to 5 s); for one field of a longer report, such
+    /// as `aof_rewrite_in_progress:1` in INFO while a forked child works.
+    pub while_contains: Option<String>,
 }
 
 /// Parses a walkthrough file. Errors name the line.
@@ -193,6 +197,7 @@ fn parse_command(kind: Kind, rest: &str, line: usize) -> Result<CommandStep, Str
                     flags.only = alts.split('|').map(|a| a.trim().to_string()).collect()
                 }
                 Some(("until", text)) => flags.until = Some(text.trim().to_string()),
+                Some(("while", text)) => flags.while_contains = Some(text.trim().to_string()),
                 _ => return Err(format!("line {line}: unknown flag `{flag}`")),
             }
         }
@@ -860,8 +865,8 @@ fn run_step(
 
     let reply = if cmd.flags.iterate {
         iterate(client, cmd, options, &mut text)
-    } else if let Some(until) = &cmd.flags.until {
-        poll_until(client, cmd, until, options)
+    } else if cmd.flags.until.is_some() || cmd.flags.while_contains.is_some() {
+        poll_until(client, cmd, options)
     } else {
         client.call(&cmd.args)
     };
@@ -914,9 +919,13 @@ fn run_step(
         }
         (Value::Error(_), true) => None,
         (_, true) => Some(fail("expected an error reply".into(), None)),
-        (_, false) => match &cmd.flags.until {
-            Some(until) if format_tty(&reply).trim_end() != until => Some(fail(
+        (_, false) => match (&cmd.flags.until, &cmd.flags.while_contains) {
+            (Some(until), _) if format_tty(&reply).trim_end() != until => Some(fail(
                 format!("the reply never became `{until}` (waited 5 s)"),
+                None,
+            )),
+            (_, Some(text)) if format_raw(&reply).contains(text.as_str()) => Some(fail(
+                format!("the reply still contained `{text}` after 5 s"),
                 None,
             )),
             _ => None,
@@ -925,21 +934,21 @@ fn run_step(
     (text, failure)
 }
 
-/// `[until=TEXT]`: poll every 10 ms for up to 5 s.
-fn poll_until(
-    client: &mut Client,
-    cmd: &CommandStep,
-    until: &str,
-    options: RunOptions,
-) -> io::Result<Value> {
+/// `[until=TEXT]` and `[while=TEXT]`: poll every 10 ms for up to 5 s.
+/// A fixed wait (`~ 300ms`) would do for a student at a prompt, but not for
+/// a transcript replayed on a loaded CI machine, where a forked child may
+/// take longer than any wait we pick.
+fn poll_until(client: &mut Client, cmd: &CommandStep, options: RunOptions) -> io::Result<Value> {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let reply = client.call(&cmd.args)?;
         let shown = stabilise(reply.clone(), &cmd.flags, options.stable);
-        if format_tty(&shown).trim_end() == until
-            || matches!(reply, Value::Error(_))
-            || Instant::now() >= deadline
-        {
+        let settled = match (&cmd.flags.until, &cmd.flags.while_contains) {
+            (Some(until), _) => format_tty(&shown).trim_end() == until,
+            (None, Some(text)) => !format_raw(&reply).contains(text.as_str()),
+            (None, None) => true,
+        };
+        if settled || matches!(reply, Value::Error(_)) || Instant::now() >= deadline {
             return Ok(reply);
         }
         std::thread::sleep(Duration::from_millis(10));
