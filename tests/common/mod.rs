@@ -32,11 +32,40 @@ pub fn start_with(f: impl FnOnce(&mut Config)) -> ServerHandle {
 pub fn scratch_dir() -> std::path::PathBuf {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(0);
+    static SWEEP: std::sync::Once = std::sync::Once::new();
+    SWEEP.call_once(sweep_dead_scratch_dirs);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("anatomy-test-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("scratch dir");
     dir
+}
+
+/// Removes the scratch directories of earlier test processes that have
+/// exited. A test cannot clean up after itself reliably (a failing test
+/// panics past its cleanup, and a server may still be writing into its
+/// directory as the test ends), so each test binary sweeps once, at its
+/// first scratch dir, what dead processes left: `anatomy-test-<pid>-<n>`
+/// whose `<pid>` has no `/proc` entry. Directories of test binaries running
+/// in parallel are alive and left alone.
+fn sweep_dead_scratch_dirs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("anatomy-test-"))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// A `redis` crate connection (RESP2).
