@@ -502,6 +502,7 @@ fn write_base_commands(
         for (key, obj) in db.dict.iter() {
             let key: &[u8] = key;
             keys_written += 1;
+            crate::rdb::save::key_save_delay(server.config.rdb_key_save_delay, keys_written);
             if keys_written % 1024 == 0 {
                 progress(keys_written);
             }
@@ -886,9 +887,12 @@ pub fn start_rewrite(server: &mut Server) -> Result<(), String> {
     //    fork, so a crash during the rewrite still replays everything.
     let config = &server.config;
     let aof = &mut server.aof;
+    // With the AOF off (a BGREWRITEAOF on a server with `appendonly no`)
+    // nothing is being logged: only the base is written.
     let new_incr = match aof.status {
-        AofStatus::WaitRewrite => dir.join(temp_incr_name(config)),
-        _ => {
+        AofStatus::Off => None,
+        AofStatus::WaitRewrite => Some(dir.join(temp_incr_name(config))),
+        AofStatus::On => {
             let seq = aof.manifest.next_incr_seq();
             let f = AofFile {
                 name: incr_name(config, seq),
@@ -902,15 +906,20 @@ pub fn start_rewrite(server: &mut Server) -> Result<(), String> {
             persist_manifest(config, &m)
                 .map_err(|e| format!("ERR Can't persist the AOF manifest: {e}"))?;
             aof.manifest = m;
-            path
+            Some(path)
         }
     };
-    if aof.status == AofStatus::WaitRewrite {
-        let _ = fs::remove_file(&new_incr);
+    if let Some(new_incr) = new_incr {
+        if aof.status == AofStatus::WaitRewrite {
+            let _ = fs::remove_file(&new_incr);
+        }
+        aof.file = Some(
+            open_append(&new_incr).map_err(|e| format!("ERR Can't open the new AOF file: {e}"))?,
+        );
     }
-    aof.file =
-        Some(open_append(&new_incr).map_err(|e| format!("ERR Can't open the new AOF file: {e}"))?);
     aof.selected_db = None;
+    // Counted when started, as Redis's `stat_aof_rewrites`.
+    aof.rewrites += 1;
     // 3. Fork. The child sees the dataset as of this instant.
     let rdb_preamble = server.config.aof_use_rdb_preamble;
     let mut pipe = crate::commands::persistence::child_info_open(server);
@@ -977,17 +986,18 @@ fn reap_rewrite_child(server: &mut Server) {
     crate::commands::persistence::child_gone(server);
     let ok = r == child.pid && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
     let secs = child.started.elapsed().as_secs() as i64;
-    let result = if ok && server.aof.status != AofStatus::Off {
+    // (Turning the AOF off kills the child: an `ok` child here always
+    // belongs to the current AOF state.)
+    let result = if ok {
         install_new_base(server, &child.tmp, child.rdb_preamble)
     } else {
-        Err("child failed or the AOF was turned off".to_string())
+        Err("the child exited with an error".to_string())
     };
     let aof = &mut server.aof;
     aof.last_rewrite_time_sec = secs;
     match result {
         Ok(()) => {
             aof.last_bgrewrite_ok = true;
-            aof.rewrites += 1;
             aof.rewrites_consecutive_failures = 0;
             log('*', "Background AOF rewrite finished successfully");
         }
@@ -1037,8 +1047,13 @@ fn install_new_base(server: &mut Server, tmp: &Path, rdb_preamble: bool) -> Resu
         m.incrs.push(f);
     } else {
         // Every incremental file but the one opened at the start of the
-        // rewrite is now inside the new base.
-        let keep = m.incrs.pop();
+        // rewrite is now inside the new base (with the AOF off none was
+        // opened: all of them are).
+        let keep = if aof.status == AofStatus::On {
+            m.incrs.pop()
+        } else {
+            None
+        };
         for mut f in std::mem::take(&mut m.incrs) {
             f.kind = 'h';
             m.history.push(f);
@@ -1053,7 +1068,9 @@ fn install_new_base(server: &mut Server, tmp: &Path, rdb_preamble: bool) -> Resu
     }
     let _ = persist_manifest(config, &m);
     aof.manifest = m;
-    aof.status = AofStatus::On;
+    if aof.status == AofStatus::WaitRewrite {
+        aof.status = AofStatus::On;
+    }
     aof.current_size = files_size(config, &aof.manifest);
     aof.base_size = aof.current_size;
     Ok(())

@@ -137,6 +137,7 @@ pub fn rdb_options(s: &Server) -> RdbOptions {
             0
         },
         lru_clock: s.lru_clock,
+        key_save_delay: s.config.rdb_key_save_delay,
     }
 }
 

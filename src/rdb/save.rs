@@ -30,6 +30,22 @@ pub struct RdbOptions {
     pub lru_lfu: u8,
     /// The LRU clock now, to turn a key's clock into idle seconds.
     pub lru_clock: u32,
+    /// `rdb-key-save-delay`: microseconds to sleep after each key (a test
+    /// hook that makes a save slow enough to watch; negative -n sleeps
+    /// 1 us every n keys). 0 in production.
+    pub key_save_delay: i32,
+}
+
+/// Redis's `debugDelay`, once per key saved (`keys` counts them).
+pub fn key_save_delay(delay: i32, keys: u64) {
+    let micros = match delay {
+        0 => return,
+        d if d > 0 => d as u64,
+        d => u64::from(keys % (d.unsigned_abs() as u64) == 0),
+    };
+    if micros > 0 {
+        std::thread::sleep(std::time::Duration::from_micros(micros));
+    }
 }
 
 /// An RDB byte stream being written.
@@ -300,6 +316,7 @@ impl<W: Write> RdbWriter<W> {
                 let expire = db.expires.get(k).copied();
                 self.key_value(k, o, expire)?;
                 keys += 1;
+                key_save_delay(self.opts.key_save_delay, keys);
                 if keys % 1024 == 0 {
                     progress(keys);
                 }
