@@ -25,18 +25,23 @@
 //!
 //! The log would grow forever, so it is periodically *rewritten*: a child
 //! process, forked with the dataset frozen by copy-on-write, writes the
-//! shortest commands that recreate it (the *base*), while the parent keeps
+//! dataset as it is now (the *base*), while the parent keeps
 //! logging new writes to an *incremental* file it opened just before the
 //! fork. The files live in `appenddirname` (default `appendonlydir/`):
 //!
 //! ```text
 //! appendonlydir/
-//!   appendonly.aof.1.base.aof     the dataset at the last rewrite
+//!   appendonly.aof.1.base.rdb     the dataset at the last rewrite
 //!   appendonly.aof.1.incr.aof     writes since then (maybe several files)
 //!   appendonly.aof.manifest       which files, in which order:
-//!       file appendonly.aof.1.base.aof seq 1 type b
+//!       file appendonly.aof.1.base.rdb seq 1 type b
 //!       file appendonly.aof.1.incr.aof seq 1 type i
 //! ```
+//!
+//! The base is an RDB snapshot (`.base.rdb`, with the aux field `aof-base`
+//! = 1) under `aof-use-rdb-preamble yes`, 7.0's default, or commands
+//! (`.base.aof`) under `no`; the loader tells them apart by the first
+//! bytes (`REDIS`), as Redis does, not by the name.
 //!
 //! When the child exits successfully the parent renames its file to the
 //! next base name, writes the new manifest to a temporary file, fsyncs it
@@ -73,11 +78,8 @@
 //!
 //! ## What we simplified
 //!
-//! - The base is written as commands (the `aof-use-rdb-preamble no` form,
-//!   named `.base.aof`) even though 7.0's default is an RDB preamble
-//!   (`.base.rdb`): the RDB writer is its own chapter. [`write_base`] is
-//!   the single place that will switch to it; a `.base.rdb` in a manifest
-//!   is refused at load for now.
+//! - An AOF write error is reported in INFO (`aof_last_write_status`) but,
+//!   unlike Redis, does not make writes fail with `-MISCONF`.
 //! - When an fsync is still running, Redis postpones the next `write()` for
 //!   up to two seconds; we write and skip that second's fsync instead.
 //! - Loading a pre-7.0 single `appendonly.aof` (the upgrade path) is not
@@ -503,7 +505,7 @@ fn write_base_commands(
             let key: &[u8] = key;
             keys_written += 1;
             crate::rdb::save::key_save_delay(server.config.rdb_key_save_delay, keys_written);
-            if keys_written % 1024 == 0 {
+            if keys_written.is_multiple_of(1024) {
                 progress(keys_written);
             }
             // Emit the collected items as `verb key items...`.
@@ -840,7 +842,7 @@ fn rdb_preamble(server: &mut Server, data: &[u8], name: &str) -> Result<usize, S
     if !data.starts_with(b"REDIS") {
         return Ok(0);
     }
-    log('*', &format!("Reading RDB base file on AOF loading..."));
+    log('*', "Reading RDB base file on AOF loading...");
     let (lru, now) = (server.lru_clock, crate::server::unix_ms());
     let Server { dbs, config, .. } = server;
     let (_, end) = crate::rdb::load_prefix(data, dbs, config, lru, now, false)

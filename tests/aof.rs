@@ -263,7 +263,9 @@ fn files_follow_redis_7_layout(preamble: bool) {
     // An RDB base is an RDB file that says it is an AOF base.
     let base_bytes = std::fs::read(dir.join("appendonlydir").join(base)).unwrap();
     let aof_base_aux = b"\xfa\x08aof-base\xc0\x01";
-    let has_aux = base_bytes.windows(aof_base_aux.len()).any(|w| w == aof_base_aux);
+    let has_aux = base_bytes
+        .windows(aof_base_aux.len())
+        .any(|w| w == aof_base_aux);
     assert_eq!(base_bytes.starts_with(b"REDIS0010"), preamble);
     assert_eq!(has_aux, preamble);
     assert_eq!(
@@ -611,8 +613,8 @@ fn real_redis_loads_our_appendonlydir() {
                 .unwrap();
             snapshot(&mut c)
         };
-        let manifest = std::fs::read_to_string(dir.join("appendonlydir/appendonly.aof.manifest"))
-            .unwrap();
+        let manifest =
+            std::fs::read_to_string(dir.join("appendonlydir/appendonly.aof.manifest")).unwrap();
         let ext = if preamble { "rdb" } else { "aof" };
         assert!(manifest.contains(&format!("appendonly.aof.2.base.{ext} seq 2 type b")));
         let (mut child, mut c) = start_real_redis(&dir, preamble);

@@ -92,7 +92,13 @@ pub fn private_dirty_bytes() -> u64 {
         .unwrap_or_default();
     text.lines()
         .filter_map(|l| l.strip_prefix("Private_Dirty:"))
-        .filter_map(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .filter_map(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
         .sum::<u64>()
         * 1024
 }

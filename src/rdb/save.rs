@@ -41,7 +41,7 @@ pub fn key_save_delay(delay: i32, keys: u64) {
     let micros = match delay {
         0 => return,
         d if d > 0 => d as u64,
-        d => u64::from(keys % (d.unsigned_abs() as u64) == 0),
+        d => u64::from(keys.is_multiple_of(d.unsigned_abs() as u64)),
     };
     if micros > 0 {
         std::thread::sleep(std::time::Duration::from_micros(micros));
@@ -317,7 +317,7 @@ impl<W: Write> RdbWriter<W> {
                 self.key_value(k, o, expire)?;
                 keys += 1;
                 key_save_delay(self.opts.key_save_delay, keys);
-                if keys % 1024 == 0 {
+                if keys.is_multiple_of(1024) {
                     progress(keys);
                 }
             }
