@@ -473,3 +473,40 @@ fn debug_reload_merge_lets_the_file_win_over_memory() {
         "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options."
     );
 }
+
+#[test]
+fn save_rules_wait_while_a_rewrite_child_runs() {
+    let dir = scratch_dir();
+    let server = start_with({
+        let dir = dir.clone();
+        move |c: &mut Config| {
+            c.dir = dir;
+            // Due as soon as a second has passed with one change.
+            c.save = vec![redis_anatomy::server::config::SaveParam {
+                seconds: 1,
+                changes: 1,
+            }];
+        }
+    });
+    let mut c = conn(&server);
+    fill(&mut c, 1500, "v");
+    // About 1.5 s of rewrite: the save rule falls due meanwhile.
+    command(&mut c, &["CONFIG", "SET", "rdb-key-save-delay", "1000"]).unwrap();
+    command(&mut c, &["BGREWRITEAOF"]).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let info: String = redis::cmd("INFO").arg("persistence").query(&mut c).unwrap();
+        let aof_child = info.contains("aof_rewrite_in_progress:1");
+        let rdb_child = info.contains("rdb_bgsave_in_progress:1");
+        assert!(!(aof_child && rdb_child), "two children at once:\n{info}");
+        if !aof_child {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "rewrite never ended");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    command(&mut c, &["CONFIG", "SET", "rdb-key-save-delay", "0"]).unwrap();
+    // Once the rewrite child is gone, the rule starts its BGSAVE.
+    wait_field(&mut c, "rdb_saves", "1");
+    assert_eq!(info_field(&mut c, "rdb_changes_since_last_save"), "0");
+}
