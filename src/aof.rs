@@ -25,18 +25,23 @@
 //!
 //! The log would grow forever, so it is periodically *rewritten*: a child
 //! process, forked with the dataset frozen by copy-on-write, writes the
-//! shortest commands that recreate it (the *base*), while the parent keeps
+//! dataset as it is now (the *base*), while the parent keeps
 //! logging new writes to an *incremental* file it opened just before the
 //! fork. The files live in `appenddirname` (default `appendonlydir/`):
 //!
 //! ```text
 //! appendonlydir/
-//!   appendonly.aof.1.base.aof     the dataset at the last rewrite
+//!   appendonly.aof.1.base.rdb     the dataset at the last rewrite
 //!   appendonly.aof.1.incr.aof     writes since then (maybe several files)
 //!   appendonly.aof.manifest       which files, in which order:
-//!       file appendonly.aof.1.base.aof seq 1 type b
+//!       file appendonly.aof.1.base.rdb seq 1 type b
 //!       file appendonly.aof.1.incr.aof seq 1 type i
 //! ```
+//!
+//! The base is an RDB snapshot (`.base.rdb`, with the aux field `aof-base`
+//! = 1) under `aof-use-rdb-preamble yes`, 7.0's default, or commands
+//! (`.base.aof`) under `no`; the loader tells them apart by the first
+//! bytes (`REDIS`), as Redis does, not by the name.
 //!
 //! When the child exits successfully the parent renames its file to the
 //! next base name, writes the new manifest to a temporary file, fsyncs it
@@ -73,11 +78,8 @@
 //!
 //! ## What we simplified
 //!
-//! - The base is written as commands (the `aof-use-rdb-preamble no` form,
-//!   named `.base.aof`) even though 7.0's default is an RDB preamble
-//!   (`.base.rdb`): the RDB writer is its own chapter. [`write_base`] is
-//!   the single place that will switch to it; a `.base.rdb` in a manifest
-//!   is refused at load for now.
+//! - An AOF write error is reported in INFO (`aof_last_write_status`) but,
+//!   unlike Redis, does not make writes fail with `-MISCONF`.
 //! - When an fsync is still running, Redis postpones the next `write()` for
 //!   up to two seconds; we write and skip that second's fsync instead.
 //! - Loading a pre-7.0 single `appendonly.aof` (the upgrade path) is not
@@ -211,6 +213,9 @@ struct RewriteChild {
     started: Instant,
     /// Where the child writes the new base.
     tmp: PathBuf,
+    /// The child writes an RDB base (`aof-use-rdb-preamble` at fork time;
+    /// a CONFIG SET during the rewrite must not rename it wrongly).
+    rdb_preamble: bool,
 }
 
 /// Everything the server keeps about its AOF.
@@ -280,8 +285,11 @@ pub fn manifest_name(config: &Config) -> String {
     format!("{}.manifest", config.appendfilename)
 }
 
-fn base_name(config: &Config, seq: u64) -> String {
-    format!("{}.{}.base.aof", config.appendfilename, seq)
+/// `appendonly.aof.<seq>.base.rdb` when the base is an RDB preamble,
+/// `.base.aof` when it is commands.
+fn base_name(config: &Config, seq: u64, rdb_preamble: bool) -> String {
+    let ext = if rdb_preamble { "rdb" } else { "aof" };
+    format!("{}.{}.base.{ext}", config.appendfilename, seq)
 }
 
 fn incr_name(config: &Config, seq: u64) -> String {
@@ -445,10 +453,39 @@ fn open_append(path: &Path) -> io::Result<Arc<File>> {
 }
 
 // ANCHOR: aof_write_base
-/// Write the commands that recreate the whole dataset to `path`, fsync it
-/// (`rewriteAppendOnlyFile` with `aof-use-rdb-preamble no`). This is the
-/// one function to switch to an RDB preamble once the RDB writer exists.
-pub fn write_base(server: &Server, path: &Path) -> io::Result<u64> {
+/// Write the new base to `path` and fsync it (`rewriteAppendOnlyFile`):
+/// with `aof-use-rdb-preamble yes` (7.0's default) an RDB file from the
+/// RDB chapter's writer, marked `aof-base` = 1: compact and fast to load;
+/// with `no`, the commands that recreate each key. `progress` is told the
+/// keys written every 1024 keys (the child's copy-on-write reports).
+/// Returns the keys written.
+pub fn write_base(
+    server: &Server,
+    path: &Path,
+    rdb_preamble: bool,
+    progress: &mut dyn FnMut(u64),
+) -> io::Result<u64> {
+    if rdb_preamble {
+        let meta = crate::rdb::SnapshotMeta {
+            ctime: crate::server::unix_ms() / 1000,
+            used_mem: crate::memory::used_memory() as u64,
+            aof_base: true,
+        };
+        let opts = crate::commands::persistence::rdb_options(server);
+        return crate::rdb::write_snapshot_file(path, &server.dbs, opts, meta, progress);
+    }
+    write_base_commands(server, path, progress)
+}
+// ANCHOR_END: aof_write_base
+
+// ANCHOR: aof_write_base_commands
+/// The `aof-use-rdb-preamble no` base: for each key the shortest commands
+/// that recreate it (`rewriteAppendOnlyFileRio`).
+fn write_base_commands(
+    server: &Server,
+    path: &Path,
+    progress: &mut dyn FnMut(u64),
+) -> io::Result<u64> {
     /// Redis's `AOF_REWRITE_ITEMS_PER_CMD`: long collections are split
     /// into commands of at most 64 elements.
     const ITEMS_PER_CMD: usize = 64;
@@ -456,6 +493,7 @@ pub fn write_base(server: &Server, path: &Path) -> io::Result<u64> {
     let mut w = BufWriter::with_capacity(64 * 1024, file);
     let mut cmd: Vec<u8> = Vec::with_capacity(1024);
     let mut argv: Vec<Vec<u8>> = Vec::with_capacity(2 + 2 * ITEMS_PER_CMD);
+    let mut keys_written = 0u64;
     for (dbid, db) in server.dbs.iter().enumerate() {
         if db.dict.is_empty() {
             continue;
@@ -465,6 +503,11 @@ pub fn write_base(server: &Server, path: &Path) -> io::Result<u64> {
         w.write_all(&cmd)?;
         for (key, obj) in db.dict.iter() {
             let key: &[u8] = key;
+            keys_written += 1;
+            crate::rdb::save::key_save_delay(server.config.rdb_key_save_delay, keys_written);
+            if keys_written.is_multiple_of(1024) {
+                progress(keys_written);
+            }
             // Emit the collected items as `verb key items...`.
             let mut emit = |w: &mut BufWriter<File>, verb: &[u8], items: &mut Vec<Vec<u8>>| {
                 cmd.clear();
@@ -561,9 +604,9 @@ pub fn write_base(server: &Server, path: &Path) -> io::Result<u64> {
     }
     let file = w.into_inner().map_err(|e| e.into_error())?;
     file.sync_all()?;
-    Ok(file.metadata()?.len())
+    Ok(keys_written)
 }
-// ANCHOR_END: aof_write_base
+// ANCHOR_END: aof_write_base_commands
 
 /// Startup: with `appendonly yes`, load the AOF (it wins over the RDB
 /// because it is the more complete record), then open it for appending.
@@ -592,8 +635,9 @@ pub fn load_at_startup(server: &mut Server) -> Result<(), String> {
     };
     if manifest.base.is_none() && manifest.incrs.is_empty() {
         let seq = manifest.next_base_seq();
-        let name = base_name(&server.config, seq);
-        write_base(server, &dir.join(&name))
+        let preamble = server.config.aof_use_rdb_preamble;
+        let name = base_name(&server.config, seq, preamble);
+        write_base(server, &dir.join(&name), preamble, &mut |_| {})
             .map_err(|e| format!("Can't write the AOF base: {e}"))?;
         manifest.base = Some(AofFile {
             name,
@@ -644,13 +688,6 @@ fn load_files(server: &mut Server, dir: &Path, m: &Manifest) -> Result<(), Strin
     server.aof.loading = true;
     let mut result = Ok(());
     for (i, f) in files.iter().enumerate() {
-        if f.name.ends_with(".rdb") {
-            result = Err(format!(
-                "The AOF base {} is an RDB file; this build writes and reads command bases only (aof-use-rdb-preamble is not implemented yet)",
-                f.name
-            ));
-            break;
-        }
         let is_last = i + 1 == files.len();
         if let Err(e) = load_one(server, &dir.join(&f.name), &f.name, is_last) {
             result = Err(e);
@@ -730,9 +767,9 @@ fn load_one(server: &mut Server, path: &Path, name: &str, is_last: bool) -> Resu
     let mut client = crate::server::Client::new(u64::MAX, addr, addr, -1);
     client.authenticated = true;
     let table = crate::server::command_table();
-    let mut pos = 0;
+    let mut pos = rdb_preamble(server, &data, name)?;
     let mut queued: Option<(usize, Vec<crate::resp::OwnedArgs>)> = None;
-    let mut valid_up_to = 0;
+    let mut valid_up_to = pos;
     while pos < data.len() {
         match parse_command(&data, pos) {
             Parsed::Command(args, next) => {
@@ -796,6 +833,24 @@ fn load_one(server: &mut Server, path: &Path, name: &str, is_last: bool) -> Resu
 }
 // ANCHOR_END: aof_load
 
+// ANCHOR: aof_load_preamble
+/// A file that starts with `REDIS` opens with an RDB image (a 7.0
+/// `.base.rdb`, or a pre-7.0 AOF with a preamble): load it with the RDB
+/// chapter's loader and return where the commands, if any, begin. The
+/// name does not decide: Redis looks at the first bytes too.
+fn rdb_preamble(server: &mut Server, data: &[u8], name: &str) -> Result<usize, String> {
+    if !data.starts_with(b"REDIS") {
+        return Ok(0);
+    }
+    log('*', "Reading RDB base file on AOF loading...");
+    let (lru, now) = (server.lru_clock, crate::server::unix_ms());
+    let Server { dbs, config, .. } = server;
+    let (_, end) = crate::rdb::load_prefix(data, dbs, config, lru, now, false)
+        .map_err(|e| format!("Error reading the RDB base file {name}, AOF loading aborted: {e}"))?;
+    Ok(end)
+}
+// ANCHOR_END: aof_load_preamble
+
 fn run_loaded(
     server: &mut Server,
     client: &mut crate::server::Client,
@@ -823,6 +878,9 @@ pub fn start_rewrite(server: &mut Server) -> Result<(), String> {
     if server.aof.child.is_some() {
         return Err("ERR Background append only file rewriting already in progress".into());
     }
+    if crate::commands::persistence::has_active_child(server) {
+        return Err("ERR Another child process is active".into());
+    }
     let dir = aof_dir(&server.config);
     fs::create_dir_all(&dir).map_err(|e| format!("ERR Can't create the AOF dir: {e}"))?;
     // 1. Everything logged so far goes to the old incremental file.
@@ -831,9 +889,12 @@ pub fn start_rewrite(server: &mut Server) -> Result<(), String> {
     //    fork, so a crash during the rewrite still replays everything.
     let config = &server.config;
     let aof = &mut server.aof;
+    // With the AOF off (a BGREWRITEAOF on a server with `appendonly no`)
+    // nothing is being logged: only the base is written.
     let new_incr = match aof.status {
-        AofStatus::WaitRewrite => dir.join(temp_incr_name(config)),
-        _ => {
+        AofStatus::Off => None,
+        AofStatus::WaitRewrite => Some(dir.join(temp_incr_name(config))),
+        AofStatus::On => {
             let seq = aof.manifest.next_incr_seq();
             let f = AofFile {
                 name: incr_name(config, seq),
@@ -847,16 +908,23 @@ pub fn start_rewrite(server: &mut Server) -> Result<(), String> {
             persist_manifest(config, &m)
                 .map_err(|e| format!("ERR Can't persist the AOF manifest: {e}"))?;
             aof.manifest = m;
-            path
+            Some(path)
         }
     };
-    if aof.status == AofStatus::WaitRewrite {
-        let _ = fs::remove_file(&new_incr);
+    if let Some(new_incr) = new_incr {
+        if aof.status == AofStatus::WaitRewrite {
+            let _ = fs::remove_file(&new_incr);
+        }
+        aof.file = Some(
+            open_append(&new_incr).map_err(|e| format!("ERR Can't open the new AOF file: {e}"))?,
+        );
     }
-    aof.file =
-        Some(open_append(&new_incr).map_err(|e| format!("ERR Can't open the new AOF file: {e}"))?);
     aof.selected_db = None;
+    // Counted when started, as Redis's `stat_aof_rewrites`.
+    aof.rewrites += 1;
     // 3. Fork. The child sees the dataset as of this instant.
+    let rdb_preamble = server.config.aof_use_rdb_preamble;
+    let mut pipe = crate::commands::persistence::child_info_open(server);
     // SAFETY: the child only reads the keyspace and writes one file with
     // std::fs, then `_exit`s: no runtime, no locks held by other threads.
     let pid = unsafe { libc::fork() };
@@ -872,12 +940,17 @@ pub fn start_rewrite(server: &mut Server) -> Result<(), String> {
             .config
             .dir
             .join(format!("temp-rewriteaof-bg-{me}.aof"));
-        let code = if write_base(server, &tmp).is_ok() {
-            0
-        } else {
-            1
+        let mut reporter = pipe.as_mut().map(|p| p.child_side("AOF rewrite"));
+        let mut progress = |keys| {
+            if let Some(r) = reporter.as_mut() {
+                r.progress(keys)
+            }
         };
-        unsafe { libc::_exit(code) };
+        let written = write_base(server, &tmp, rdb_preamble, &mut progress);
+        if let (Ok(keys), Some(r)) = (&written, reporter.as_mut()) {
+            r.send(crate::rdb::child_info::InfoKind::AofCowSize, *keys);
+        }
+        unsafe { libc::_exit(if written.is_ok() { 0 } else { 1 }) };
     }
     let tmp = server
         .config
@@ -891,7 +964,9 @@ pub fn start_rewrite(server: &mut Server) -> Result<(), String> {
         pid,
         started: Instant::now(),
         tmp,
+        rdb_preamble,
     });
+    crate::commands::persistence::child_forked(server, pipe);
     server.aof.rewrite_scheduled = false;
     Ok(())
 }
@@ -910,19 +985,21 @@ fn reap_rewrite_child(server: &mut Server) {
         return;
     }
     let child = server.aof.child.take().expect("checked above");
+    crate::commands::persistence::child_gone(server);
     let ok = r == child.pid && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
     let secs = child.started.elapsed().as_secs() as i64;
-    let result = if ok && server.aof.status != AofStatus::Off {
-        install_new_base(server, &child.tmp)
+    // (Turning the AOF off kills the child: an `ok` child here always
+    // belongs to the current AOF state.)
+    let result = if ok {
+        install_new_base(server, &child.tmp, child.rdb_preamble)
     } else {
-        Err("child failed or the AOF was turned off".to_string())
+        Err("the child exited with an error".to_string())
     };
     let aof = &mut server.aof;
     aof.last_rewrite_time_sec = secs;
     match result {
         Ok(()) => {
             aof.last_bgrewrite_ok = true;
-            aof.rewrites += 1;
             aof.rewrites_consecutive_failures = 0;
             log('*', "Background AOF rewrite finished successfully");
         }
@@ -935,14 +1012,14 @@ fn reap_rewrite_child(server: &mut Server) {
     }
 }
 
-fn install_new_base(server: &mut Server, tmp: &Path) -> Result<(), String> {
+fn install_new_base(server: &mut Server, tmp: &Path, rdb_preamble: bool) -> Result<(), String> {
     let config = &server.config;
     let dir = aof_dir(config);
     let aof = &mut server.aof;
     let mut m = aof.manifest.clone();
     let seq = m.next_base_seq();
     let base = AofFile {
-        name: base_name(config, seq),
+        name: base_name(config, seq, rdb_preamble),
         seq,
         kind: 'b',
     };
@@ -972,8 +1049,13 @@ fn install_new_base(server: &mut Server, tmp: &Path) -> Result<(), String> {
         m.incrs.push(f);
     } else {
         // Every incremental file but the one opened at the start of the
-        // rewrite is now inside the new base.
-        let keep = m.incrs.pop();
+        // rewrite is now inside the new base (with the AOF off none was
+        // opened: all of them are).
+        let keep = if aof.status == AofStatus::On {
+            m.incrs.pop()
+        } else {
+            None
+        };
         for mut f in std::mem::take(&mut m.incrs) {
             f.kind = 'h';
             m.history.push(f);
@@ -988,7 +1070,9 @@ fn install_new_base(server: &mut Server, tmp: &Path) -> Result<(), String> {
     }
     let _ = persist_manifest(config, &m);
     aof.manifest = m;
-    aof.status = AofStatus::On;
+    if aof.status == AofStatus::WaitRewrite {
+        aof.status = AofStatus::On;
+    }
     aof.current_size = files_size(config, &aof.manifest);
     aof.base_size = aof.current_size;
     Ok(())
@@ -999,12 +1083,15 @@ fn install_new_base(server: &mut Server, tmp: &Path) -> Result<(), String> {
 /// The AOF's share of `serverCron`: the everysec fsync tick, reaping the
 /// rewrite child, and the rewrite triggers.
 pub fn aof_cron(server: &mut Server) {
-    if server.aof.status == AofStatus::Off && server.aof.child.is_none() {
+    let aof = &server.aof;
+    if aof.status == AofStatus::Off && aof.child.is_none() && !aof.rewrite_scheduled {
         return;
     }
     before_reply(server);
     reap_rewrite_child(server);
-    if server.aof.child.is_some() {
+    // One child at a time: a BGSAVE child makes a scheduled or automatic
+    // rewrite wait for a later tick.
+    if crate::commands::persistence::has_active_child(server) {
         return;
     }
     let start = if server.aof.rewrite_scheduled {
@@ -1042,7 +1129,7 @@ pub fn appendonly_changed(server: &mut Server) {
             }
         }
         server.aof.status = AofStatus::WaitRewrite;
-        if server.aof.child.is_some() {
+        if crate::commands::persistence::has_active_child(server) {
             server.aof.rewrite_scheduled = true;
         } else if let Err(e) = start_rewrite(server) {
             log('#', &format!("Redis needs to enable the AOF but can't trigger a background AOF rewrite operation: {e}"));
@@ -1077,6 +1164,7 @@ fn kill_rewrite_child(server: &mut Server) {
             libc::waitpid(child.pid, &mut st, 0);
         }
         let _ = fs::remove_file(&child.tmp);
+        crate::commands::persistence::child_gone(server);
     }
 }
 
@@ -1103,11 +1191,23 @@ pub fn bgrewriteaof_command(ctx: &mut crate::server::Ctx, _args: crate::resp::Ar
             .error("ERR Background append only file rewriting already in progress");
         return;
     }
+    // A BGSAVE child is running (or we are inside EXEC): the AOF's cron
+    // starts the rewrite once no child is left.
+    if crate::commands::persistence::has_active_child(ctx.server) || ctx.client.in_exec {
+        ctx.server.aof.rewrite_scheduled = true;
+        ctx.server.aof.rewrites_consecutive_failures = 0;
+        ctx.reply()
+            .simple("Background append only file rewriting scheduled");
+        return;
+    }
     match start_rewrite(ctx.server) {
         Ok(()) => ctx
             .reply()
             .simple("Background append only file rewriting started"),
-        Err(e) => ctx.reply().error(&e),
+        Err(e) => {
+            log('#', &e);
+            ctx.reply().error("ERR Can't execute an AOF background rewriting. Please check the server logs for more information.")
+        }
     }
 }
 
@@ -1127,7 +1227,7 @@ pub fn aof_info_lines(s: &Server, out: &mut String) {
          aof_last_rewrite_time_sec:{}\r\naof_current_rewrite_time_sec:{}\r\n\
          aof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\n\
          aof_rewrites_consecutive_failures:{}\r\naof_last_write_status:{}\r\n\
-         aof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+         aof_last_cow_size:{}\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
         on as u8,
         a.child.is_some() as u8,
         a.rewrite_scheduled as u8,
@@ -1137,6 +1237,7 @@ pub fn aof_info_lines(s: &Server, out: &mut String) {
         a.rewrites,
         a.rewrites_consecutive_failures,
         if a.last_write_ok { "ok" } else { "err" },
+        s.rdb.cow.aof_last,
     );
     if on {
         let _ = write!(

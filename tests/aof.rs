@@ -166,6 +166,9 @@ fn read_incr(dir: &Path) -> String {
     let mut s = String::new();
     for line in manifest.lines() {
         let name = line.split_whitespace().nth(1).unwrap();
+        if name.ends_with(".rdb") {
+            continue; // an RDB preamble base holds no commands
+        }
         s.push_str(&String::from_utf8_lossy(
             &std::fs::read(dir.join("appendonlydir").join(name)).unwrap(),
         ));
@@ -222,9 +225,20 @@ fn a_mixed_workload_survives_a_restart() {
 
 #[test]
 fn the_files_follow_redis_7_layout() {
+    for preamble in [true, false] {
+        files_follow_redis_7_layout(preamble);
+    }
+}
+
+fn files_follow_redis_7_layout(preamble: bool) {
     let dir = temp_dir("layout");
     let _cleanup = Cleanup(dir.clone());
-    let server = start_aof(&dir, |_| {});
+    let server = start_aof(&dir, |c| c.aof_use_rdb_preamble = preamble);
+    let base = if preamble {
+        "appendonly.aof.1.base.rdb"
+    } else {
+        "appendonly.aof.1.base.aof"
+    };
     let mut c = conn(&server);
     redis::cmd("SET")
         .arg("k")
@@ -238,18 +252,22 @@ fn the_files_follow_redis_7_layout() {
     names.sort();
     assert_eq!(
         names,
-        [
-            "appendonly.aof.1.base.aof",
-            "appendonly.aof.1.incr.aof",
-            "appendonly.aof.manifest"
-        ]
+        [base, "appendonly.aof.1.incr.aof", "appendonly.aof.manifest"]
     );
     let manifest =
         std::fs::read_to_string(dir.join("appendonlydir/appendonly.aof.manifest")).unwrap();
     assert_eq!(
         manifest,
-        "file appendonly.aof.1.base.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
+        format!("file {base} seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n")
     );
+    // An RDB base is an RDB file that says it is an AOF base.
+    let base_bytes = std::fs::read(dir.join("appendonlydir").join(base)).unwrap();
+    let aof_base_aux = b"\xfa\x08aof-base\xc0\x01";
+    let has_aux = base_bytes
+        .windows(aof_base_aux.len())
+        .any(|w| w == aof_base_aux);
+    assert_eq!(base_bytes.starts_with(b"REDIS0010"), preamble);
+    assert_eq!(has_aux, preamble);
     assert_eq!(
         commands_of(&read_incr(&dir)),
         ["SELECT 0", "SET k v"],
@@ -369,7 +387,7 @@ fn bgrewriteaof_during_writes_loses_nothing() {
         std::fs::read_to_string(dir.join("appendonlydir/appendonly.aof.manifest")).unwrap();
     assert_eq!(
         manifest,
-        "file appendonly.aof.2.base.aof seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n"
+        "file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n"
     );
     assert!(!dir.join("appendonlydir/appendonly.aof.1.incr.aof").exists());
     let before = snapshot(&mut c);
@@ -491,56 +509,52 @@ fn redis_check_aof_accepts_our_folder() {
     if !tool("redis-check-aof") {
         return;
     }
-    let dir = temp_dir("check");
-    let _cleanup = Cleanup(dir.clone());
-    {
-        let server = start_aof(&dir, |_| {});
-        let mut c = conn(&server);
-        workload(&mut c);
-        redis::cmd("BGREWRITEAOF").query::<()>(&mut c).unwrap();
-        redis::cmd("SET")
-            .arg("x")
-            .arg("y")
-            .query::<()>(&mut c)
+    for preamble in [true, false] {
+        let dir = temp_dir("check");
+        let _cleanup = Cleanup(dir.clone());
+        {
+            let server = start_aof(&dir, |c| c.aof_use_rdb_preamble = preamble);
+            let mut c = conn(&server);
+            workload(&mut c);
+            redis::cmd("BGREWRITEAOF").query::<()>(&mut c).unwrap();
+            redis::cmd("SET")
+                .arg("x")
+                .arg("y")
+                .query::<()>(&mut c)
+                .unwrap();
+            wait_for_rewrites(&mut c, 1);
+            redis::cmd("SET")
+                .arg("z")
+                .arg("w")
+                .query::<()>(&mut c)
+                .unwrap();
+        }
+        let out = Command::new("redis-check-aof")
+            .arg(dir.join("appendonlydir/appendonly.aof.manifest"))
+            .output()
             .unwrap();
-        wait_for_rewrites(&mut c, 1);
-        redis::cmd("SET")
-            .arg("z")
-            .arg("w")
-            .query::<()>(&mut c)
-            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{text}");
+        assert!(
+            text.contains("All AOF files and manifest are valid"),
+            "{text}"
+        );
+        let kind = if preamble { "RDB" } else { "RESP" };
+        assert!(
+            text.contains(&format!("Start to check BASE AOF ({kind} format)")),
+            "{text}"
+        );
     }
-    let out = Command::new("redis-check-aof")
-        .arg(dir.join("appendonlydir/appendonly.aof.manifest"))
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}");
-    assert!(
-        text.contains("All AOF files and manifest are valid"),
-        "{text}"
-    );
 }
 
-#[test]
-fn real_redis_loads_our_appendonlydir() {
-    if !tool("redis-server") {
-        return;
-    }
-    let dir = temp_dir("interop");
-    let _cleanup = Cleanup(dir.clone());
-    let before = {
-        let server = start_aof(&dir, |_| {});
-        let mut c = conn(&server);
-        workload(&mut c);
-        snapshot(&mut c)
-    };
+/// Real redis-server 7.0 on a free port, on `dir`, with the AOF on.
+fn start_real_redis(dir: &Path, preamble: bool) -> (std::process::Child, redis::Connection) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let mut child = Command::new("redis-server")
+    let child = Command::new("redis-server")
         .args([
             "--port",
             &port.to_string(),
@@ -550,15 +564,19 @@ fn real_redis_loads_our_appendonlydir() {
             "",
             "--appendonly",
             "yes",
+            "--appendfsync",
+            "always",
+            "--aof-use-rdb-preamble",
+            if preamble { "yes" } else { "no" },
         ])
         .arg("--dir")
-        .arg(&dir)
+        .arg(dir)
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
-    let mut c = loop {
+    let c = loop {
         match client.get_connection() {
             Ok(mut c) => {
                 if redis::cmd("PING").query::<String>(&mut c).is_ok() {
@@ -569,10 +587,72 @@ fn real_redis_loads_our_appendonlydir() {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    let after = snapshot(&mut c);
-    let _ = redis::cmd("SHUTDOWN").arg("NOSAVE").query::<()>(&mut c);
-    let _ = child.wait();
-    assert_eq!(after, before);
+    (child, c)
+}
+
+#[test]
+fn real_redis_loads_our_appendonlydir() {
+    if !tool("redis-server") {
+        return;
+    }
+    for preamble in [true, false] {
+        let dir = temp_dir("interop");
+        let _cleanup = Cleanup(dir.clone());
+        let before = {
+            let server = start_aof(&dir, |c| c.aof_use_rdb_preamble = preamble);
+            let mut c = conn(&server);
+            workload(&mut c);
+            // Half the dataset goes into a rewritten base, half stays in
+            // the incremental file after it.
+            redis::cmd("BGREWRITEAOF").query::<()>(&mut c).unwrap();
+            wait_for_rewrites(&mut c, 1);
+            redis::cmd("SET")
+                .arg("after-rewrite")
+                .arg("1")
+                .query::<()>(&mut c)
+                .unwrap();
+            snapshot(&mut c)
+        };
+        let manifest =
+            std::fs::read_to_string(dir.join("appendonlydir/appendonly.aof.manifest")).unwrap();
+        let ext = if preamble { "rdb" } else { "aof" };
+        assert!(manifest.contains(&format!("appendonly.aof.2.base.{ext} seq 2 type b")));
+        let (mut child, mut c) = start_real_redis(&dir, preamble);
+        let after = snapshot(&mut c);
+        let _ = redis::cmd("SHUTDOWN").arg("NOSAVE").query::<()>(&mut c);
+        let _ = child.wait();
+        assert_eq!(after, before, "preamble {preamble}");
+    }
+}
+
+#[test]
+fn we_load_real_redis_appendonlydir() {
+    if !tool("redis-server") {
+        return;
+    }
+    for preamble in [true, false] {
+        let dir = temp_dir("reverse");
+        let _cleanup = Cleanup(dir.clone());
+        let (mut child, mut c) = start_real_redis(&dir, preamble);
+        workload(&mut c);
+        redis::cmd("BGREWRITEAOF").query::<()>(&mut c).unwrap();
+        wait_for_rewrites(&mut c, 1);
+        redis::cmd("SET")
+            .arg("after-rewrite")
+            .arg("1")
+            .query::<()>(&mut c)
+            .unwrap();
+        let before = snapshot(&mut c);
+        let _ = redis::cmd("SHUTDOWN").arg("NOSAVE").query::<()>(&mut c);
+        let _ = child.wait();
+        let ext = if preamble { "rdb" } else { "aof" };
+        assert!(dir
+            .join(format!("appendonlydir/appendonly.aof.2.base.{ext}"))
+            .exists());
+        let server = start_aof(&dir, |c| c.aof_use_rdb_preamble = preamble);
+        let mut c = conn(&server);
+        assert_eq!(snapshot(&mut c), before, "preamble {preamble}");
+    }
 }
 
 #[test]
@@ -582,6 +662,7 @@ fn the_cron_rewrites_when_the_aof_has_doubled() {
     let server = start_aof(&dir, |c| {
         c.auto_aof_rewrite_min_size = 4096;
         c.auto_aof_rewrite_percentage = 100;
+        c.aof_use_rdb_preamble = false;
     });
     let mut c = conn(&server);
     assert_eq!(info_field(&mut c, "aof_rewrites"), "0");

@@ -36,18 +36,48 @@
 //!
 //! `rdb.c`: `saveCommand`, `bgsaveCommand`, `lastsaveCommand`,
 //! `rdbSaveBackground`, `backgroundSaveDoneHandler`; `server.c`:
-//! `serverCron` (save rules, `checkChildrenDone`); `cluster.c`:
+//! `serverCron` (save rules, `checkChildrenDone`),
+//! `writeCommandsDeniedByDiskError`, `hasActiveChildProcess`; `cluster.c`:
 //! `dumpCommand`, `restoreCommand`; `debug.c`: `DEBUG RELOAD`.
 //!
-//! ## What we simplified
+//! ## One child at a time
 //!
-//! `rdb_last_cow_size` is 0: measuring it needs `/proc/self/smaps` in the
-//! child and a pipe back to the parent, which we have not built yet.
+//! A BGSAVE child and an AOF rewrite child never run together (Redis's
+//! `hasActiveChildProcess`): two children would double the copy-on-write
+//! cost and compete for the disk. Whoever comes second waits:
+//!
+//! - BGSAVE while a rewrite runs: refused, unless `BGSAVE SCHEDULE` (or
+//!   inside MULTI), which sets `bgsave_scheduled`; cron starts it once the
+//!   rewrite child has been reaped.
+//! - BGREWRITEAOF while a BGSAVE runs: "scheduled" (`aof_rewrite_scheduled`),
+//!   started by the AOF's cron once the RDB child is gone.
+//! - Save rules and `auto-aof-rewrite-percentage` simply wait for the
+//!   next tick with no child.
+//!
+//! Each reaper waits on its own child's pid only (`waitpid(pid, WNOHANG)`),
+//! never on -1: the tests run many servers in one process, and another
+//! server's child is not ours to reap.
+//!
+//! ## When saving fails
+//!
+//! With `stop-writes-on-bgsave-error yes` (the default) and save rules
+//! configured, a failed BGSAVE makes the server refuse writes (and PING)
+//! with `-MISCONF` until a save succeeds: a server that cannot persist
+//! should say so loudly rather than accept writes it may lose
+//! ([`writes_denied_by_disk_error`]).
+//!
+//! ## What fork costs
+//!
+//! The child measures its copy-on-write (private dirty pages) and reports
+//! it through a pipe (`rdb::child_info`); INFO shows it as
+//! `current_cow_size` while the child runs and `rdb_last_cow_size` /
+//! `aof_last_cow_size` after.
 
 use std::time::Instant;
 
 use crate::commands::{arg_i64, eq_ic};
-use crate::rdb::{self, RdbOptions};
+use crate::rdb::child_info::{ChildInfoPipe, InfoKind};
+use crate::rdb::{self, CowStats, RdbOptions};
 use crate::resp::Args;
 use crate::server::command::{CommandDef, CommandProc, Group};
 use crate::server::{Ctx, Server, SYNTAX_ERR};
@@ -107,6 +137,7 @@ pub fn rdb_options(s: &Server) -> RdbOptions {
             0
         },
         lru_clock: s.lru_clock,
+        key_save_delay: s.config.rdb_key_save_delay,
     }
 }
 
@@ -137,6 +168,7 @@ pub fn bgsave_start(s: &mut Server) -> Result<(), String> {
     let opts = rdb_options(s);
     let used = crate::memory::used_memory() as u64;
     s.rdb.last_bgsave_try = crate::server::unix_ms() / 1000;
+    let mut pipe = child_info_open(s);
     // SAFETY: see the module essay. The child only serialises memory it
     // owns a private copy of, with plain file system calls, and leaves
     // with `_exit` without returning into the runtime.
@@ -151,8 +183,25 @@ pub fn bgsave_start(s: &mut Server) -> Result<(), String> {
     if pid == 0 {
         // A panic must not unwind into the parent's code (a test harness,
         // Tokio): catch it and report failure through the exit status.
+        let mut reporter = pipe.as_mut().map(|p| p.child_side("RDB"));
         let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            rdb::save_to_file(&s.dbs, &s.config.dir, &s.config.dbfilename, opts, used).is_ok()
+            let mut progress = |keys| {
+                if let Some(r) = reporter.as_mut() {
+                    r.progress(keys)
+                }
+            };
+            let saved = rdb::save_to_file_with(
+                &s.dbs,
+                &s.config.dir,
+                &s.config.dbfilename,
+                opts,
+                used,
+                &mut progress,
+            );
+            if let (Ok(keys), Some(r)) = (&saved, reporter.as_mut()) {
+                r.send(InfoKind::RdbCowSize, *keys);
+            }
+            saved.is_ok()
         }))
         .unwrap_or(false);
         // SAFETY: ends the child without running the parent's destructors.
@@ -165,15 +214,110 @@ pub fn bgsave_start(s: &mut Server) -> Result<(), String> {
     s.rdb.child_pid = Some(pid);
     s.rdb.child_started = Some(Instant::now());
     s.rdb.dirty_before_bgsave = s.dirty;
-    crate::dict::set_resize_allowed(false);
+    child_forked(s, pipe);
     Ok(())
 }
 // ANCHOR_END: persistence_bgsave_fork
+
+/// Is a BGSAVE or AOF rewrite child running (`hasActiveChildProcess`)?
+pub fn has_active_child(s: &Server) -> bool {
+    s.rdb.child_pid.is_some() || s.aof.rewrite_in_progress()
+}
+
+// ANCHOR: persistence_child_info
+/// Before a fork: a fresh pipe and fresh `current_cow_*` counters. A
+/// pipe that cannot be opened only costs the measurement.
+pub fn child_info_open(s: &mut Server) -> Option<ChildInfoPipe> {
+    s.rdb.cow = CowStats {
+        rdb_last: s.rdb.cow.rdb_last,
+        aof_last: s.rdb.cow.aof_last,
+        ..CowStats::default()
+    };
+    ChildInfoPipe::open().ok()
+}
+
+/// In the parent, right after a successful fork (either kind of child).
+pub fn child_forked(s: &mut Server, pipe: Option<ChildInfoPipe>) {
+    s.rdb.child_info = pipe.map(|mut p| {
+        p.parent_side();
+        p
+    });
+    s.rdb.cow.keys_total = s.dbs.iter().map(|d| d.len() as u64).sum();
+    crate::dict::set_resize_allowed(false);
+}
+
+/// Read what the child has sent so far (`receiveChildInfo`): from cron,
+/// and once more when the child is reaped so the final report counts.
+pub fn receive_child_info(s: &mut Server) {
+    let Some(pipe) = s.rdb.child_info.as_mut() else {
+        return;
+    };
+    let cow = &mut s.rdb.cow;
+    pipe.drain(|m| {
+        cow.current_peak = cow.current_peak.max(m.cow);
+        match m.kind {
+            InfoKind::Current => {
+                cow.current_size = m.cow;
+                cow.current_updated = Some(Instant::now());
+                cow.keys_processed = m.keys;
+            }
+            InfoKind::RdbCowSize | InfoKind::AofCowSize => {
+                if m.kind == InfoKind::RdbCowSize {
+                    cow.rdb_last = cow.current_peak;
+                } else {
+                    cow.aof_last = cow.current_peak;
+                }
+                let name = if m.kind == InfoKind::RdbCowSize {
+                    "RDB"
+                } else {
+                    "AOF rewrite"
+                };
+                eprintln!(
+                    "{} * Fork CoW for {name}: current {} MB, peak {} MB, average {} MB",
+                    std::process::id(),
+                    m.cow >> 20,
+                    m.peak >> 20,
+                    m.average >> 20
+                );
+            }
+        }
+    });
+}
+
+/// After a child is reaped (`resetChildState`): close the pipe, zero the
+/// `current_*` counters, let dicts resize again.
+pub fn child_gone(s: &mut Server) {
+    receive_child_info(s);
+    s.rdb.child_info = None;
+    s.rdb.cow = CowStats {
+        rdb_last: s.rdb.cow.rdb_last,
+        aof_last: s.rdb.cow.aof_last,
+        ..CowStats::default()
+    };
+    crate::dict::set_resize_allowed(true);
+}
+// ANCHOR_END: persistence_child_info
+
+// ANCHOR: persistence_misconf
+/// Redis's `shared.bgsaveerr`, byte for byte.
+pub const MISCONF_ERR: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
+/// Should writes be refused because the last BGSAVE failed
+/// (`writeCommandsDeniedByDiskError`)? Only with save rules configured:
+/// a server that was never asked to snapshot has nothing to warn about.
+/// The caller refuses write commands, EXEC of a transaction holding one,
+/// and PING, as Redis's `processCommand`.
+pub fn writes_denied_by_disk_error(s: &Server) -> Option<&'static str> {
+    (s.config.stop_writes_on_bgsave_error && !s.config.save.is_empty() && !s.rdb.last_bgsave_ok)
+        .then_some(MISCONF_ERR)
+}
+// ANCHOR_END: persistence_misconf
 
 // ANCHOR: persistence_cron
 /// From `serverCron`: reap a finished child, start a scheduled BGSAVE, and
 /// apply the save rules (`save <seconds> <changes>`).
 pub fn persistence_cron(s: &mut Server) {
+    receive_child_info(s);
     if let Some(pid) = s.rdb.child_pid {
         let mut status = 0;
         // SAFETY: a plain system call on our own child's pid.
@@ -182,6 +326,11 @@ pub fn persistence_cron(s: &mut Server) {
             let ok = r == pid && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
             bgsave_done(s, ok);
         }
+        return;
+    }
+    // One child at a time: an AOF rewrite child makes the save rules and
+    // a scheduled BGSAVE wait (the AOF's cron reaps it).
+    if has_active_child(s) {
         return;
     }
     let now = crate::server::unix_ms() / 1000;
@@ -226,7 +375,7 @@ fn bgsave_done(s: &mut Server, ok: bool) {
         s.rdb.last_bgsave_time_sec = t.elapsed().as_secs() as i64;
     }
     s.rdb.child_pid = None;
-    crate::dict::set_resize_allowed(true);
+    child_gone(s);
 }
 
 /// Wait for a running child (SAVE after BGSAVE, SHUTDOWN).
@@ -247,11 +396,17 @@ pub fn wait_child(s: &mut Server) {
 /// (`loadDataFromDisk`). A missing file is an empty start; a damaged one
 /// is an error the caller must not start on (and the file is left as is).
 pub fn load_at_startup(s: &mut Server) -> Result<(), String> {
+    load_rdb(s, false)
+}
+
+/// Load `dir/dbfilename` over what the keyspace holds; `allow_dup` lets
+/// the file's keys replace existing ones (DEBUG RELOAD MERGE).
+fn load_rdb(s: &mut Server, allow_dup: bool) -> Result<(), String> {
     let path = s.config.dir.join(&s.config.dbfilename);
     let start = Instant::now();
     let (lru, now) = (s.lru_clock, crate::server::unix_ms());
     let Server { dbs, config, .. } = s;
-    match rdb::load_file(&path, dbs, config, lru, now) {
+    match rdb::load_file(&path, dbs, config, lru, now, allow_dup) {
         Ok(Some(stats)) => {
             eprintln!(
                 "{} * DB loaded from disk: {:.3} seconds",
@@ -284,16 +439,28 @@ pub fn info_section(s: &Server, out: &mut String) {
         .child_started
         .map(|t| t.elapsed().as_secs() as i64)
         .unwrap_or(-1);
+    let cow = &p.cow;
+    let fork_perc = if cow.keys_total > 0 {
+        cow.keys_processed as f64 / cow.keys_total as f64 * 100.0
+    } else {
+        0.0
+    };
     let _ = write!(
         out,
-        "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\n\
-         current_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\n\
-         current_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\n\
+        "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:{}\r\n\
+         current_cow_size:{}\r\ncurrent_cow_size_age:{}\r\ncurrent_fork_perc:{:.2}\r\n\
+         current_save_keys_processed:{}\r\ncurrent_save_keys_total:{}\r\n\
          rdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\n\
          rdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\n\
          rdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\n\
-         rdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\n\
+         rdb_saves:{}\r\nrdb_last_cow_size:{}\r\nrdb_last_load_keys_expired:{}\r\n\
          rdb_last_load_keys_loaded:{}\r\n",
+        cow.current_peak,
+        cow.current_size,
+        cow.current_updated.map_or(0, |t| t.elapsed().as_secs()),
+        fork_perc,
+        cow.keys_processed,
+        cow.keys_total,
         s.dirty,
         in_progress as u8,
         p.lastsave,
@@ -301,6 +468,7 @@ pub fn info_section(s: &Server, out: &mut String) {
         p.last_bgsave_time_sec,
         current,
         p.saves,
+        cow.rdb_last,
         p.last_load.keys_expired,
         p.last_load.keys_loaded,
     );
@@ -333,12 +501,18 @@ fn bgsave(ctx: &mut Ctx, args: Args) {
             return ctx.reply().error(SYNTAX_ERR);
         }
     }
-    // SCHEDULE only matters while another kind of child (an AOF rewrite)
-    // runs; a running BGSAVE is refused either way, as in Redis. The AOF
-    // chapter sets `bgsave_scheduled` there; the cron starts it later.
-    let _ = schedule;
+    // A running BGSAVE is refused either way. Another kind of child (an
+    // AOF rewrite) refuses too, unless SCHEDULE (or inside MULTI, where
+    // a refusal would break the transaction): cron starts it later.
     if ctx.server.rdb.child_pid.is_some() {
         return ctx.reply().err("Background save already in progress");
+    }
+    if has_active_child(ctx.server) || ctx.client.in_exec {
+        if schedule || ctx.client.in_exec {
+            ctx.server.rdb.bgsave_scheduled = true;
+            return ctx.reply().simple("Background saving scheduled");
+        }
+        return ctx.reply().err("Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
     }
     match bgsave_start(ctx.server) {
         Ok(()) => ctx.reply().simple("Background saving started"),
@@ -459,7 +633,7 @@ pub fn kill_child(s: &mut Server) {
         let _ = std::fs::remove_file(s.config.dir.join(format!("temp-{pid}.rdb")));
         s.rdb.child_pid = None;
         s.rdb.child_started = None;
-        crate::dict::set_resize_allowed(true);
+        child_gone(s);
     }
 }
 
@@ -467,13 +641,15 @@ pub fn kill_child(s: &mut Server) {
 /// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty the keyspace, load
 /// the file back. A student's quickest proof that the format round-trips.
 pub fn debug_reload(ctx: &mut Ctx, args: &Args) {
-    let (mut save, mut flush) = (true, true);
+    let (mut save, mut flush, mut merge) = (true, true, false);
     for a in args.iter().skip(2) {
         if eq_ic(a, "nosave") {
             save = false;
         } else if eq_ic(a, "noflush") {
             flush = false;
-        } else if !eq_ic(a, "merge") {
+        } else if eq_ic(a, "merge") {
+            merge = true;
+        } else {
             return ctx
                 .reply()
                 .err("DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.");
@@ -487,7 +663,9 @@ pub fn debug_reload(ctx: &mut Ctx, args: &Args) {
             db.clear();
         }
     }
-    match load_at_startup(ctx.server) {
+    // MERGE: a key both in memory (NOFLUSH) and in the file takes the
+    // file's value; without it such a duplicate fails the load.
+    match load_rdb(ctx.server, merge) {
         Ok(()) => {
             eprintln!("{} # DB reloaded by DEBUG RELOAD", std::process::id());
             ctx.reply().ok()

@@ -463,13 +463,14 @@ pub fn load_file(
     cfg: &Config,
     lru_clock: u32,
     now_ms: i64,
+    allow_dup: bool,
 ) -> LoadResult<Option<LoadStats>> {
     let buf = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("Fatal error loading the DB: {e}. Exiting.")),
     };
-    load_bytes(&buf, dbs, cfg, lru_clock, now_ms).map(Some)
+    load_prefix(&buf, dbs, cfg, lru_clock, now_ms, allow_dup).map(|(stats, _)| Some(stats))
 }
 
 /// Parse a whole RDB image into `dbs`.
@@ -480,6 +481,23 @@ pub fn load_bytes(
     lru_clock: u32,
     now_ms: i64,
 ) -> LoadResult<LoadStats> {
+    load_prefix(buf, dbs, cfg, lru_clock, now_ms, false).map(|(stats, _)| stats)
+}
+
+/// Parse an RDB image at the start of `buf` into `dbs`; returns what it
+/// loaded and where the image ends (just past the CRC). Bytes after that
+/// are the caller's: an old-style AOF with an RDB preamble continues with
+/// commands there. `allow_dup` is DEBUG RELOAD MERGE's
+/// `RDBFLAGS_ALLOW_DUP`: a key the keyspace already holds is replaced by
+/// the file's; without it a duplicate is a damaged file.
+pub fn load_prefix(
+    buf: &[u8],
+    dbs: &mut [Db],
+    cfg: &Config,
+    lru_clock: u32,
+    now_ms: i64,
+    allow_dup: bool,
+) -> LoadResult<(LoadStats, usize)> {
     let mut r = Reader::new(buf);
     let magic = r
         .take(9)
@@ -553,6 +571,12 @@ pub fn load_bytes(
                 };
                 let d = &mut dbs[db];
                 if d.dict.contains_key(&key) {
+                    if allow_dup {
+                        d.delete(&key);
+                        d.add_with_expire(&key, RObj::new(value, lru), when);
+                        stats.keys_loaded += 1;
+                        continue;
+                    }
                     return Err(format!("RDB has duplicated key '{}' in DB {db}", String::from_utf8_lossy(&key)));
                 }
                 d.add_with_expire(&key, RObj::new(value, lru), when);
@@ -569,7 +593,7 @@ pub fn load_bytes(
             ));
         }
     }
-    Ok(stats)
+    Ok((stats, r.pos))
 }
 // ANCHOR_END: rdb_load_file
 

@@ -57,13 +57,17 @@
 //! - No module values, streams or functions: files that hold them are
 //!   refused with a clear error rather than half-loaded.
 //! - `LFU` counters are saved as stored, without applying decay first.
-//! - Loading does not serve clients in between (`loading:1` is never seen).
+//! - Loading does not serve clients in between (`loading:1` is never seen):
+//!   the file is loaded before the listener accepts anyone.
 
+pub mod child_info;
 pub mod load;
 pub mod save;
 
-pub use load::{load_file, load_value, verify_dump_payload, LoadStats};
-pub use save::{dump_payload, save_to_file, RdbOptions};
+pub use load::{load_file, load_prefix, load_value, verify_dump_payload, LoadStats};
+pub use save::{
+    dump_payload, save_to_file, save_to_file_with, write_snapshot_file, RdbOptions, SnapshotMeta,
+};
 
 /// The version we write; we read 1 through this one.
 pub const RDB_VERSION: u16 = 10;
@@ -200,6 +204,30 @@ pub struct PersistState {
     pub bgsave_scheduled: bool,
     /// What the last load did.
     pub last_load: LoadStats,
+    /// The read end of the running child's info pipe (either kind of
+    /// child: there is at most one).
+    pub child_info: Option<child_info::ChildInfoPipe>,
+    /// Copy-on-write as the children report it (INFO's `current_cow_*`,
+    /// `rdb_last_cow_size`, `aof_last_cow_size`).
+    pub cow: CowStats,
+}
+
+/// What the children said about copy-on-write (Redis's
+/// `stat_current_cow_*`, `stat_rdb_cow_bytes`, `stat_aof_cow_bytes`).
+#[derive(Debug, Default, Clone)]
+pub struct CowStats {
+    /// Highest private-dirty reading of the running child.
+    pub current_peak: u64,
+    /// Its latest reading.
+    pub current_size: u64,
+    /// When that reading reached us (for `current_cow_size_age`).
+    pub current_updated: Option<std::time::Instant>,
+    /// Keys the running child has written, and the keyspace size at fork.
+    pub keys_processed: u64,
+    pub keys_total: u64,
+    /// The peak of the last successful BGSAVE / AOF rewrite child.
+    pub rdb_last: u64,
+    pub aof_last: u64,
 }
 
 impl Default for PersistState {
@@ -215,6 +243,8 @@ impl Default for PersistState {
             saves: 0,
             bgsave_scheduled: false,
             last_load: LoadStats::default(),
+            child_info: None,
+            cow: CowStats::default(),
         }
     }
 }

@@ -30,6 +30,22 @@ pub struct RdbOptions {
     pub lru_lfu: u8,
     /// The LRU clock now, to turn a key's clock into idle seconds.
     pub lru_clock: u32,
+    /// `rdb-key-save-delay`: microseconds to sleep after each key (a test
+    /// hook that makes a save slow enough to watch; negative -n sleeps
+    /// 1 us every n keys). 0 in production.
+    pub key_save_delay: i32,
+}
+
+/// Redis's `debugDelay`, once per key saved (`keys` counts them).
+pub fn key_save_delay(delay: i32, keys: u64) {
+    let micros = match delay {
+        0 => return,
+        d if d > 0 => d as u64,
+        d => u64::from(keys.is_multiple_of(d.unsigned_abs() as u64)),
+    };
+    if micros > 0 {
+        std::thread::sleep(std::time::Duration::from_micros(micros));
+    }
 }
 
 /// An RDB byte stream being written.
@@ -265,12 +281,27 @@ impl<W: Write> RdbWriter<W> {
 
     /// The whole file (`rdbSaveRio`). Returns the keys written.
     pub fn snapshot(&mut self, dbs: &[Db], ctime: i64, used_mem: u64) -> io::Result<u64> {
+        self.snapshot_with(dbs, SnapshotMeta::plain(ctime, used_mem), &mut |_| {})
+    }
+
+    // ANCHOR: rdb_snapshot_with
+    /// The whole file, with the two things only some callers need: the
+    /// `aof-base` aux field (1 when this RDB is the base of a multi-part
+    /// AOF, `rdbSaveRio` with `RDBFLAGS_AOF_PREAMBLE`), and a progress
+    /// callback told the number of keys written so far every 1024 keys
+    /// (a `BGSAVE` child uses it to report copy-on-write to its parent).
+    pub fn snapshot_with(
+        &mut self,
+        dbs: &[Db],
+        meta: SnapshotMeta,
+        progress: &mut dyn FnMut(u64),
+    ) -> io::Result<u64> {
         self.put(format!("REDIS{RDB_VERSION:04}").as_bytes())?;
         self.aux("redis-ver", crate::server::config::REDIS_VERSION.as_bytes())?;
         self.aux("redis-bits", b"64")?;
-        self.aux("ctime", ctime.to_string().as_bytes())?;
-        self.aux("used-mem", used_mem.to_string().as_bytes())?;
-        self.aux("aof-base", b"0")?;
+        self.aux("ctime", meta.ctime.to_string().as_bytes())?;
+        self.aux("used-mem", meta.used_mem.to_string().as_bytes())?;
+        self.aux("aof-base", if meta.aof_base { b"1" } else { b"0" })?;
         let mut keys = 0;
         for db in dbs {
             if db.dict.is_empty() {
@@ -285,6 +316,10 @@ impl<W: Write> RdbWriter<W> {
                 let expire = db.expires.get(k).copied();
                 self.key_value(k, o, expire)?;
                 keys += 1;
+                key_save_delay(self.opts.key_save_delay, keys);
+                if keys.is_multiple_of(1024) {
+                    progress(keys);
+                }
             }
         }
         self.byte(opcode::EOF)?;
@@ -292,6 +327,28 @@ impl<W: Write> RdbWriter<W> {
         self.out.write_all(&crc.to_le_bytes())?;
         self.written += 8;
         Ok(keys)
+    }
+    // ANCHOR_END: rdb_snapshot_with
+}
+
+/// The header facts of one snapshot.
+#[derive(Clone, Copy, Debug)]
+pub struct SnapshotMeta {
+    /// Unix seconds (`ctime` aux field).
+    pub ctime: i64,
+    /// `used-mem` aux field.
+    pub used_mem: u64,
+    /// Written as the base of a multi-part AOF (`aof-base` = 1).
+    pub aof_base: bool,
+}
+
+impl SnapshotMeta {
+    pub fn plain(ctime: i64, used_mem: u64) -> SnapshotMeta {
+        SnapshotMeta {
+            ctime,
+            used_mem,
+            aof_base: false,
+        }
     }
 }
 
@@ -341,14 +398,23 @@ pub fn save_to_file(
     opts: RdbOptions,
     used_mem: u64,
 ) -> io::Result<u64> {
+    save_to_file_with(dbs, dir, filename, opts, used_mem, &mut |_| {})
+}
+
+/// [`save_to_file`] with a progress callback (see
+/// [`RdbWriter::snapshot_with`]).
+pub fn save_to_file_with(
+    dbs: &[Db],
+    dir: &Path,
+    filename: &str,
+    opts: RdbOptions,
+    used_mem: u64,
+    progress: &mut dyn FnMut(u64),
+) -> io::Result<u64> {
     let tmp = dir.join(format!("temp-{}.rdb", std::process::id()));
     let result = (|| {
-        let file = std::fs::File::create(&tmp)?;
-        let mut w = RdbWriter::new(io::BufWriter::with_capacity(1 << 16, file), opts);
-        let ctime = crate::server::unix_ms() / 1000;
-        let keys = w.snapshot(dbs, ctime, used_mem)?;
-        let file = w.into_inner().into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
+        let meta = SnapshotMeta::plain(crate::server::unix_ms() / 1000, used_mem);
+        let keys = write_snapshot_file(&tmp, dbs, opts, meta, progress)?;
         std::fs::rename(&tmp, dir.join(filename))?;
         Ok(keys)
     })();
@@ -358,3 +424,20 @@ pub fn save_to_file(
     result
 }
 // ANCHOR_END: rdb_save_file
+
+/// Create `path`, write a snapshot into it and fsync it; no rename (the
+/// AOF rewrite names its base itself). Returns the keys written.
+pub fn write_snapshot_file(
+    path: &Path,
+    dbs: &[Db],
+    opts: RdbOptions,
+    meta: SnapshotMeta,
+    progress: &mut dyn FnMut(u64),
+) -> io::Result<u64> {
+    let file = std::fs::File::create(path)?;
+    let mut w = RdbWriter::new(io::BufWriter::with_capacity(1 << 16, file), opts);
+    let keys = w.snapshot_with(dbs, meta, progress)?;
+    let file = w.into_inner().into_inner().map_err(|e| e.into_error())?;
+    file.sync_all()?;
+    Ok(keys)
+}

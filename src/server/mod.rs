@@ -636,6 +636,18 @@ pub fn process_command(server: &mut Server, client: &mut Client, args: Args) -> 
         reject(server, client, Some(cmd), crate::evict::OOM_ERR);
         return Flow::Continue;
     }
+    // A failed BGSAVE with `stop-writes-on-bgsave-error yes`: refuse
+    // writes (and PING) until a save succeeds (the persistence chapter).
+    if let Some(msg) = crate::commands::persistence::writes_denied_by_disk_error(server) {
+        let writes = cmd.has(flags::WRITE)
+            || (cmd.full_name == "exec"
+                && client.multi.queued.iter().any(|(c, _)| c.has(flags::WRITE)));
+        if writes || cmd.full_name == "ping" {
+            server.command_stats[cmd.stats_index].rejected_calls += 1;
+            reject(server, client, Some(cmd), msg);
+            return Flow::Continue;
+        }
+    }
     // RESP2 subscribed mode: replies and messages would be indistinguishable
     // arrays, so only the subscription commands are allowed (the pubsub
     // chapter). RESP3 tells them apart (push frames): no limit there.
