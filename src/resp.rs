@@ -193,10 +193,19 @@ pub struct RequestParser {
 /// Find `\r` from `from`; Redis looks for `\r` (not `\r\n`) and then checks
 /// that the `\n` has arrived.
 fn find_cr(buf: &[u8], from: usize) -> Option<usize> {
-    buf[from..]
-        .iter()
-        .position(|&b| b == b'\r')
-        .map(|p| p + from)
+    find_line_end(&buf[from..], b'\r').map(|p| p + from)
+}
+
+/// Where a header or inline line ends, as Redis finds it: with C's
+/// `strchr`, which stops at the first NUL byte. So `PING\0\r\n` has no end
+/// yet: Redis waits for more (and, past 64 KB, refuses the line as too
+/// big) instead of running `PING`. We do the same, so the same bytes get
+/// the same replies.
+fn find_line_end(buf: &[u8], end: u8) -> Option<usize> {
+    match buf.iter().position(|&b| b == end || b == 0) {
+        Some(p) if buf[p] == end => Some(p),
+        _ => None,
+    }
 }
 
 /// Parse a signed decimal as Redis's `string2ll`: no spaces, no `+`, no
@@ -265,7 +274,7 @@ impl RequestParser {
     // ANCHOR: parse_inline
     /// `PING\r\n`, `set k "a b"\n`: one line, split like a shell would.
     fn parse_inline(&mut self, buf: &[u8]) -> Parsed {
-        let Some(newline) = buf.iter().position(|&b| b == b'\n') else {
+        let Some(newline) = find_line_end(buf, b'\n') else {
             if buf.len() > PROTO_INLINE_MAX_SIZE {
                 return Parsed::Error("Protocol error: too big inline request".into());
             }
@@ -783,6 +792,18 @@ mod tests {
     fn empty_multibulk_and_blank_lines_are_skipped() {
         let got = parse_all(b"*0\r\n*-1\r\n\r\n   \r\nPING\r\n");
         assert_eq!(got, vec![Ok(vec![b"PING".to_vec()])]);
+    }
+
+    #[test]
+    fn a_nul_before_the_line_end_leaves_the_line_incomplete_as_strchr_does() {
+        assert_eq!(parse_all(b"PING\0\r\nPING\r\n"), vec![]);
+        assert_eq!(parse_all(b"*1\0\r\n$4\r\nPING\r\n"), vec![]);
+        assert_eq!(parse_all(b"*1\r\n$4\0\r\nPING\r\n"), vec![]);
+        // Inside a bulk a NUL is just a byte.
+        assert_eq!(
+            parse_all(b"*1\r\n$2\r\n\0\0\r\n"),
+            vec![Ok(vec![b"\0\0".to_vec()])]
+        );
     }
 
     #[test]

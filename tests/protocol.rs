@@ -165,3 +165,33 @@ fn before_auth_only_small_requests_are_parsed() {
     );
     assert!(raw.is_closed());
 }
+
+/// Send `input`, shut the write side, and return all the server says
+/// until it closes.
+fn transcript(server: &redis_anatomy::server::ServerHandle, input: &[u8]) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut raw = Raw::connect(server);
+    raw.stream.write_all(input).unwrap();
+    raw.stream.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut out = Vec::new();
+    raw.stream.read_to_end(&mut out).unwrap();
+    out
+}
+
+/// Redis finds the end of a header or inline line with `strchr`, which
+/// stops at a NUL byte: a line with a NUL before its newline is never
+/// complete, and the client waits (until the 64 KB inline limit).
+#[test]
+fn a_nul_before_the_newline_leaves_the_line_incomplete_as_in_redis() {
+    let server = start();
+    for input in [&b"PING\0\r\n"[..], b"\0\r\n", b"*1\0\r\n$4\r\nPING\r\n"] {
+        assert_eq!(text(&transcript(&server, input)), "", "for {input:?}");
+    }
+    // The 64 KB limit still ends it.
+    let mut input = b"PING\0\r\n".to_vec();
+    input.resize(70_000, b'x');
+    assert_eq!(
+        text(&transcript(&server, &input)),
+        "-ERR Protocol error: too big inline request\r\n"
+    );
+}
