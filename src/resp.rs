@@ -456,17 +456,24 @@ impl Reply {
     /// `addReplyErrorLength`, newlines are replaced by spaces so that a
     /// message cannot break the protocol.
     pub fn error(&mut self, msg: &str) {
+        self.error_bytes(msg.as_bytes());
+    }
+
+    /// [`error`](Self::error) for a message that quotes the client's own
+    /// bytes (`unknown command '\x80'`): Redis echoes them as they came,
+    /// not as valid UTF-8, so the message is bytes too.
+    pub fn error_bytes(&mut self, msg: &[u8]) {
         self.buf.push(b'-');
         let start = self.buf.len();
-        self.buf.extend_from_slice(msg.as_bytes());
+        self.buf.extend_from_slice(msg);
         for b in &mut self.buf[start..] {
             if *b == b'\r' || *b == b'\n' {
                 *b = b' ';
             }
         }
         self.buf.extend_from_slice(b"\r\n");
-        let code = msg.split(' ').next().unwrap_or("ERR");
-        self.errors.push(code.to_string());
+        let code = msg.split(|&b| b == b' ').next().unwrap_or(b"ERR");
+        self.errors.push(String::from_utf8_lossy(code).into_owned());
     }
 
     /// `-ERR <msg>`

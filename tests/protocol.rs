@@ -195,3 +195,24 @@ fn a_nul_before_the_newline_leaves_the_line_incomplete_as_in_redis() {
         "-ERR Protocol error: too big inline request\r\n"
     );
 }
+
+/// Errors that quote the client's bytes quote them verbatim, as Redis's
+/// `%s` and `%c` do: byte 0x80 is sent back as one byte 0x80, not as the
+/// two bytes of U+0080 or the three of U+FFFD.
+#[test]
+fn errors_quote_the_clients_bytes_verbatim() {
+    let server = start();
+    let mut raw = Raw::connect(&server);
+    raw.roundtrip(
+        &resp(&[b"\x80\xff", b"a\xfe"]),
+        b"-ERR unknown command '\x80\xff', with args beginning with: 'a\xfe' \r\n",
+    );
+    raw.roundtrip(
+        &resp(&[b"CONFIG", b"\xc3"]),
+        b"-ERR unknown subcommand '\xc3'. Try CONFIG HELP.\r\n",
+    );
+    raw.roundtrip(
+        b"\x80x\r\n",
+        b"-ERR unknown command '\x80x', with args beginning with: \r\n",
+    );
+}
