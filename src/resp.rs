@@ -71,8 +71,9 @@ pub enum Parsed {
     /// Not enough bytes yet.
     Incomplete,
     /// A protocol error. Redis replies with this text (prefixed `-ERR `)
-    /// and then closes the connection.
-    Error(String),
+    /// and then closes the connection. Bytes, not a `String`: the text may
+    /// quote a byte the client sent (`expected '$', got '\x80'`), verbatim.
+    Error(Vec<u8>),
 }
 
 /// Arguments of one command: slices of a buffer, without copies.
@@ -345,10 +346,9 @@ impl RequestParser {
                         return Parsed::Incomplete;
                     }
                     if buf[self.cursor] != b'$' {
-                        return Parsed::Error(format!(
-                            "Protocol error: expected '$', got '{}'",
-                            buf[self.cursor] as char
-                        ));
+                        let mut msg = b"Protocol error: expected '$', got '".to_vec();
+                        msg.extend_from_slice(&[buf[self.cursor], b'\'']);
+                        return Parsed::Error(msg);
                     }
                     let len = match parse_i64(&buf[self.cursor + 1..cr]) {
                         Some(n) if n >= 0 && (n as u64) <= limits.max_bulk_len => n as usize,
@@ -729,7 +729,7 @@ mod tests {
                 }
                 Parsed::Incomplete => return out,
                 Parsed::Error(e) => {
-                    out.push(Err(e));
+                    out.push(Err(String::from_utf8_lossy(&e).into_owned()));
                     return out;
                 }
             }

@@ -215,4 +215,8 @@ fn errors_quote_the_clients_bytes_verbatim() {
         b"\x80x\r\n",
         b"-ERR unknown command '\x80x', with args beginning with: \r\n",
     );
+    assert_eq!(
+        transcript(&server, b"*1\r\n\x80\r\n"),
+        b"-ERR Protocol error: expected '$', got '\x80'\r\n"
+    );
 }

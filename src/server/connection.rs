@@ -469,7 +469,7 @@ fn run_batch(
             }
             Parsed::Error(msg) => {
                 // Redis answers, then closes once the answer is written.
-                c.reply.err(&msg);
+                c.reply.error_bytes(&[&b"ERR "[..], &msg].concat());
                 c.reply.errors.clear();
                 s.stats.total_error_replies += 1;
                 *s.stats.error_codes.entry("ERR".into()).or_default() += 1;
