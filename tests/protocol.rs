@@ -220,3 +220,47 @@ fn errors_quote_the_clients_bytes_verbatim() {
         b"-ERR Protocol error: expected '$', got '\x80'\r\n"
     );
 }
+
+fn used_memory(c: &mut redis::Connection) -> i64 {
+    let info: String = redis::cmd("INFO").arg("memory").query(c).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("used_memory:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("used_memory in INFO")
+}
+
+/// A client that declares a 512 MB bulk and sends nothing more costs what
+/// it sent, not what it declared. (Redis 7.0 reserves the declared length
+/// at once: used_memory jumps by 640 MB per such client.)
+#[test]
+fn a_declared_but_unsent_bulk_allocates_nothing_big() {
+    let server = start();
+    let mut admin = conn(&server);
+    let before = used_memory(&mut admin);
+    let mut waiting = Vec::new();
+    for _ in 0..4 {
+        let mut raw = Raw::connect(&server);
+        raw.send(b"*1\r\n$536870912\r\n");
+        waiting.push(raw);
+    }
+    // Wait until the server has read all four headers.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let list: String = redis::cmd("CLIENT").arg("LIST").query(&mut admin).unwrap();
+        if list.matches(" qbuf=16 ").count() == 4 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{list}");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let grown = used_memory(&mut admin) - before;
+    // 2 GB were declared; allow generous noise from tests running alongside.
+    assert!(grown < 256 << 20, "used_memory grew by {grown} bytes");
+    // The declared bulk can still arrive and run.
+    let mut raw = Raw::connect(&server);
+    let value = vec![b'v'; 3 << 20];
+    raw.send(format!("*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n${}\r\n", value.len()).as_bytes());
+    raw.send(&value);
+    raw.roundtrip(b"\r\n", b"+OK\r\n");
+    raw.roundtrip(&resp(&[b"STRLEN", b"big"]), b":3145728\r\n");
+}
