@@ -1,0 +1,129 @@
+//! # Limits, as Redis enforces them
+//!
+//! Each limit a hostile or broken client can run into, tested through real
+//! sockets: `client-output-buffer-limit` for normal clients (off by
+//! default; hard, and soft-for-some-seconds, when set), `maxclients` with
+//! Redis's error, `timeout` for idle clients (but not subscribers or
+//! blocked clients), `tcp-keepalive` read back from the accepted socket,
+//! and `proto-max-bulk-len`. The query buffer limit is in `protocol.rs`,
+//! the pubsub output limit in `pubsub.rs`.
+//!
+//! The server runs in this process, so a test can read a client's socket
+//! options with `getsockopt` on the fd that CLIENT INFO reports: the same
+//! descriptor the server accepted, not a model of it.
+
+mod common;
+use common::*;
+
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+fn config_set(c: &mut redis::Connection, name: &str, value: &str) {
+    redis::cmd("CONFIG")
+        .arg("SET")
+        .arg(name)
+        .arg(value)
+        .query::<()>(c)
+        .unwrap();
+}
+
+fn client_list(c: &mut redis::Connection) -> String {
+    redis::cmd("CLIENT").arg("LIST").query(c).unwrap()
+}
+
+/// The value of `field=` in a CLIENT LIST/INFO line.
+fn field<'a>(line: &'a str, name: &str) -> &'a str {
+    let key = format!(" {name}=");
+    let start = line.find(&key).map(|i| i + key.len()).unwrap_or_else(|| {
+        line.strip_prefix(&key[1..])
+            .map(|_| key.len() - 1)
+            .expect(name)
+    });
+    line[start..].split(' ').next().unwrap()
+}
+
+fn line_of(list: &str, id: i64) -> Option<&str> {
+    list.lines().find(|l| field(l, "id") == id.to_string())
+}
+
+fn raw_client_id(raw: &mut Raw) -> i64 {
+    raw.send(&resp(&[b"CLIENT", b"ID"]));
+    let reply = raw.read_exact_len(3);
+    let mut text = String::from_utf8(reply).unwrap();
+    while !text.ends_with("\r\n") {
+        text.push_str(&String::from_utf8(raw.read_exact_len(1)).unwrap());
+    }
+    text[1..text.len() - 2].parse().unwrap()
+}
+
+/// Poll until `done` holds, for at most 10 s.
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+// ---------------------------------------------------------------------
+// tcp-keepalive
+// ---------------------------------------------------------------------
+
+/// The keepalive settings of the server's end of `raw`, read with
+/// `getsockopt` on the fd CLIENT INFO names: (SO_KEEPALIVE, TCP_KEEPIDLE,
+/// TCP_KEEPINTVL, TCP_KEEPCNT).
+#[cfg(target_os = "linux")]
+fn server_side_keepalive(raw: &mut Raw) -> (i32, i32, i32, i32) {
+    raw.send(&resp(&[b"CLIENT", b"INFO"]));
+    let mut reply = Vec::new();
+    while !reply.ends_with(b"\n\r\n") {
+        reply.extend(raw.read_exact_len(1));
+    }
+    let info = String::from_utf8(reply).unwrap();
+    let fd: i32 = field(&info, "fd").parse().unwrap();
+    let get = |level: i32, option: i32| {
+        let mut value: libc::c_int = -1;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: `fd` is open while `raw` is connected; `value` and
+        // `len` are live locals of the sizes passed.
+        let rc = unsafe {
+            libc::getsockopt(
+                fd,
+                level,
+                option,
+                &mut value as *mut libc::c_int as *mut libc::c_void,
+                &mut len,
+            )
+        };
+        assert_eq!(rc, 0, "getsockopt on fd {fd}");
+        value
+    };
+    (
+        get(libc::SOL_SOCKET, libc::SO_KEEPALIVE),
+        get(libc::IPPROTO_TCP, libc::TCP_KEEPIDLE),
+        get(libc::IPPROTO_TCP, libc::TCP_KEEPINTVL),
+        get(libc::IPPROTO_TCP, libc::TCP_KEEPCNT),
+    )
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn tcp_keepalive_sets_idle_interval_and_count_like_redis() {
+    let server = start();
+    let mut admin = conn(&server);
+    // The default, 300: probe after 300 s, then every 100 s, 3 times.
+    let mut raw = Raw::connect(&server);
+    assert_eq!(server_side_keepalive(&mut raw), (1, 300, 100, 3));
+    // A new value applies to the next connection.
+    config_set(&mut admin, "tcp-keepalive", "7");
+    let mut raw = Raw::connect(&server);
+    assert_eq!(server_side_keepalive(&mut raw), (1, 7, 2, 3));
+    config_set(&mut admin, "tcp-keepalive", "2");
+    let mut raw = Raw::connect(&server);
+    // 2 / 3 rounds down to 0; the interval is at least 1 s.
+    assert_eq!(server_side_keepalive(&mut raw), (1, 2, 1, 3));
+    // 0 turns it off.
+    config_set(&mut admin, "tcp-keepalive", "0");
+    let mut raw = Raw::connect(&server);
+    assert_eq!(server_side_keepalive(&mut raw).0, 0);
+}
