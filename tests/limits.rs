@@ -66,6 +66,51 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 }
 
 // ---------------------------------------------------------------------
+// timeout
+// ---------------------------------------------------------------------
+
+#[test]
+fn timeout_closes_idle_clients_but_not_subscribers_or_blocked_clients() {
+    let server = start();
+    let mut admin = conn(&server);
+    // These two wait longer than the idle one below: when the cron closes
+    // the idle one, it has looked at them in the same pass.
+    let mut subscriber = Raw::connect(&server);
+    subscriber.send(&resp(&[b"SUBSCRIBE", b"news"]));
+    let confirm = "*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n";
+    assert_eq!(text(&subscriber.read_exact_len(confirm.len())), confirm);
+    let mut blocked = Raw::connect(&server);
+    blocked.send(&resp(&[b"BLPOP", b"queue", b"0"]));
+    wait_for("the BLPOP to park", || {
+        client_list(&mut admin).contains("cmd=blpop")
+    });
+    let mut idle = Raw::connect(&server);
+    idle.roundtrip(b"PING\r\n", b"+PONG\r\n");
+    config_set(&mut admin, "timeout", "1");
+    // The admin connection stays busy, so only `idle` is idle.
+    wait_for("the idle client to be closed", || {
+        client_list(&mut admin).lines().count() == 3
+    });
+    assert!(idle.is_closed());
+    // The subscriber still gets messages; the blocked client is served.
+    let receivers: i64 = redis::cmd("PUBLISH")
+        .arg("news")
+        .arg("hi")
+        .query(&mut admin)
+        .unwrap();
+    assert_eq!(receivers, 1);
+    let message = "*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n";
+    assert_eq!(text(&subscriber.read_exact_len(message.len())), message);
+    let _: i64 = redis::cmd("LPUSH")
+        .arg("queue")
+        .arg("job")
+        .query(&mut admin)
+        .unwrap();
+    let served = "*2\r\n$5\r\nqueue\r\n$3\r\njob\r\n";
+    assert_eq!(text(&blocked.read_exact_len(served.len())), served);
+}
+
+// ---------------------------------------------------------------------
 // tcp-keepalive
 // ---------------------------------------------------------------------
 

@@ -73,7 +73,11 @@ pub fn server_cron(s: &mut Server) {
 }
 // ANCHOR_END: server_cron
 
-/// Close clients idle for more than `timeout` seconds.
+/// Close clients idle for more than `timeout` seconds. Waiting is not
+/// idleness for a subscriber (it waits for messages) nor for a client
+/// parked in BLPOP (its own timeout governs it), so, as Redis's
+/// `clientsCronHandleTimeout`, those two are never closed here; nor is a
+/// MONITOR.
 fn clients_cron(s: &mut Server) {
     let timeout = s.config.timeout as u64;
     let now = Instant::now();
@@ -81,7 +85,11 @@ fn clients_cron(s: &mut Server) {
         let Ok(mut c) = rc.try_borrow_mut() else {
             continue;
         };
-        if timeout > 0 && !c.monitor && now.duration_since(c.last_interaction).as_secs() > timeout {
+        let waits_by_design = c.monitor || c.blocked.is_some() || c.pubsub.active();
+        if timeout > 0
+            && !waits_by_design
+            && now.duration_since(c.last_interaction).as_secs() > timeout
+        {
             c.close_asap = true;
             c.wake.notify_one();
         }
