@@ -66,6 +66,88 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 }
 
 // ---------------------------------------------------------------------
+// client-output-buffer-limit normal
+// ---------------------------------------------------------------------
+
+/// A client that pipelines `n` GETs of a 64 KB value and reads nothing.
+fn greedy_reader(server: &redis_anatomy::server::ServerHandle, n: usize) -> (Raw, i64) {
+    let mut raw = Raw::connect(server);
+    let id = raw_client_id(&mut raw);
+    let mut pipeline = Vec::new();
+    for _ in 0..n {
+        pipeline.extend_from_slice(&resp(&[b"GET", b"big"]));
+    }
+    raw.send(&pipeline);
+    (raw, id)
+}
+
+fn set_big_value(c: &mut redis::Connection) {
+    redis::cmd("SET")
+        .arg("big")
+        .arg(vec![b'v'; 64 * 1024])
+        .query::<()>(c)
+        .unwrap();
+}
+
+#[test]
+fn by_default_a_normal_client_that_does_not_read_keeps_its_replies() {
+    let server = start();
+    let mut admin = conn(&server);
+    set_big_value(&mut admin);
+    // 300 replies of 64 KB: 19 MB, far past what the kernel buffers.
+    let (mut raw, id) = greedy_reader(&server, 300);
+    // The server holds the rest and shows it as omem in CLIENT LIST.
+    wait_for("omem to grow", || {
+        let list = client_list(&mut admin);
+        line_of(&list, id).is_some_and(|l| field(l, "omem").parse::<u64>().unwrap() > 1 << 20)
+    });
+    let one = 64 * 1024 + "$65536\r\n\r\n".len();
+    let got = raw.read_exact_len(300 * one);
+    assert_eq!(got.len(), 300 * one, "every reply arrives");
+}
+
+#[test]
+fn a_normal_client_past_the_hard_limit_is_closed_without_the_rest() {
+    let server = start();
+    let mut admin = conn(&server);
+    set_big_value(&mut admin);
+    config_set(&mut admin, "client-output-buffer-limit", "normal 1mb 0 0");
+    let (mut raw, id) = greedy_reader(&server, 300);
+    wait_for("the client to be closed", || {
+        line_of(&client_list(&mut admin), id).is_none()
+    });
+    // What was already in the kernel's buffers arrives, then the close;
+    // the 19 MB never existed.
+    let mut got = Vec::new();
+    let _ = raw.stream.read_to_end(&mut got);
+    assert!(got.len() < 8 << 20, "{} bytes arrived", got.len());
+    // The limit is checked as each reply is added, so the pipeline stops
+    // at the GET that crosses it: 17 * 65545 - 16384 >= 1 MB. Redis 7.0.15
+    // runs exactly 17 GETs of this pipeline too.
+    let stats: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query(&mut admin)
+        .unwrap();
+    assert!(stats.contains("cmdstat_get:calls=17,"), "{stats}");
+}
+
+#[test]
+fn a_normal_client_past_the_soft_limit_for_its_seconds_is_closed() {
+    let server = start();
+    let mut admin = conn(&server);
+    set_big_value(&mut admin);
+    // No hard limit: only the soft rule can close it.
+    config_set(&mut admin, "client-output-buffer-limit", "normal 0 256kb 1");
+    let (mut raw, id) = greedy_reader(&server, 100);
+    // Redis checks the soft limit when output is added, so keep asking.
+    wait_for("the client to be closed", || {
+        let _ = std::io::Write::write_all(&mut raw.stream, &resp(&[b"GET", b"big"]));
+        std::thread::sleep(Duration::from_millis(50));
+        line_of(&client_list(&mut admin), id).is_none()
+    });
+}
+
+// ---------------------------------------------------------------------
 // timeout
 // ---------------------------------------------------------------------
 

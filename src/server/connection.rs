@@ -456,11 +456,11 @@ pub fn enforce_output_limit(config: &Config, c: &mut Client) -> bool {
     if !(hard || soft) {
         return false;
     }
+    // Redis's log line names the client by its whole CLIENT LIST line.
     eprintln!(
-        "{} # Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
+        "{} # Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
         std::process::id(),
-        c.id,
-        c.addr
+        c.info_line(Instant::now())
     );
     c.close_asap = true;
     // Nothing more will be written: free the memory now.
@@ -515,6 +515,14 @@ fn run_batch(
                     break;
                 }
                 consumed += n;
+                // One pipeline of GETs can produce gigabytes: the output
+                // limit is checked as replies grow, not only per batch, as
+                // Redis checks it on every reply added past the first
+                // 16 KiB. Below that it cannot be reached, so the common
+                // small reply costs one comparison.
+                if c.reply.buf.len() > 16 * 1024 {
+                    enforce_output_limit(&s.config, &mut c);
+                }
             }
             Parsed::Inline { consumed: n, args } => {
                 if let Flow::Paused(until) = process_command(&mut s, &mut c, args.args()) {

@@ -93,6 +93,10 @@ fn clients_cron(s: &mut Server) {
             c.close_asap = true;
             c.wake.notify_one();
         }
+        // A client that stopped reading has its connection task parked in
+        // a write, reading nothing, so no new reply re-checks its soft
+        // output limit; the cron does, so the limit's seconds still run out.
+        super::connection::enforce_output_limit(&s.config, &mut c);
         c.query_buffer_peak = c.query_buffer_len;
     }
     s.client_recent_max_input_buffer = 0;
