@@ -148,6 +148,31 @@ fn a_normal_client_past_the_soft_limit_for_its_seconds_is_closed() {
 }
 
 // ---------------------------------------------------------------------
+// maxclients
+// ---------------------------------------------------------------------
+
+#[test]
+fn the_connection_past_maxclients_gets_redis_error_and_is_closed() {
+    let server = start_with(|c| c.maxclients = 2);
+    let mut first = conn(&server);
+    let second = Raw::connect(&server);
+    let mut third = Raw::connect(&server);
+    assert_eq!(
+        third.read_exact_len(usize::MAX),
+        b"-ERR max number of clients reached\r\n"
+    );
+    let info: String = redis::cmd("INFO").arg("stats").query(&mut first).unwrap();
+    assert!(info.contains("rejected_connections:1\r\n"), "{info}");
+    // A freed slot is usable again.
+    drop(second);
+    wait_for("the second client to go", || {
+        client_list(&mut first).lines().count() == 1
+    });
+    let mut fourth = Raw::connect(&server);
+    fourth.roundtrip(b"PING\r\n", b"+PONG\r\n");
+}
+
+// ---------------------------------------------------------------------
 // timeout
 // ---------------------------------------------------------------------
 
@@ -253,4 +278,27 @@ fn tcp_keepalive_sets_idle_interval_and_count_like_redis() {
     config_set(&mut admin, "tcp-keepalive", "0");
     let mut raw = Raw::connect(&server);
     assert_eq!(server_side_keepalive(&mut raw).0, 0);
+}
+
+// ---------------------------------------------------------------------
+// proto-max-bulk-len
+// ---------------------------------------------------------------------
+
+#[test]
+fn proto_max_bulk_len_bounds_a_bulk_and_can_be_lowered() {
+    let server = start();
+    let mut admin = conn(&server);
+    config_set(&mut admin, "proto-max-bulk-len", "1mb");
+    let mut raw = Raw::connect(&server);
+    raw.roundtrip(
+        b"*1\r\n$1048577\r\n",
+        b"-ERR Protocol error: invalid bulk length\r\n",
+    );
+    assert!(raw.is_closed());
+    // Exactly the limit is accepted.
+    let mut raw = Raw::connect(&server);
+    let value = vec![b'x'; 1 << 20];
+    raw.send(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1048576\r\n");
+    raw.send(&value);
+    raw.roundtrip(b"\r\n", b"+OK\r\n");
 }
