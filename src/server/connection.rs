@@ -382,10 +382,11 @@ fn set_keepalive(stream: &TcpStream, seconds: u32) {
     {
         use std::os::unix::io::AsRawFd;
         let fd = stream.as_raw_fd();
+        let idle = seconds as libc::c_int;
         let interval = (seconds / 3).max(1) as libc::c_int;
         for (level, option, value) in [
             (libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1),
-            (libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, seconds as libc::c_int),
+            (libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, idle),
             (libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, interval),
             (libc::IPPROTO_TCP, libc::TCP_KEEPCNT, 3),
         ] {
