@@ -101,6 +101,17 @@ fn by_default_a_normal_client_that_does_not_read_keeps_its_replies() {
         let list = client_list(&mut admin);
         line_of(&list, id).is_some_and(|l| field(l, "omem").parse::<u64>().unwrap() > 1 << 20)
     });
+    // INFO's peak tracker sees it too (Redis measures every client in its
+    // cron, not only when a command runs).
+    wait_for("client_recent_max_output_buffer to grow", || {
+        let info: String = redis::cmd("INFO").arg("clients").query(&mut admin).unwrap();
+        let peak = info
+            .lines()
+            .find_map(|l| l.strip_prefix("client_recent_max_output_buffer:"))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .expect("client_recent_max_output_buffer");
+        peak > 1 << 20
+    });
     let one = 64 * 1024 + "$65536\r\n\r\n".len();
     let got = raw.read_exact_len(300 * one);
     assert_eq!(got.len(), 300 * one, "every reply arrives");

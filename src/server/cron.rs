@@ -81,10 +81,16 @@ pub fn server_cron(s: &mut Server) {
 fn clients_cron(s: &mut Server) {
     let timeout = s.config.timeout as u64;
     let now = Instant::now();
+    // INFO's client_recent_max_* start each tick from what the clients
+    // hold now, so a client whose output sits unsent (it stopped
+    // reading) keeps showing, as in Redis's clientsCronTrackExpansiveClients.
+    let (mut max_input, mut max_output) = (0, 0);
     for rc in s.clients.values() {
         let Ok(mut c) = rc.try_borrow_mut() else {
             continue;
         };
+        max_input = max_input.max(c.query_buffer_len);
+        max_output = max_output.max(c.reply.len() + c.reply_in_flight);
         let waits_by_design = c.monitor || c.blocked.is_some() || c.pubsub.active();
         if timeout > 0
             && !waits_by_design
@@ -99,8 +105,8 @@ fn clients_cron(s: &mut Server) {
         super::connection::enforce_output_limit(&s.config, &mut c);
         c.query_buffer_peak = c.query_buffer_len;
     }
-    s.client_recent_max_input_buffer = 0;
-    s.client_recent_max_output_buffer = 0;
+    s.client_recent_max_input_buffer = max_input;
+    s.client_recent_max_output_buffer = max_output;
 }
 
 // ANCHOR: databases_cron
