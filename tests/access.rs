@@ -77,6 +77,31 @@ fn info_stat(c: &mut redis::Connection, field: &str) -> i64 {
         .unwrap()
 }
 
+/// Our default `bind` is redis.conf's, `127.0.0.1 -::1`, as the issue asks
+/// (Redis 7.0 started with no config file binds `* -::*` and relies on
+/// protected mode alone): the server is not reachable at another address,
+/// even another loopback one.
+#[test]
+fn the_default_bind_listens_on_loopback_only() {
+    let server = redis_anatomy::server::spawn(redis_anatomy::server::Config {
+        port: 0,
+        save: Vec::new(),
+        dir: scratch_dir(),
+        ..redis_anatomy::server::Config::default()
+    })
+    .unwrap();
+    let mut c = conn(&server);
+    let bind: Vec<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("bind")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(bind, ["bind", "127.0.0.1 -::1"]);
+    let elsewhere = SocketAddr::from(([127, 0, 0, 2], server.addr.port()));
+    let refused = TcpStream::connect_timeout(&elsewhere, Duration::from_secs(5));
+    assert!(refused.is_err(), "reachable at {elsewhere}");
+}
+
 #[test]
 fn protected_mode_refuses_a_remote_client_with_redis_message() {
     let server = start_open(|_| {});

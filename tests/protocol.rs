@@ -165,3 +165,102 @@ fn before_auth_only_small_requests_are_parsed() {
     );
     assert!(raw.is_closed());
 }
+
+/// Send `input`, shut the write side, and return all the server says
+/// until it closes.
+fn transcript(server: &redis_anatomy::server::ServerHandle, input: &[u8]) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut raw = Raw::connect(server);
+    raw.stream.write_all(input).unwrap();
+    raw.stream.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut out = Vec::new();
+    raw.stream.read_to_end(&mut out).unwrap();
+    out
+}
+
+/// Redis finds the end of a header or inline line with `strchr`, which
+/// stops at a NUL byte: a line with a NUL before its newline is never
+/// complete, and the client waits (until the 64 KB inline limit).
+#[test]
+fn a_nul_before_the_newline_leaves_the_line_incomplete_as_in_redis() {
+    let server = start();
+    for input in [&b"PING\0\r\n"[..], b"\0\r\n", b"*1\0\r\n$4\r\nPING\r\n"] {
+        assert_eq!(text(&transcript(&server, input)), "", "for {input:?}");
+    }
+    // The 64 KB limit still ends it.
+    let mut input = b"PING\0\r\n".to_vec();
+    input.resize(70_000, b'x');
+    assert_eq!(
+        text(&transcript(&server, &input)),
+        "-ERR Protocol error: too big inline request\r\n"
+    );
+}
+
+/// Errors that quote the client's bytes quote them verbatim, as Redis's
+/// `%s` and `%c` do: byte 0x80 is sent back as one byte 0x80, not as the
+/// two bytes of U+0080 or the three of U+FFFD.
+#[test]
+fn errors_quote_the_clients_bytes_verbatim() {
+    let server = start();
+    let mut raw = Raw::connect(&server);
+    raw.roundtrip(
+        &resp(&[b"\x80\xff", b"a\xfe"]),
+        b"-ERR unknown command '\x80\xff', with args beginning with: 'a\xfe' \r\n",
+    );
+    raw.roundtrip(
+        &resp(&[b"CONFIG", b"\xc3"]),
+        b"-ERR unknown subcommand '\xc3'. Try CONFIG HELP.\r\n",
+    );
+    raw.roundtrip(
+        b"\x80x\r\n",
+        b"-ERR unknown command '\x80x', with args beginning with: \r\n",
+    );
+    assert_eq!(
+        transcript(&server, b"*1\r\n\x80\r\n"),
+        b"-ERR Protocol error: expected '$', got '\x80'\r\n"
+    );
+}
+
+fn used_memory(c: &mut redis::Connection) -> i64 {
+    let info: String = redis::cmd("INFO").arg("memory").query(c).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("used_memory:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("used_memory in INFO")
+}
+
+/// A client that declares a 512 MB bulk and sends nothing more costs what
+/// it sent, not what it declared. (Redis 7.0 reserves the declared length
+/// at once: used_memory jumps by 640 MB per such client.)
+#[test]
+fn a_declared_but_unsent_bulk_allocates_nothing_big() {
+    let server = start();
+    let mut admin = conn(&server);
+    let before = used_memory(&mut admin);
+    let mut waiting = Vec::new();
+    for _ in 0..4 {
+        let mut raw = Raw::connect(&server);
+        raw.send(b"*1\r\n$536870912\r\n");
+        waiting.push(raw);
+    }
+    // Wait until the server has read all four headers.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let list: String = redis::cmd("CLIENT").arg("LIST").query(&mut admin).unwrap();
+        if list.matches(" qbuf=16 ").count() == 4 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{list}");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let grown = used_memory(&mut admin) - before;
+    // 2 GB were declared; allow generous noise from tests running alongside.
+    assert!(grown < 256 << 20, "used_memory grew by {grown} bytes");
+    // The declared bulk can still arrive and run.
+    let mut raw = Raw::connect(&server);
+    let value = vec![b'v'; 3 << 20];
+    raw.send(format!("*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n${}\r\n", value.len()).as_bytes());
+    raw.send(&value);
+    raw.roundtrip(b"\r\n", b"+OK\r\n");
+    raw.roundtrip(&resp(&[b"STRLEN", b"big"]), b":3145728\r\n");
+}

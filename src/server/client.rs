@@ -294,7 +294,8 @@ impl Client {
     /// Redis 7.0's field order. `argv_mem` is the size of the arguments of
     /// the command running now: non-zero only for the client asking.
     pub fn write_info_line(&self, out: &mut String, now: Instant, argv_mem: usize) {
-        let pending = self.reply.len();
+        // Unsent output includes a write the peer has not drained yet.
+        let pending = self.reply.len() + self.reply_in_flight;
         // Our one reply Vec, described as Redis's 16 KiB buffer plus a
         // list of 16 KiB blocks for the rest.
         let obl = pending.min(REPLY_CHUNK_BYTES);

@@ -301,8 +301,9 @@ pub struct CommandTable {
 
 /// Why a lookup failed, with the error text Redis sends.
 pub enum LookupError {
-    Unknown(String),
-    UnknownSubcommand(String),
+    /// Bytes, not text: the message quotes the client's bytes verbatim.
+    Unknown(Vec<u8>),
+    UnknownSubcommand(Vec<u8>),
     Arity(String),
 }
 
@@ -384,11 +385,12 @@ impl CommandTable {
             match cmd.subcommands.get(&sub) {
                 Some(s) => s,
                 None => {
-                    return Err(LookupError::UnknownSubcommand(format!(
-                        "ERR unknown subcommand '{}'. Try {} HELP.",
-                        truncate_lossy(args.get(1), 128),
-                        cmd.def.name.to_ascii_uppercase()
-                    )))
+                    let mut msg = b"ERR unknown subcommand '".to_vec();
+                    msg.extend_from_slice(truncate(args.get(1), 128));
+                    msg.extend_from_slice(b"'. Try ");
+                    msg.extend_from_slice(cmd.def.name.to_ascii_uppercase().as_bytes());
+                    msg.extend_from_slice(b" HELP.");
+                    return Err(LookupError::UnknownSubcommand(msg));
                 }
             }
         } else {
@@ -414,23 +416,30 @@ impl CommandTable {
 }
 
 /// `unknown command 'foo', with args beginning with: 'a' 'b' `: Redis lists
-/// arguments until the list reaches 128 bytes.
-pub fn unknown_command_error(args: Args) -> String {
-    let mut list = String::new();
+/// arguments until the list reaches 128 bytes. The client's bytes are
+/// quoted as they came (`'\x80'` stays one byte 0x80), as Redis's `%s`
+/// does; only `\r` and `\n` become spaces, when the reply is written.
+pub fn unknown_command_error(args: Args) -> Vec<u8> {
+    let mut list = Vec::new();
     for i in 1..args.len() {
         if list.len() >= 128 {
             break;
         }
         let room = 128 - list.len();
-        list.push('\'');
-        list.push_str(&truncate_lossy(args.get(i), room));
-        list.push_str("' ");
+        list.push(b'\'');
+        list.extend_from_slice(truncate(args.get(i), room));
+        list.extend_from_slice(b"' ");
     }
-    format!(
-        "ERR unknown command '{}', with args beginning with: {}",
-        truncate_lossy(args.get(0), 128),
-        list
-    )
+    let mut msg = b"ERR unknown command '".to_vec();
+    msg.extend_from_slice(truncate(args.get(0), 128));
+    msg.extend_from_slice(b"', with args beginning with: ");
+    msg.extend_from_slice(&list);
+    msg
+}
+
+/// At most `max` bytes of `bytes` (C's `%.128s`).
+fn truncate(bytes: &[u8], max: usize) -> &[u8] {
+    &bytes[..bytes.len().min(max)]
 }
 
 /// At most `max` bytes of `bytes`, as text.

@@ -73,22 +73,40 @@ pub fn server_cron(s: &mut Server) {
 }
 // ANCHOR_END: server_cron
 
-/// Close clients idle for more than `timeout` seconds.
+/// Close clients idle for more than `timeout` seconds. Waiting is not
+/// idleness for a subscriber (it waits for messages) nor for a client
+/// parked in BLPOP (its own timeout governs it), so, as Redis's
+/// `clientsCronHandleTimeout`, those two are never closed here; nor is a
+/// MONITOR.
 fn clients_cron(s: &mut Server) {
     let timeout = s.config.timeout as u64;
     let now = Instant::now();
+    // INFO's client_recent_max_* start each tick from what the clients
+    // hold now, so a client whose output sits unsent (it stopped
+    // reading) keeps showing, as in Redis's clientsCronTrackExpansiveClients.
+    let (mut max_input, mut max_output) = (0, 0);
     for rc in s.clients.values() {
         let Ok(mut c) = rc.try_borrow_mut() else {
             continue;
         };
-        if timeout > 0 && !c.monitor && now.duration_since(c.last_interaction).as_secs() > timeout {
+        max_input = max_input.max(c.query_buffer_len);
+        max_output = max_output.max(c.reply.len() + c.reply_in_flight);
+        let waits_by_design = c.monitor || c.blocked.is_some() || c.pubsub.active();
+        if timeout > 0
+            && !waits_by_design
+            && now.duration_since(c.last_interaction).as_secs() > timeout
+        {
             c.close_asap = true;
             c.wake.notify_one();
         }
+        // A client that stopped reading has its connection task parked in
+        // a write, reading nothing, so no new reply re-checks its soft
+        // output limit; the cron does, so the limit's seconds still run out.
+        super::connection::enforce_output_limit(&s.config, &mut c);
         c.query_buffer_peak = c.query_buffer_len;
     }
-    s.client_recent_max_input_buffer = 0;
-    s.client_recent_max_output_buffer = 0;
+    s.client_recent_max_input_buffer = max_input;
+    s.client_recent_max_output_buffer = max_output;
 }
 
 // ANCHOR: databases_cron

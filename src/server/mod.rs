@@ -593,7 +593,7 @@ pub fn process_command(server: &mut Server, client: &mut Client, args: Args) -> 
     let cmd = match server.renames.lookup(table, args) {
         Ok(cmd) => cmd,
         Err(LookupError::Unknown(msg)) | Err(LookupError::UnknownSubcommand(msg)) => {
-            reject(server, client, None, &msg);
+            reject_bytes(server, client, None, &msg);
             return Flow::Continue;
         }
         Err(LookupError::Arity(msg)) => {
@@ -717,26 +717,31 @@ fn apply_reply_mode(client: &mut Client, reply_start: usize) {
 /// as Redis's `rejectCommand`: inside MULTI the refusal dooms the
 /// transaction, and a refused EXEC ends it with `EXECABORT`.
 fn reject(server: &mut Server, client: &mut Client, cmd: Option<&Command>, msg: &str) {
+    reject_bytes(server, client, cmd, msg.as_bytes())
+}
+
+/// [`reject`] with a message that quotes the client's bytes verbatim.
+fn reject_bytes(server: &mut Server, client: &mut Client, cmd: Option<&Command>, msg: &[u8]) {
     let reply_start = client.reply.buf.len();
     crate::multi::flag_transaction(client);
     let abort;
     let msg = if cmd.is_some_and(|c| c.full_name == "exec") {
         crate::multi::discard_transaction(server, client);
-        abort = format!(
-            "EXECABORT Transaction discarded because of: {}",
-            msg.strip_prefix("ERR ").unwrap_or(msg)
-        );
+        let mut m = b"EXECABORT Transaction discarded because of: ".to_vec();
+        m.extend_from_slice(msg.strip_prefix(b"ERR ").unwrap_or(msg));
+        abort = m;
         &abort
     } else {
         msg
     };
-    client.reply.error(msg);
+    client.reply.error_bytes(msg);
     client.reply.errors.clear();
     server.stats.total_error_replies += 1;
+    let code = msg.split(|&b| b == b' ').next().unwrap_or(b"ERR");
     *server
         .stats
         .error_codes
-        .entry(msg.split(' ').next().unwrap_or("ERR").to_string())
+        .entry(String::from_utf8_lossy(code).into_owned())
         .or_default() += 1;
     apply_reply_mode(client, reply_start);
 }
