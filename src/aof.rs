@@ -638,6 +638,20 @@ fn files_size(config: &Config, m: &Manifest) -> u64 {
         .sum()
 }
 
+/// DEBUG LOADAOF: write out what is buffered, empty every database and
+/// replay the files the manifest names, as a restart would (Redis:
+/// the `loadaof` branch of `debugCommand`). With the AOF off the manifest
+/// is empty and so is the dataset afterwards.
+pub fn debug_loadaof(server: &mut Server) -> Result<(), String> {
+    before_reply(server);
+    for db in &mut server.dbs {
+        db.clear();
+    }
+    let dir = aof_dir(&server.config);
+    let manifest = server.aof.manifest.clone();
+    load_files(server, &dir, &manifest)
+}
+
 /// Replay the base and the incremental files in order.
 fn load_files(server: &mut Server, dir: &Path, m: &Manifest) -> Result<(), String> {
     let files: Vec<&AofFile> = m.base.iter().chain(&m.incrs).collect();
