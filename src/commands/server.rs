@@ -822,6 +822,8 @@ fn debug(ctx: &mut Ctx, args: Args) {
         debug_rehash_step(ctx, &args[2]);
     } else if eq_ic(sub, "reload") {
         super::persistence::debug_reload(ctx, &args);
+    } else if super::debug::dispatch(ctx, &args) {
+        // DIGEST, DIGEST-VALUE, LOADAOF...: commands/debug.rs.
     } else {
         let msg = format!(
             "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
