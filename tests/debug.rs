@@ -188,3 +188,41 @@ fn unknown_debug_subcommands_are_still_refused() {
     let r: String = cmd("DEBUG").arg("STRINGMATCH-TEST").query(&mut c).unwrap();
     assert_eq!(r, "Apparently Redis did not crash: test passed");
 }
+
+#[test]
+fn bgrewriteaof_with_the_aof_off_writes_a_base_that_loadaof_replays() {
+    // Redis's suite: "Same dataset digest if saving/reloading as AOF?".
+    let dir = scratch_dir();
+    let server = start_with(|cfg| {
+        cfg.enable_debug_command = ProtectedAction::Yes;
+        cfg.dir = dir.clone();
+    });
+    let mut c = conn(&server);
+    run(&mut c, "SET x 10");
+    run(&mut c, "EXPIRE x 1000");
+    run(&mut c, "RPUSH l a b");
+    let before = digest(&mut c);
+    run(&mut c, "BGREWRITEAOF");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let info: String = cmd("INFO").arg("persistence").query(&mut c).unwrap();
+        if info.contains("aof_rewrite_in_progress:0\r\n")
+            && info.contains("aof_last_bgrewrite_status:ok\r\n")
+        {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{info}");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let manifest =
+        std::fs::read_to_string(dir.join("appendonlydir/appendonly.aof.manifest")).unwrap();
+    assert_eq!(manifest, "file appendonly.aof.1.base.aof seq 1 type b\n");
+    // Written after the rewrite with the AOF off: in no file, so gone
+    // after the reload.
+    run(&mut c, "SET y 1");
+    let ok: String = cmd("DEBUG").arg("LOADAOF").query(&mut c).unwrap();
+    assert_eq!(ok, "OK");
+    assert_eq!(digest(&mut c), before);
+    let ttl: i64 = cmd("TTL").arg("x").query(&mut c).unwrap();
+    assert!((990..=1000).contains(&ttl), "{ttl}");
+}
