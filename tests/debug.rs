@@ -187,6 +187,10 @@ fn unknown_debug_subcommands_are_still_refused() {
     );
     let r: String = cmd("DEBUG").arg("STRINGMATCH-TEST").query(&mut c).unwrap();
     assert_eq!(r, "Apparently Redis did not crash: test passed");
+    let help: Vec<String> = cmd("DEBUG").arg("HELP").query(&mut c).unwrap();
+    for line in ["DIGEST", "DIGEST-VALUE <key> [<key> ...]", "LOADAOF"] {
+        assert!(help.iter().any(|l| l == line), "{line} in {help:?}");
+    }
 }
 
 #[test]
