@@ -314,6 +314,42 @@ fn select_isolates_databases_and_checks_the_index() {
 }
 
 #[test]
+fn swapdb_serves_a_client_blocked_on_a_key_the_swap_brings_in() {
+    // Redis's suite: "SWAPDB awakes blocked client".
+    let server = start();
+    let mut c = conn(&server);
+    let _: () = redis::cmd("SELECT").arg(1).query(&mut c).unwrap();
+    let _: i64 = redis::cmd("RPUSH")
+        .arg("k")
+        .arg("hello")
+        .query(&mut c)
+        .unwrap();
+    let _: () = redis::cmd("SELECT").arg(9).query(&mut c).unwrap();
+    let mut blocked = conn(&server);
+    let _: () = redis::cmd("SELECT").arg(9).query(&mut blocked).unwrap();
+    let waiter = std::thread::spawn(move || -> Vec<String> {
+        redis::cmd("BRPOP")
+            .arg("k")
+            .arg(5)
+            .query(&mut blocked)
+            .unwrap()
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let info: String = redis::cmd("INFO").arg("clients").query(&mut c).unwrap();
+        if info.contains("blocked_clients:1\r\n") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "BRPOP never blocked");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let _: () = redis::cmd("SWAPDB").arg(1).arg(9).query(&mut c).unwrap();
+    assert_eq!(waiter.join().unwrap(), ["k", "hello"]);
+    let left: i64 = redis::cmd("EXISTS").arg("k").query(&mut c).unwrap();
+    assert_eq!(left, 0, "the element was popped in db 9");
+}
+
+#[test]
 fn swapdb_is_visible_to_a_client_that_selected_either_database() {
     let server = start();
     let mut a = conn(&server);

@@ -563,8 +563,27 @@ fn swapdb(ctx: &mut Ctx, args: Args) {
     crate::multi::touch_all_watched_keys_in_db(ctx.server, Some(ctx.client), a, Some(b));
     crate::multi::touch_all_watched_keys_in_db(ctx.server, Some(ctx.client), b, Some(a));
     swap_db_contents(&mut ctx.server.dbs, a, b);
-    // Redis then wakes clients blocked on keys that now exist: with the
-    // blocking commands.
+    // A client blocked in either database on a key that now holds a list
+    // or sorted set is served (Redis: `scanDatabaseForReadyKeys`).
+    let ready: Vec<(usize, Vec<u8>)> = ctx
+        .server
+        .blocking
+        .waiters
+        .keys()
+        .filter(|(db, key)| {
+            (*db == a || *db == b)
+                && ctx.server.dbs[*db].dict.get(&key[..]).is_some_and(|o| {
+                    matches!(
+                        o.value,
+                        crate::object::Value::List(_) | crate::object::Value::ZSet(_)
+                    )
+                })
+        })
+        .cloned()
+        .collect();
+    for (db, key) in ready {
+        ctx.server.signal_key_as_ready(db, &key);
+    }
     ctx.dirty(1);
     ctx.reply().ok();
 }

@@ -11,6 +11,7 @@
 pub mod anatomy;
 pub mod bitmap;
 pub mod connection;
+pub mod debug;
 pub mod function;
 pub mod hash;
 pub mod hyperloglog;

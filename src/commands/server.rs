@@ -57,8 +57,9 @@
 //!   its lazyfree thread, a single-core optimisation we leave to the
 //!   memory chapter. The reply is the same; only the latency differs.
 //! - DEBUG keeps the subcommands a student uses to look inside (OBJECT,
-//!   HTSTATS, HTSTATS-KEY, SLEEP, SET-ACTIVE-EXPIRE); the crash and reload
-//!   helpers are Redis's test suite's business.
+//!   HTSTATS, HTSTATS-KEY, SLEEP, SET-ACTIVE-EXPIRE) and those Redis's
+//!   test suite needs (RELOAD, and DIGEST, DIGEST-VALUE, LOADAOF in
+//!   `commands/debug.rs`); the crash helpers are left out.
 //! - SHUTDOWN stops at once: there is no persistence to save yet and no
 //!   replica to wait for, so there is never a shutdown "in progress" to
 //!   ABORT.
@@ -822,6 +823,8 @@ fn debug(ctx: &mut Ctx, args: Args) {
         debug_rehash_step(ctx, &args[2]);
     } else if eq_ic(sub, "reload") {
         super::persistence::debug_reload(ctx, &args);
+    } else if super::debug::dispatch(ctx, &args) {
+        // DIGEST, DIGEST-VALUE, LOADAOF...: commands/debug.rs.
     } else {
         let msg = format!(
             "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
@@ -871,10 +874,19 @@ fn debug_help(reply: &mut Reply) {
         reply,
         "DEBUG",
         &[
+            "CHANGE-REPL-ID",
+            "    Change the replication IDs of the instance.",
+            "    Dangerous: should be used only for testing the replication subsystem.",
+            "DIGEST",
+            "    Output a hex signature representing the current DB content.",
+            "DIGEST-VALUE <key> [<key> ...]",
+            "    Output a hex signature of the values of all the specified keys.",
             "HTSTATS <dbid>",
             "    Return hash table statistics of the specified Redis database.",
             "HTSTATS-KEY <key>",
             "    Like HTSTATS but for the hash table stored at <key>'s value.",
+            "LOADAOF",
+            "    Flush the AOF buffers on disk and reload the AOF in memory.",
             "OBJECT <key>",
             "    Show low level info about `key` and associated value.",
             "REHASH-STEP <n>",
@@ -892,6 +904,8 @@ fn debug_help(reply: &mut Reply) {
             "    default.",
             "SLEEP <seconds>",
             "    Stop the server for <seconds>. Decimals allowed.",
+            "STRINGMATCH-TEST",
+            "    Run a fuzz tester against the stringmatchlen() function.",
         ],
     );
 }

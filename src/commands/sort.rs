@@ -416,6 +416,8 @@ fn sort_generic(ctx: &mut Ctx, args: Args, readonly: bool) {
             if output_len > 0 {
                 let obj = ctx.new_object(Value::List(Box::new(list)));
                 ctx.set_key(dst, obj, false);
+                // A client in BLPOP on `dst` is served the new list.
+                ctx.signal_key_as_ready(dst);
                 ctx.notify(LIST, "sortstore", dst);
                 ctx.dirty(output_len as u64);
             } else if ctx.server.dbs[db].delete(dst).is_some() {
