@@ -12,6 +12,7 @@ pub mod anatomy;
 pub mod bitmap;
 pub mod connection;
 pub mod function;
+pub mod geo;
 pub mod hash;
 pub mod hyperloglog;
 pub mod keys;
@@ -41,6 +42,7 @@ pub static ALL: &[&[CommandDef]] = &[
     set::COMMANDS,
     sort::COMMANDS,
     zset::COMMANDS,
+    geo::COMMANDS,
     hyperloglog::COMMANDS,
     pubsub::COMMANDS,
     multi::COMMANDS,
