@@ -139,6 +139,16 @@ pub struct Client {
     pub reply_peak: usize,
     pub reply_peak_since: Instant,
     pub reply_mode: ReplyMode,
+    /// Pub/sub frames (subscribe confirmations, messages) produced while
+    /// this client's own command runs under `CLIENT REPLY OFF|SKIP`. Redis
+    /// 7.0 delivers those even though the command's reply is dropped (its
+    /// `CLIENT_PUSHING` flag): they wait here while the reply is cut, then
+    /// go out (see `apply_reply_mode` in `server`). Empty between commands.
+    pub pushed: Vec<u8>,
+    /// Held by `CLIENT PAUSE`: its next command waits for the pause to
+    /// end. Redis 7.0 parks such a client as blocked (`BLOCKED_POSTPONE`),
+    /// so INFO counts it in `blocked_clients`.
+    pub paused: bool,
     /// Close once the pending replies are written (QUIT, a protocol
     /// error): Redis's `CLIENT_CLOSE_AFTER_REPLY`.
     pub close_after_reply: bool,
@@ -189,6 +199,8 @@ impl Client {
             reply_peak: 0,
             reply_peak_since: now,
             reply_mode: ReplyMode::On,
+            pushed: Vec::new(),
+            paused: false,
             close_after_reply: false,
             close_asap: false,
             monitor: false,
@@ -416,4 +428,16 @@ mod tests {
         c.monitor = true;
         assert_eq!(c.flags_string(), "OcAe");
     }
+}
+
+/// How many clients `CLIENT PAUSE` holds right now (counted in INFO
+/// `blocked_clients`, as Redis 7.0 does). A client whose state is borrowed
+/// is the one running a command: it is not held.
+pub fn paused_count(
+    clients: &std::collections::BTreeMap<u64, Rc<std::cell::RefCell<Client>>>,
+) -> usize {
+    clients
+        .values()
+        .filter(|c| c.try_borrow().is_ok_and(|c| c.paused))
+        .count()
 }

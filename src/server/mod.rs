@@ -694,6 +694,11 @@ fn apply_reply_mode(client: &mut Client, reply_start: usize) {
     if skip_reply && client.reply.buf.len() > reply_start {
         client.reply.buf.truncate(reply_start);
     }
+    // Pub/sub frames set aside under OFF/SKIP are delivered all the same.
+    if !client.pushed.is_empty() {
+        let pushed = std::mem::take(&mut client.pushed);
+        client.reply.buf.extend_from_slice(&pushed);
+    }
     match client.reply_mode {
         client::ReplyMode::Skip => client.reply_mode = client::ReplyMode::On,
         client::ReplyMode::SkipNext => client.reply_mode = client::ReplyMode::Skip,
