@@ -7,6 +7,7 @@ mod common;
 use common::*;
 
 use std::io::Read;
+use std::time::{Duration, Instant};
 
 use redis_anatomy::server::command_table;
 
@@ -623,6 +624,57 @@ fn client_pause_write_holds_writes_but_not_reads_until_unpause() {
     admin.roundtrip(&resp(&[b"CLIENT", b"UNPAUSE"]), b"+OK\r\n");
     assert_eq!(writer.read_exact_len(5), b"+OK\r\n");
     reader.roundtrip(&resp(&[b"GET", b"k"]), b"$1\r\nv\r\n");
+}
+
+#[test]
+fn clients_held_by_client_pause_count_in_blocked_clients() {
+    // Redis 7.0 parks a held client as blocked (BLOCKED_POSTPONE): INFO
+    // `blocked_clients` counts it until the pause ends.
+    let server = start();
+    let mut admin = conn(&server);
+    let blocked = |c: &mut redis::Connection| -> i64 {
+        let info: String = redis::cmd("INFO").arg("clients").query(c).unwrap();
+        info.lines()
+            .find_map(|l| l.strip_prefix("blocked_clients:"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(60000)
+        .arg("WRITE")
+        .query(&mut admin)
+        .unwrap();
+    let mut reader = Raw::connect(&server);
+    reader.roundtrip(&resp(&[b"GET", b"k"]), b"$-1\r\n");
+    assert_eq!(blocked(&mut admin), 0, "a read is not held");
+    let mut writer = Raw::connect(&server);
+    writer.send(&resp(&[b"SET", b"k", b"v"]));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while blocked(&mut admin) != 1 {
+        assert!(Instant::now() < deadline, "the held SET never counted");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _: () = redis::cmd("CLIENT")
+        .arg("UNPAUSE")
+        .query(&mut admin)
+        .unwrap();
+    assert_eq!(writer.read_exact_len(5), b"+OK\r\n");
+    assert_eq!(blocked(&mut admin), 0);
+}
+
+#[test]
+fn client_list_qbuf_is_the_query_buffer_holding_the_running_command() {
+    // `*2\r\n$6\r\nCLIENT\r\n$4\r\nLIST\r\n` is 26 bytes, still in the
+    // buffer while it runs, as in Redis (which trims after the batch).
+    let server = start();
+    let mut raw = Raw::connect(&server);
+    let line = text_reply(&mut raw, &[b"CLIENT", b"LIST"]);
+    assert!(line.contains(" qbuf=26 "), "{line}");
+    let line = text_reply(&mut raw, &[b"CLIENT", b"INFO"]);
+    assert!(line.contains(" qbuf=26 "), "{line}");
 }
 
 #[test]

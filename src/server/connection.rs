@@ -444,6 +444,11 @@ fn run_batch(
     };
     let mut consumed = 0;
     let mut paused = None;
+    // While the batch runs, the query buffer still holds it (Redis trims
+    // the buffer after the batch): CLIENT LIST shows `qbuf=26` for the
+    // `CLIENT LIST` being answered.
+    c.query_buffer_len = query.len();
+    c.query_buffer_free = query.capacity() - query.len();
     // A parked client (BLPOP...) runs nothing more until it is served.
     while !c.close_after_reply && !c.close_asap && c.blocked.is_none() {
         let buf = &query[consumed..];
@@ -480,6 +485,7 @@ fn run_batch(
         }
     }
     query.advance(consumed);
+    c.paused = paused.is_some();
     c.query_buffer_len = query.len();
     c.query_buffer_free = query.capacity() - query.len();
     c.query_buffer_peak = c.query_buffer_peak.max(query.len());

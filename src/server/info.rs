@@ -253,7 +253,13 @@ fn clients_section(s: &Server, out: &mut String) {
         s.client_recent_max_output_buffer
     );
     // Fixed until the blocking commands (BLPOP...) and tracking arrive.
-    field!(out, "blocked_clients", "{}", s.blocking.blocked_count);
+    let paused = super::client::paused_count(&s.clients);
+    field!(
+        out,
+        "blocked_clients",
+        "{}",
+        s.blocking.blocked_count + paused
+    );
     field!(out, "tracking_clients", "0");
     field!(out, "clients_in_timeout_table", "0");
 }
