@@ -862,3 +862,66 @@ fn table_rows_match_redis_command_info() {
         assert_eq!(describe(name), expected, "{name}");
     }
 }
+
+#[test]
+fn client_pause_write_holds_may_replicate_commands_and_exec_of_writes() {
+    // PFCOUNT and PUBLISH may replicate (Redis's hidden `may_replicate`
+    // flag); an EXEC whose transaction writes is held, one of reads is not.
+    let server = start();
+    let mut admin = conn(&server);
+    let _: i64 = redis::cmd("PFADD")
+        .arg("hll")
+        .arg("a")
+        .query(&mut admin)
+        .unwrap();
+    let mut tx_read = Raw::connect(&server);
+    tx_read.roundtrip(&resp(&[b"MULTI"]), b"+OK\r\n");
+    tx_read.roundtrip(&resp(&[b"PING"]), b"+QUEUED\r\n");
+    let mut tx_write = Raw::connect(&server);
+    tx_write.roundtrip(&resp(&[b"MULTI"]), b"+OK\r\n");
+    tx_write.roundtrip(&resp(&[b"SET", b"k", b"v"]), b"+QUEUED\r\n");
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(60000)
+        .arg("WRITE")
+        .query(&mut admin)
+        .unwrap();
+
+    tx_read.send(&resp(&[b"EXEC"]));
+    assert_eq!(tx_read.read_exact_len(11), b"*1\r\n+PONG\r\n");
+    let mut held = Vec::new();
+    for args in [
+        &[&b"PFCOUNT"[..], b"hll"][..],
+        &[b"PUBLISH", b"ch", b"m"],
+        &[b"EXEC"],
+    ] {
+        let mut c = if args[0] == b"EXEC" {
+            std::mem::replace(&mut tx_write, Raw::connect(&server))
+        } else {
+            Raw::connect(&server)
+        };
+        c.send(&resp(args));
+        held.push(c);
+    }
+    let blocked = |c: &mut redis::Connection| -> i64 {
+        let info: String = redis::cmd("INFO").arg("clients").query(c).unwrap();
+        info.lines()
+            .find_map(|l| l.strip_prefix("blocked_clients:"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while blocked(&mut admin) != 3 {
+        assert!(Instant::now() < deadline, "not all three were held");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _: () = redis::cmd("CLIENT")
+        .arg("UNPAUSE")
+        .query(&mut admin)
+        .unwrap();
+    assert_eq!(held[0].read_exact_len(4), b":1\r\n");
+    assert_eq!(held[1].read_exact_len(4), b":0\r\n");
+    assert_eq!(held[2].read_exact_len(9), b"*1\r\n+OK\r\n");
+}

@@ -180,6 +180,8 @@ static LATENCY_SUBCOMMANDS: &[CommandDef] = &[
         "Forgets the spikes of some or all events.", latency_reset, &[]),
     row("doctor", 2, "admin noscript loading stale", "2.8.13",
         "Summarises the recorded spikes in words.", latency_doctor, &[]),
+    row("histogram", -2, "admin noscript loading stale", "7.0.0",
+        "Returns the cumulative distribution of run times of some or all commands.", latency_histogram, &[]),
     row("help", 2, "loading stale", "2.8.13",
         "Lists the LATENCY subcommands.", latency_help, &[]),
 ];
@@ -343,6 +345,12 @@ fn apply_config_change(server: &mut Server, name: &str) {
     }
     if name == "appendonly" {
         crate::aof::appendonly_changed(server);
+    }
+    // A lower limit takes effect at once, not at the next write
+    // (`updateMaxmemory` calls `performEvictions`): the `evicted` events
+    // go out before CONFIG SET answers.
+    if name == "maxmemory" && server.config.maxmemory > 0 {
+        crate::evict::perform_evictions(server, crate::server::unix_ms());
     }
 }
 
@@ -1447,6 +1455,53 @@ fn latency_doctor(ctx: &mut Ctx, _args: Args) {
     ctx.client.reply.verbatim(text.as_bytes());
 }
 
+/// LATENCY HISTOGRAM [command ...]: a map from command name to its run
+/// time distribution (`latencyAllCommandsFillCDF`,
+/// `latencySpecificCommandsFillCDF`). No names: every command that ran
+/// since the last CONFIG RESETSTAT. A container name (`client`) stands
+/// for its subcommands; `client|id` names one. Unknown names and commands
+/// that have not run are left out.
+fn latency_histogram(ctx: &mut Ctx, args: Args) {
+    let table = crate::server::command_table();
+    let stats = &ctx.server.command_stats;
+    let reply = &mut ctx.client.reply;
+    let at = reply.defer_len();
+    let mut entries = 0;
+    let mut emit = |cmd: &crate::server::Command, reply: &mut crate::resp::Reply| {
+        let h = &stats[cmd.stats_index].latency;
+        if h.total > 0 {
+            reply.bulk(cmd.full_name.as_bytes());
+            h.reply(reply);
+            entries += 1;
+        }
+    };
+    if args.len() == 2 {
+        for cmd in table.all() {
+            emit(cmd, reply);
+        }
+    } else {
+        for name in args.iter().skip(2) {
+            let found = match name.iter().position(|&b| b == b'|') {
+                Some(bar) => table
+                    .get(&name[..bar])
+                    .and_then(|c| c.subcommands.get(&name[bar + 1..].to_ascii_lowercase())),
+                None => table.get(name),
+            };
+            let Some(cmd) = found else {
+                continue;
+            };
+            if cmd.subcommands.is_empty() {
+                emit(cmd, reply);
+            } else {
+                for sub in &cmd.subcommand_order {
+                    emit(&cmd.subcommands[sub], reply);
+                }
+            }
+        }
+    }
+    reply.set_len(at, crate::resp::Aggregate::Map, entries);
+}
+
 fn latency_help(ctx: &mut Ctx, _args: Args) {
     reply_help(
         ctx.reply(),
@@ -1461,6 +1516,9 @@ fn latency_help(ctx: &mut Ctx, _args: Args) {
             "RESET [<event> ...]",
             "    Reset latency data of one or more <event> classes.",
             "    (default: reset all data for all event classes)",
+            "HISTOGRAM [COMMAND ...]",
+            "    Return a cumulative distribution of latencies in the format of a histogram for the specified command names.",
+            "    If no commands are specified then all histograms are replied.",
         ],
     );
 }

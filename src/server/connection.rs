@@ -294,8 +294,10 @@ async fn handle(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: Socket
                 query.reserve(want - query.len());
             }
         }
-        if query.is_empty() && query.capacity() > MAX_READ {
-            // An idle client does not keep a big buffer it no longer needs.
+        if query.is_empty() && (query.capacity() > MAX_READ || query.capacity() > 4 * read_size) {
+            // An idle client does not keep a big buffer it no longer needs:
+            // one over the maximum, or one that grew for a burst (a huge
+            // command) while the reads have since become small.
             query = BytesMut::with_capacity(MIN_READ);
             read_size = MIN_READ;
         }
@@ -484,7 +486,19 @@ fn run_batch(
             }
         }
     }
-    query.advance(consumed);
+    if consumed == query.len() && query.capacity() > MAX_READ {
+        // A huge command (a 100,000-member SADD) grew the buffer; consumed,
+        // it gives the memory back now rather than at the next read, so
+        // INFO used_memory falls once the value is deleted (Redis trims
+        // query buffers in clientsCronResizeQueryBuffer).
+        *query = BytesMut::with_capacity(MIN_READ);
+    } else {
+        query.advance(consumed);
+    }
+    if query.is_empty() && parser.spans.capacity() > 4096 {
+        // Nothing is pending, so the argument table may go too.
+        parser.spans = Vec::new();
+    }
     c.paused = paused.is_some();
     c.query_buffer_len = query.len();
     c.query_buffer_free = query.capacity() - query.len();

@@ -383,6 +383,11 @@ fn memory_section(s: &Server, out: &mut String) {
     field!(out, "mem_cluster_links", "0");
     field!(out, "mem_aof_buffer", "0");
     field!(out, "mem_allocator", "{}", memory::ALLOCATOR_NAME);
+    // No defragmenter, and values are freed on the spot (UNLINK and
+    // FLUSHALL ASYNC included, see db.rs): nothing is ever pending.
+    field!(out, "active_defrag_running", "0");
+    field!(out, "lazyfree_pending_objects", "0");
+    field!(out, "lazyfreed_objects", "0");
 }
 
 fn ratio(a: u64, b: u64) -> f64 {

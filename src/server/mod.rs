@@ -104,6 +104,8 @@ pub struct CommandStats {
     pub usec: u64,
     pub rejected_calls: u64,
     pub failed_calls: u64,
+    /// Run times for LATENCY HISTOGRAM (`latency-tracking`).
+    pub latency: latency::LatencyHistogram,
 }
 
 /// `CLIENT PAUSE`.
@@ -563,14 +565,15 @@ impl Server {
 
     /// Is this client allowed to run commands now, or is it held by
     /// CLIENT PAUSE? (Writes only, or everything, until `until`.)
-    pub fn paused_for(&mut self, cmd: &Command) -> Option<Instant> {
+    pub fn paused_for(&mut self, cmd: &Command, exec_of_writes: bool) -> Option<Instant> {
         let pause = self.pause?;
         if Instant::now() >= pause.until {
             self.pause = None;
             self.unpause.notify_waiters();
             return None;
         }
-        let affected = pause.all || cmd.has(flags::WRITE) || cmd.has(flags::MAY_REPLICATE);
+        let affected =
+            pause.all || cmd.has(flags::WRITE) || cmd.has(flags::MAY_REPLICATE) || exec_of_writes;
         affected.then_some(pause.until)
     }
 }
@@ -662,7 +665,8 @@ pub fn process_command(server: &mut Server, client: &mut Client, args: Args) -> 
         );
         return Flow::Continue;
     }
-    if let Some(until) = server.paused_for(cmd) {
+    let exec_of_writes = cmd.full_name == "exec" && crate::multi::queued_may_replicate(client);
+    if let Some(until) = server.paused_for(cmd, exec_of_writes) {
         return Flow::Paused(until);
     }
     // Inside MULTI, a command is stored for EXEC instead of run.
@@ -763,6 +767,9 @@ pub fn call(server: &mut Server, client: &mut Client, cmd: &'static Command, arg
     let stats = &mut server.command_stats[cmd.stats_index];
     stats.calls += 1;
     stats.usec += usec;
+    if server.config.latency_tracking {
+        stats.latency.record(usec);
+    }
     if !client.reply.errors.is_empty() {
         stats.failed_calls += 1;
         for code in client.reply.errors.drain(..) {
