@@ -925,3 +925,73 @@ fn client_pause_write_holds_may_replicate_commands_and_exec_of_writes() {
     assert_eq!(held[1].read_exact_len(4), b":0\r\n");
     assert_eq!(held[2].read_exact_len(9), b"*1\r\n+OK\r\n");
 }
+
+#[test]
+fn the_client_cron_shrinks_an_idle_reply_buffer_and_grows_a_busy_one() {
+    // Redis 7.0's replybufsize unit: rbs starts at 16 KiB, an idle client
+    // shrinks to 1 KiB, a client filling it doubles back up to 16 KiB.
+    let server = start_with(|cfg| {
+        cfg.enable_debug_command = redis_anatomy::server::config::ProtectedAction::Yes
+    });
+    let mut admin = conn(&server);
+    let rbs = |admin: &mut redis::Connection| -> usize {
+        let list: String = redis::cmd("CLIENT").arg("LIST").query(admin).unwrap();
+        let line = list.lines().find(|l| l.contains("name=watched")).unwrap();
+        let f = line
+            .split(' ')
+            .find_map(|f| f.strip_prefix("rbs="))
+            .unwrap();
+        f.parse().unwrap()
+    };
+    assert_eq!(
+        redis::cmd("DEBUG")
+            .arg("REPLYBUFFER")
+            .arg("bogus")
+            .arg("1")
+            .query::<()>(&mut admin)
+            .unwrap_err()
+            .detail(),
+        Some("unknown subcommand or wrong number of arguments for 'replybuffer'. Try DEBUG HELP.")
+    );
+    let _: () = redis::cmd("DEBUG")
+        .arg("REPLYBUFFER")
+        .arg("peak-reset-time")
+        .arg(100)
+        .query(&mut admin)
+        .unwrap();
+    let mut watched = conn(&server);
+    let _: () = redis::cmd("CLIENT")
+        .arg("SETNAME")
+        .arg("watched")
+        .query(&mut watched)
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while rbs(&mut admin) != 1024 {
+        assert!(
+            Instant::now() < deadline,
+            "never shrank: {}",
+            rbs(&mut admin)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _: () = redis::cmd("SET")
+        .arg("big")
+        .arg("x".repeat(32768))
+        .query(&mut admin)
+        .unwrap();
+    let _: () = redis::cmd("DEBUG")
+        .arg("REPLYBUFFER")
+        .arg("peak-reset-time")
+        .arg("never")
+        .query(&mut admin)
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let _: String = redis::cmd("GET").arg("big").query(&mut watched).unwrap();
+        if rbs(&mut admin) == 16384 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never grew: {}", rbs(&mut admin));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

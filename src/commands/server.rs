@@ -802,11 +802,38 @@ pub fn protected_command_refusal(
 /// DEBUG subcommand [args]: one command whose first argument picks what to
 /// do; each subcommand has an exact argument count, and anything else gets
 /// Redis's combined "unknown subcommand or wrong number of arguments".
+/// `DEBUG REPLYBUFFER peak-reset-time <ms|never|reset>` and
+/// `DEBUG REPLYBUFFER resizing <0|1>`: the knobs of the client cron's
+/// reply buffer resizing (see `Client::cron_resize_reply_buffer`).
+fn debug_replybuffer(ctx: &mut Ctx, what: &[u8], value: &[u8]) {
+    if eq_ic(what, "peak-reset-time") {
+        ctx.server.reply_buffer_peak_reset_ms = if eq_ic(value, "never") {
+            -1
+        } else if eq_ic(value, "reset") {
+            crate::server::client::REPLY_PEAK_RESET_MS
+        } else {
+            match crate::resp::parse_i64(value) {
+                Some(ms) => ms,
+                None => return ctx.reply().error(crate::server::NOT_INTEGER),
+            }
+        };
+    } else if eq_ic(what, "resizing") {
+        ctx.server.reply_buffer_resizing = c_atoi(value) != 0;
+    } else {
+        return ctx.reply().error(
+            "ERR unknown subcommand or wrong number of arguments for 'replybuffer'. Try DEBUG HELP.",
+        );
+    }
+    ctx.reply().ok();
+}
+
 fn debug(ctx: &mut Ctx, args: Args) {
     let sub = &args[1];
     let argc = args.len();
     if argc == 2 && eq_ic(sub, "help") {
         debug_help(ctx.reply());
+    } else if argc == 4 && eq_ic(sub, "replybuffer") {
+        debug_replybuffer(ctx, &args[2], &args[3]);
     } else if argc == 3 && eq_ic(sub, "sleep") {
         debug_sleep(ctx, &args[2]);
     } else if argc == 3 && eq_ic(sub, "object") {

@@ -77,6 +77,7 @@ pub fn server_cron(s: &mut Server) {
 fn clients_cron(s: &mut Server) {
     let timeout = s.config.timeout as u64;
     let now = Instant::now();
+    let (peak_reset_ms, resizing) = (s.reply_buffer_peak_reset_ms, s.reply_buffer_resizing);
     for rc in s.clients.values() {
         let Ok(mut c) = rc.try_borrow_mut() else {
             continue;
@@ -86,6 +87,7 @@ fn clients_cron(s: &mut Server) {
             c.wake.notify_one();
         }
         c.query_buffer_peak = c.query_buffer_len;
+        c.cron_resize_reply_buffer(peak_reset_ms, resizing);
     }
     s.client_recent_max_input_buffer = 0;
     s.client_recent_max_output_buffer = 0;

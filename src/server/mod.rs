@@ -149,6 +149,10 @@ pub struct Server {
     pub pause: Option<Pause>,
     /// Wakes clients waiting for a CLIENT PAUSE to end.
     pub unpause: Rc<Notify>,
+    /// `DEBUG REPLYBUFFER peak-reset-time` (ms, -1: never) and `resizing`:
+    /// the client cron's reply buffer resizing (`client.rs`).
+    pub reply_buffer_peak_reset_ms: i64,
+    pub reply_buffer_resizing: bool,
     /// Set by SHUTDOWN; the accept loop and cron stop, then the process.
     pub shutdown_requested: bool,
     pub shutdown: Rc<Notify>,
@@ -210,6 +214,8 @@ impl Server {
             monitors: Vec::new(),
             pause: None,
             unpause: Rc::new(Notify::new()),
+            reply_buffer_peak_reset_ms: client::REPLY_PEAK_RESET_MS,
+            reply_buffer_resizing: true,
             shutdown_requested: false,
             shutdown: Rc::new(Notify::new()),
             client_recent_max_input_buffer: 0,
