@@ -408,6 +408,18 @@ impl Client {
     // ANCHOR_END: conn_info_line
 }
 
+/// How many clients `CLIENT PAUSE` holds right now (counted in INFO
+/// `blocked_clients`, as Redis 7.0 does). A client whose state is borrowed
+/// is the one running a command: it is not held.
+pub fn paused_count(
+    clients: &std::collections::BTreeMap<u64, Rc<std::cell::RefCell<Client>>>,
+) -> usize {
+    clients
+        .values()
+        .filter(|c| c.try_borrow().is_ok_and(|c| c.paused))
+        .count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -471,16 +483,4 @@ mod tests {
         c.monitor = true;
         assert_eq!(c.flags_string(), "OcAe");
     }
-}
-
-/// How many clients `CLIENT PAUSE` holds right now (counted in INFO
-/// `blocked_clients`, as Redis 7.0 does). A client whose state is borrowed
-/// is the one running a command: it is not held.
-pub fn paused_count(
-    clients: &std::collections::BTreeMap<u64, Rc<std::cell::RefCell<Client>>>,
-) -> usize {
-    clients
-        .values()
-        .filter(|c| c.try_borrow().is_ok_and(|c| c.paused))
-        .count()
 }
