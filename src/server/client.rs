@@ -137,6 +137,9 @@ pub struct Client {
     pub query_buffer_len: usize,
     /// Free room in the query buffer after those bytes (`qbuf-free=`).
     pub query_buffer_free: usize,
+    /// Set when a huge command's query buffer was just given back, so the
+    /// connection's next read starts at the minimum size again.
+    pub query_buffer_released: bool,
     /// Peak query buffer size since the last cron check.
     pub query_buffer_peak: usize,
     /// The most reply bytes that waited for one write lately (`rbp=`),
@@ -207,6 +210,7 @@ impl Client {
             query_buffer_len: 0,
             query_buffer_free: 0,
             query_buffer_peak: 0,
+            query_buffer_released: false,
             reply_peak: 0,
             reply_peak_since: now,
             reply_buffer_size: REPLY_CHUNK_BYTES,

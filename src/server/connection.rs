@@ -294,11 +294,14 @@ async fn handle(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: Socket
                 query.reserve(want - query.len());
             }
         }
-        if query.is_empty() && (query.capacity() > MAX_READ || query.capacity() > 4 * read_size) {
-            // An idle client does not keep a big buffer it no longer needs:
-            // one over the maximum, or one that grew for a burst (a huge
-            // command) while the reads have since become small.
+        if query.is_empty() && query.capacity() > MAX_READ {
+            // An idle client does not keep a big buffer it no longer needs.
             query = BytesMut::with_capacity(MIN_READ);
+            read_size = MIN_READ;
+        }
+        if std::mem::take(&mut client.borrow_mut().query_buffer_released) {
+            // run_batch gave a huge command's buffer back: the next read
+            // starts small again instead of reserving the burst's size.
             read_size = MIN_READ;
         }
         if query.capacity() - query.len() < read_size {
@@ -492,6 +495,7 @@ fn run_batch(
         // INFO used_memory falls once the value is deleted (Redis trims
         // query buffers in clientsCronResizeQueryBuffer).
         *query = BytesMut::with_capacity(MIN_READ);
+        c.query_buffer_released = true;
     } else {
         query.advance(consumed);
     }
