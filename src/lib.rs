@@ -29,6 +29,7 @@ pub mod lzf;
 pub mod quicklist;
 pub mod intset;
 pub mod skiplist;
+pub mod geo;
 
 // Part V: memory
 pub mod memory;

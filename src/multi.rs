@@ -401,6 +401,18 @@ pub fn queue_command(client: &mut Client, cmd: &'static Command, args: crate::re
 }
 // ANCHOR_END: multi_queue
 
+/// Whether a transaction holds a command that writes or may replicate:
+/// its EXEC is then held by `CLIENT PAUSE WRITE` like a write (Redis's
+/// `mstate.cmd_flags` check in `processCommand`).
+pub fn queued_may_replicate(client: &Client) -> bool {
+    use crate::server::command::flags;
+    client
+        .multi
+        .queued
+        .iter()
+        .any(|(cmd, _)| cmd.has(flags::WRITE) || cmd.has(flags::MAY_REPLICATE))
+}
+
 /// After a command: apply what waited for `client` while it was borrowed
 /// (watch touches here, messages in `pubsub`).
 pub fn after_command(server: &mut Server, client: &mut Client) {

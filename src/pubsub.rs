@@ -71,6 +71,7 @@ use crate::dict::Dict;
 use crate::glob::glob_match;
 use crate::resp::Reply;
 use crate::sds::Sds;
+use crate::server::client::ReplyMode;
 use crate::server::{Client, Server};
 
 // ANCHOR: pubsub_state
@@ -108,7 +109,18 @@ impl ClientPubSub {
 }
 
 /// A confirmation frame: `[kind, name or nil, count]`, a push in RESP3.
-fn confirm(reply: &mut Reply, kind: &[u8], name: Option<&[u8]>, count: usize) {
+/// Under `CLIENT REPLY OFF|SKIP` it is still delivered, as Redis 7.0
+/// does: it is set aside from the reply that will be dropped.
+fn confirm(client: &mut Client, kind: &[u8], name: Option<&[u8]>, count: usize) {
+    let start = client.reply.buf.len();
+    confirm_frame(&mut client.reply, kind, name, count);
+    if client.reply_mode != ReplyMode::On {
+        let frame = client.reply.buf.split_off(start);
+        client.pushed.extend_from_slice(&frame);
+    }
+}
+
+fn confirm_frame(reply: &mut Reply, kind: &[u8], name: Option<&[u8]>, count: usize) {
     reply.push(3);
     reply.bulk(kind);
     match name {
@@ -127,7 +139,7 @@ pub fn subscribe_channel(server: &mut Server, client: &mut Client, channel: &[u8
         add_subscriber(&mut server.pubsub.channels, channel, client.id);
     }
     let count = client.pubsub.count();
-    confirm(&mut client.reply, b"subscribe", Some(channel), count);
+    confirm(client, b"subscribe", Some(channel), count);
 }
 // ANCHOR_END: pubsub_subscribe
 
@@ -139,7 +151,7 @@ pub fn unsubscribe_channel(server: &mut Server, client: &mut Client, channel: &[
     }
     if notify {
         let count = client.pubsub.count();
-        confirm(&mut client.reply, b"unsubscribe", Some(channel), count);
+        confirm(client, b"unsubscribe", Some(channel), count);
     }
 }
 
@@ -150,7 +162,7 @@ pub fn subscribe_pattern(server: &mut Server, client: &mut Client, pattern: &[u8
         add_subscriber(&mut server.pubsub.patterns, pattern, client.id);
     }
     let count = client.pubsub.count();
-    confirm(&mut client.reply, b"psubscribe", Some(pattern), count);
+    confirm(client, b"psubscribe", Some(pattern), count);
 }
 
 /// PUNSUBSCRIBE one pattern.
@@ -161,7 +173,7 @@ pub fn unsubscribe_pattern(server: &mut Server, client: &mut Client, pattern: &[
     }
     if notify {
         let count = client.pubsub.count();
-        confirm(&mut client.reply, b"punsubscribe", Some(pattern), count);
+        confirm(client, b"punsubscribe", Some(pattern), count);
     }
 }
 
@@ -179,7 +191,7 @@ pub fn unsubscribe_all_channels(server: &mut Server, client: &mut Client, notify
     }
     if notify && channels.is_empty() {
         let count = client.pubsub.count();
-        confirm(&mut client.reply, b"unsubscribe", None, count);
+        confirm(client, b"unsubscribe", None, count);
     }
     channels.len()
 }
@@ -192,7 +204,7 @@ pub fn unsubscribe_all_patterns(server: &mut Server, client: &mut Client, notify
     }
     if notify && patterns.is_empty() {
         let count = client.pubsub.count();
-        confirm(&mut client.reply, b"punsubscribe", None, count);
+        confirm(client, b"punsubscribe", None, count);
     }
     patterns.len()
 }
@@ -272,12 +284,29 @@ pub fn publish(
 
 /// Append a frame (encoded as a RESP2 array) to a client's output.
 fn append_frame(client: &mut Client, frame: &[u8]) {
-    if client.reply.is_resp3() {
-        // The same frame as a push: only the type byte differs.
-        client.reply.buf.push(b'>');
-        client.reply.buf.extend_from_slice(&frame[1..]);
+    let resp3 = client.reply.is_resp3();
+    append_frame_to(&mut client.reply.buf, frame, resp3);
+}
+
+/// Append a frame to the client whose own command is running: under
+/// `CLIENT REPLY OFF|SKIP` it goes aside, to survive the dropping of that
+/// command's reply (see [`Client::pushed`]).
+fn append_frame_to_current(client: &mut Client, frame: &[u8]) {
+    let resp3 = client.reply.is_resp3();
+    if client.reply_mode == ReplyMode::On {
+        append_frame_to(&mut client.reply.buf, frame, resp3);
     } else {
-        client.reply.buf.extend_from_slice(frame);
+        append_frame_to(&mut client.pushed, frame, resp3);
+    }
+}
+
+fn append_frame_to(out: &mut Vec<u8>, frame: &[u8], resp3: bool) {
+    if resp3 {
+        // The same frame as a push: only the type byte differs.
+        out.push(b'>');
+        out.extend_from_slice(&frame[1..]);
+    } else {
+        out.extend_from_slice(frame);
     }
 }
 
@@ -287,7 +316,7 @@ fn append_frame(client: &mut Client, frame: &[u8]) {
 fn deliver(server: &mut Server, current: Option<&mut Client>, id: u64, frame: &[u8]) {
     if let Some(c) = current {
         if c.id == id {
-            append_frame(c, frame);
+            append_frame_to_current(c, frame);
             return;
         }
     }
@@ -312,7 +341,7 @@ pub fn drain_mailbox(server: &mut Server, client: &mut Client) {
     let mut kept = Vec::new();
     for (id, frame) in std::mem::take(&mut server.pubsub.mailbox) {
         if id == client.id {
-            append_frame(client, &frame);
+            append_frame_to_current(client, &frame);
         } else {
             kept.push((id, frame));
         }

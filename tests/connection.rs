@@ -7,6 +7,7 @@ mod common;
 use common::*;
 
 use std::io::Read;
+use std::time::{Duration, Instant};
 
 use redis_anatomy::server::command_table;
 
@@ -662,6 +663,57 @@ fn client_pause_write_holds_writes_but_not_reads_until_unpause() {
 }
 
 #[test]
+fn clients_held_by_client_pause_count_in_blocked_clients() {
+    // Redis 7.0 parks a held client as blocked (BLOCKED_POSTPONE): INFO
+    // `blocked_clients` counts it until the pause ends.
+    let server = start();
+    let mut admin = conn(&server);
+    let blocked = |c: &mut redis::Connection| -> i64 {
+        let info: String = redis::cmd("INFO").arg("clients").query(c).unwrap();
+        info.lines()
+            .find_map(|l| l.strip_prefix("blocked_clients:"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(60000)
+        .arg("WRITE")
+        .query(&mut admin)
+        .unwrap();
+    let mut reader = Raw::connect(&server);
+    reader.roundtrip(&resp(&[b"GET", b"k"]), b"$-1\r\n");
+    assert_eq!(blocked(&mut admin), 0, "a read is not held");
+    let mut writer = Raw::connect(&server);
+    writer.send(&resp(&[b"SET", b"k", b"v"]));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while blocked(&mut admin) != 1 {
+        assert!(Instant::now() < deadline, "the held SET never counted");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _: () = redis::cmd("CLIENT")
+        .arg("UNPAUSE")
+        .query(&mut admin)
+        .unwrap();
+    assert_eq!(writer.read_exact_len(5), b"+OK\r\n");
+    assert_eq!(blocked(&mut admin), 0);
+}
+
+#[test]
+fn client_list_qbuf_is_the_query_buffer_holding_the_running_command() {
+    // `*2\r\n$6\r\nCLIENT\r\n$4\r\nLIST\r\n` is 26 bytes, still in the
+    // buffer while it runs, as in Redis (which trims after the batch).
+    let server = start();
+    let mut raw = Raw::connect(&server);
+    let line = text_reply(&mut raw, &[b"CLIENT", b"LIST"]);
+    assert!(line.contains(" qbuf=26 "), "{line}");
+    let line = text_reply(&mut raw, &[b"CLIENT", b"INFO"]);
+    assert!(line.contains(" qbuf=26 "), "{line}");
+}
+
+#[test]
 fn client_pause_ends_by_itself_and_checks_its_arguments() {
     let server = start();
     let mut admin = Raw::connect(&server);
@@ -844,5 +896,138 @@ fn table_rows_match_redis_command_info() {
         ("client|help", "2 loading stale".into()),
     ] {
         assert_eq!(describe(name), expected, "{name}");
+    }
+}
+
+#[test]
+fn client_pause_write_holds_may_replicate_commands_and_exec_of_writes() {
+    // PFCOUNT and PUBLISH may replicate (Redis's hidden `may_replicate`
+    // flag); an EXEC whose transaction writes is held, one of reads is not.
+    let server = start();
+    let mut admin = conn(&server);
+    let _: i64 = redis::cmd("PFADD")
+        .arg("hll")
+        .arg("a")
+        .query(&mut admin)
+        .unwrap();
+    let mut tx_read = Raw::connect(&server);
+    tx_read.roundtrip(&resp(&[b"MULTI"]), b"+OK\r\n");
+    tx_read.roundtrip(&resp(&[b"PING"]), b"+QUEUED\r\n");
+    let mut tx_write = Raw::connect(&server);
+    tx_write.roundtrip(&resp(&[b"MULTI"]), b"+OK\r\n");
+    tx_write.roundtrip(&resp(&[b"SET", b"k", b"v"]), b"+QUEUED\r\n");
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(60000)
+        .arg("WRITE")
+        .query(&mut admin)
+        .unwrap();
+
+    tx_read.send(&resp(&[b"EXEC"]));
+    assert_eq!(tx_read.read_exact_len(11), b"*1\r\n+PONG\r\n");
+    let mut held = Vec::new();
+    for args in [
+        &[&b"PFCOUNT"[..], b"hll"][..],
+        &[b"PUBLISH", b"ch", b"m"],
+        &[b"EXEC"],
+    ] {
+        let mut c = if args[0] == b"EXEC" {
+            std::mem::replace(&mut tx_write, Raw::connect(&server))
+        } else {
+            Raw::connect(&server)
+        };
+        c.send(&resp(args));
+        held.push(c);
+    }
+    let blocked = |c: &mut redis::Connection| -> i64 {
+        let info: String = redis::cmd("INFO").arg("clients").query(c).unwrap();
+        info.lines()
+            .find_map(|l| l.strip_prefix("blocked_clients:"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while blocked(&mut admin) != 3 {
+        assert!(Instant::now() < deadline, "not all three were held");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _: () = redis::cmd("CLIENT")
+        .arg("UNPAUSE")
+        .query(&mut admin)
+        .unwrap();
+    assert_eq!(held[0].read_exact_len(4), b":1\r\n");
+    assert_eq!(held[1].read_exact_len(4), b":0\r\n");
+    assert_eq!(held[2].read_exact_len(9), b"*1\r\n+OK\r\n");
+}
+
+#[test]
+fn the_client_cron_shrinks_an_idle_reply_buffer_and_grows_a_busy_one() {
+    // Redis 7.0's replybufsize unit: rbs starts at 16 KiB, an idle client
+    // shrinks to 1 KiB, a client filling it doubles back up to 16 KiB.
+    let server = start_with(|cfg| {
+        cfg.enable_debug_command = redis_anatomy::server::config::ProtectedAction::Yes
+    });
+    let mut admin = conn(&server);
+    let rbs = |admin: &mut redis::Connection| -> usize {
+        let list: String = redis::cmd("CLIENT").arg("LIST").query(admin).unwrap();
+        let line = list.lines().find(|l| l.contains("name=watched")).unwrap();
+        let f = line
+            .split(' ')
+            .find_map(|f| f.strip_prefix("rbs="))
+            .unwrap();
+        f.parse().unwrap()
+    };
+    assert_eq!(
+        redis::cmd("DEBUG")
+            .arg("REPLYBUFFER")
+            .arg("bogus")
+            .arg("1")
+            .query::<()>(&mut admin)
+            .unwrap_err()
+            .detail(),
+        Some("unknown subcommand or wrong number of arguments for 'replybuffer'. Try DEBUG HELP.")
+    );
+    let _: () = redis::cmd("DEBUG")
+        .arg("REPLYBUFFER")
+        .arg("peak-reset-time")
+        .arg(100)
+        .query(&mut admin)
+        .unwrap();
+    let mut watched = conn(&server);
+    let _: () = redis::cmd("CLIENT")
+        .arg("SETNAME")
+        .arg("watched")
+        .query(&mut watched)
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while rbs(&mut admin) != 1024 {
+        assert!(
+            Instant::now() < deadline,
+            "never shrank: {}",
+            rbs(&mut admin)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _: () = redis::cmd("SET")
+        .arg("big")
+        .arg("x".repeat(32768))
+        .query(&mut admin)
+        .unwrap();
+    let _: () = redis::cmd("DEBUG")
+        .arg("REPLYBUFFER")
+        .arg("peak-reset-time")
+        .arg("never")
+        .query(&mut admin)
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let _: String = redis::cmd("GET").arg("big").query(&mut watched).unwrap();
+        if rbs(&mut admin) == 16384 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never grew: {}", rbs(&mut admin));
+        std::thread::sleep(Duration::from_millis(20));
     }
 }

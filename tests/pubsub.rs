@@ -302,3 +302,63 @@ fn a_subscriber_that_never_reads_is_dropped_by_the_output_limit() {
     assert!(!list.contains("sub=1"), "{list}");
     assert!(sent > 10);
 }
+
+#[test]
+fn replies_off_still_delivers_confirmations_and_messages() {
+    // Redis 7.0 pushes pub/sub frames past CLIENT REPLY OFF|SKIP: the
+    // command's own reply is dropped, the confirmation is not.
+    let server = start();
+    let mut sub = Raw::connect(&server);
+    let mut batch = resp(&[b"CLIENT", b"REPLY", b"OFF"]);
+    batch.extend_from_slice(&resp(&[b"SUBSCRIBE", b"news"]));
+    batch.extend_from_slice(&resp(&[b"PSUBSCRIBE", b"ne*"]));
+    sub.send(&batch);
+    let expected = confirm("subscribe", Some("news"), 1) + &confirm("psubscribe", Some("ne*"), 2);
+    assert_eq!(text(&sub.read_exact_len(expected.len())), expected);
+
+    let mut publisher = conn(&server);
+    assert_eq!(publish(&mut publisher, "news", "hi"), 2);
+    let expected =
+        message("news", "hi") + "*4\r\n$8\r\npmessage\r\n$3\r\nne*\r\n$4\r\nnews\r\n$2\r\nhi\r\n";
+    assert_eq!(text(&sub.read_exact_len(expected.len())), expected);
+
+    // The PINGs' answers are dropped; the confirmations are not. Once out
+    // of subscribed mode, CLIENT REPLY ON answers again.
+    let mut batch = resp(&[b"PING"]);
+    batch.extend_from_slice(&resp(&[b"PUNSUBSCRIBE", b"ne*"]));
+    batch.extend_from_slice(&resp(&[b"UNSUBSCRIBE", b"news"]));
+    batch.extend_from_slice(&resp(&[b"PING"]));
+    batch.extend_from_slice(&resp(&[b"CLIENT", b"REPLY", b"ON"]));
+    sub.send(&batch);
+    let expected = confirm("punsubscribe", Some("ne*"), 1)
+        + &confirm("unsubscribe", Some("news"), 0)
+        + "+OK\r\n";
+    assert_eq!(text(&sub.read_exact_len(expected.len())), expected);
+
+    // SKIP: the skipped SUBSCRIBE still confirms.
+    let mut other = Raw::connect(&server);
+    let mut batch = resp(&[b"CLIENT", b"REPLY", b"SKIP"]);
+    batch.extend_from_slice(&resp(&[b"SUBSCRIBE", b"news"]));
+    batch.extend_from_slice(&resp(&[b"UNSUBSCRIBE"]));
+    batch.extend_from_slice(&resp(&[b"PING"]));
+    other.send(&batch);
+    let expected = confirm("subscribe", Some("news"), 1)
+        + &confirm("unsubscribe", Some("news"), 0)
+        + "+PONG\r\n";
+    assert_eq!(text(&other.read_exact_len(expected.len())), expected);
+}
+
+#[test]
+fn resp3_pushes_pass_client_reply_off() {
+    let server = start();
+    let mut sub = Wire::resp3(&server);
+    sub.send(&[b"CLIENT", b"REPLY", b"OFF"]);
+    sub.send(&[b"SUBSCRIBE", b"news"]);
+    assert_eq!(sub.reply(), ">3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n");
+    let mut publisher = conn(&server);
+    assert_eq!(publish(&mut publisher, "news", "hi"), 1);
+    assert_eq!(
+        sub.reply(),
+        ">3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n"
+    );
+}

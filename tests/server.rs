@@ -827,3 +827,138 @@ fn shutdown_stops_an_in_process_server() {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+// ---------------------------------------------------------------------------
+// LATENCY HISTOGRAM, lazyfree fields
+// ---------------------------------------------------------------------------
+
+#[test]
+fn latency_histogram_reports_calls_per_command_since_resetstat() {
+    let server = start();
+    let mut w = Wire::connect(&server);
+    w.cmd("CONFIG RESETSTAT");
+    w.cmd("SET a b");
+    w.cmd("SET c d");
+    w.cmd("CLIENT ID");
+    // Only commands that ran; a container stands for its subcommands;
+    // unknown names are skipped. The buckets are timing-dependent: check
+    // the shape and that the cumulative count ends at `calls`.
+    let reply = w.cmd("LATENCY HISTOGRAM blabla set client");
+    let lines: Vec<&str> = reply.split("\r\n").collect();
+    assert_eq!(lines[0], "*4", "{reply}");
+    assert_eq!(&lines[1..3], ["$3", "set"]);
+    assert_eq!(
+        &lines[3..9],
+        ["*4", "$5", "calls", ":2", "$14", "histogram_usec"]
+    );
+    let pos = lines.iter().position(|l| *l == "client|id").expect(&reply);
+    assert_eq!(
+        &lines[pos + 1..pos + 7],
+        ["*4", "$5", "calls", ":1", "$14", "histogram_usec"]
+    );
+    let set_buckets: Vec<i64> = {
+        let n: usize = lines[9][1..].parse().unwrap();
+        lines[10..10 + n]
+            .iter()
+            .map(|l| l[1..].parse().unwrap())
+            .collect()
+    };
+    assert_eq!(*set_buckets.last().unwrap(), 2, "{reply}");
+    assert!(
+        set_buckets.chunks(2).all(|p| p[0] >= 1),
+        "edges in whole µs"
+    );
+    assert_eq!(w.cmd("LATENCY HISTOGRAM get"), "*0\r\n");
+    w.cmd("CONFIG RESETSTAT");
+    // RESETSTAT empties them; only the RESETSTAT itself is left.
+    let reply = w.cmd("LATENCY HISTOGRAM");
+    assert!(
+        reply.starts_with("*2\r\n$16\r\nconfig|resetstat\r\n"),
+        "{reply}"
+    );
+    w.cmd("CONFIG SET latency-tracking no");
+    w.cmd("SET a b");
+    assert_eq!(w.cmd("LATENCY HISTOGRAM set"), "*0\r\n");
+}
+
+#[test]
+fn info_memory_reports_no_pending_lazyfree_work() {
+    let server = start();
+    let mut c = conn(&server);
+    let info: String = cmd("INFO").arg("memory").query(&mut c).unwrap();
+    assert_eq!(
+        info_field(&info, "lazyfree_pending_objects").as_deref(),
+        Some("0")
+    );
+    assert_eq!(info_field(&info, "lazyfreed_objects").as_deref(), Some("0"));
+    assert_eq!(
+        info_field(&info, "active_defrag_running").as_deref(),
+        Some("0")
+    );
+}
+
+#[test]
+fn a_huge_command_does_not_pin_a_big_query_buffer() {
+    // 100,000 arguments in one SADD grow the query buffer past 1 MB. Once
+    // consumed and the reads are small again, the buffer goes back to its
+    // usual size (Redis's lazyfree unit checks used_memory falls back).
+    let server = start();
+    let mut c = conn(&server);
+    let mut sadd = cmd("SADD");
+    sadd.arg("myset");
+    for i in 0..100_000 {
+        sadd.arg(i);
+    }
+    let added: i64 = sadd.query(&mut c).unwrap();
+    assert_eq!(added, 100_000);
+    let free = |c: &mut redis::Connection| -> usize {
+        let line: String = cmd("CLIENT").arg("INFO").query(c).unwrap();
+        let field = line
+            .split(' ')
+            .find_map(|f| f.strip_prefix("qbuf-free="))
+            .unwrap();
+        field.parse().unwrap()
+    };
+    let settled = (0..10).map(|_| free(&mut c)).find(|&n| n < 64 * 1024);
+    assert!(settled.is_some(), "the query buffer stayed big");
+}
+
+#[test]
+fn lowering_maxmemory_evicts_at_once() {
+    // `updateMaxmemory` evicts before CONFIG SET answers: the subscriber
+    // sees `evicted` with no further command sent.
+    let server = start();
+    let mut c = conn(&server);
+    let _: () = cmd("CONFIG")
+        .arg("SET")
+        .arg("notify-keyspace-events")
+        .arg("Ee")
+        .query(&mut c)
+        .unwrap();
+    let _: () = cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory-policy")
+        .arg("allkeys-lru")
+        .query(&mut c)
+        .unwrap();
+    let mut sub = Wire::connect(&server);
+    sub.cmd("PSUBSCRIBE *");
+    let _: () = cmd("SET").arg("foo").arg("bar").query(&mut c).unwrap();
+    let _: () = cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory")
+        .arg("1")
+        .query(&mut c)
+        .unwrap();
+    sub.set_read_timeout(Some(Duration::from_secs(5)));
+    assert_eq!(
+        sub.reply(),
+        "*4\r\n$8\r\npmessage\r\n$1\r\n*\r\n$22\r\n__keyevent@0__:evicted\r\n$3\r\nfoo\r\n"
+    );
+    let _: () = cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory")
+        .arg("0")
+        .query(&mut c)
+        .unwrap();
+}

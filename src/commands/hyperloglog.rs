@@ -92,7 +92,7 @@ pub static COMMANDS: &[CommandDef] = &[
     row(
         "pfcount",
         -2,
-        "readonly",
+        "readonly may_replicate",
         (1, -1),
         "Estimates the number of distinct elements in one or more HyperLogLogs.",
         pfcount,

@@ -13,6 +13,7 @@ pub mod bitmap;
 pub mod connection;
 pub mod debug;
 pub mod function;
+pub mod geo;
 pub mod hash;
 pub mod hyperloglog;
 pub mod keys;
@@ -42,6 +43,7 @@ pub static ALL: &[&[CommandDef]] = &[
     set::COMMANDS,
     sort::COMMANDS,
     zset::COMMANDS,
+    geo::COMMANDS,
     hyperloglog::COMMANDS,
     pubsub::COMMANDS,
     multi::COMMANDS,

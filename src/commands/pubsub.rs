@@ -71,7 +71,7 @@ pub static COMMANDS: &[CommandDef] = &[
     CommandDef {
         name: "publish",
         arity: 3,
-        flags: "pubsub loading stale fast",
+        flags: "pubsub loading stale fast may_replicate",
         summary: "Sends a message to the channel's subscribers; returns how many got it.",
         run: publish,
         ..PUBSUB_ROW

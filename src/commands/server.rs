@@ -181,6 +181,8 @@ static LATENCY_SUBCOMMANDS: &[CommandDef] = &[
         "Forgets the spikes of some or all events.", latency_reset, &[]),
     row("doctor", 2, "admin noscript loading stale", "2.8.13",
         "Summarises the recorded spikes in words.", latency_doctor, &[]),
+    row("histogram", -2, "admin noscript loading stale", "7.0.0",
+        "Returns the cumulative distribution of run times of some or all commands.", latency_histogram, &[]),
     row("help", 2, "loading stale", "2.8.13",
         "Lists the LATENCY subcommands.", latency_help, &[]),
 ];
@@ -344,6 +346,12 @@ fn apply_config_change(server: &mut Server, name: &str) {
     }
     if name == "appendonly" {
         crate::aof::appendonly_changed(server);
+    }
+    // A lower limit takes effect at once, not at the next write
+    // (`updateMaxmemory` calls `performEvictions`): the `evicted` events
+    // go out before CONFIG SET answers.
+    if name == "maxmemory" && server.config.maxmemory > 0 {
+        crate::evict::perform_evictions(server, crate::server::unix_ms());
     }
 }
 
@@ -795,11 +803,38 @@ pub fn protected_command_refusal(
 /// DEBUG subcommand [args]: one command whose first argument picks what to
 /// do; each subcommand has an exact argument count, and anything else gets
 /// Redis's combined "unknown subcommand or wrong number of arguments".
+/// `DEBUG REPLYBUFFER peak-reset-time <ms|never|reset>` and
+/// `DEBUG REPLYBUFFER resizing <0|1>`: the knobs of the client cron's
+/// reply buffer resizing (see `Client::cron_resize_reply_buffer`).
+fn debug_replybuffer(ctx: &mut Ctx, what: &[u8], value: &[u8]) {
+    if eq_ic(what, "peak-reset-time") {
+        ctx.server.reply_buffer_peak_reset_ms = if eq_ic(value, "never") {
+            -1
+        } else if eq_ic(value, "reset") {
+            crate::server::client::REPLY_PEAK_RESET_MS
+        } else {
+            match crate::resp::parse_i64(value) {
+                Some(ms) => ms,
+                None => return ctx.reply().error(crate::server::NOT_INTEGER),
+            }
+        };
+    } else if eq_ic(what, "resizing") {
+        ctx.server.reply_buffer_resizing = c_atoi(value) != 0;
+    } else {
+        return ctx.reply().error(
+            "ERR unknown subcommand or wrong number of arguments for 'replybuffer'. Try DEBUG HELP.",
+        );
+    }
+    ctx.reply().ok();
+}
+
 fn debug(ctx: &mut Ctx, args: Args) {
     let sub = &args[1];
     let argc = args.len();
     if argc == 2 && eq_ic(sub, "help") {
         debug_help(ctx.reply());
+    } else if argc == 4 && eq_ic(sub, "replybuffer") {
+        debug_replybuffer(ctx, &args[2], &args[3]);
     } else if argc == 3 && eq_ic(sub, "sleep") {
         debug_sleep(ctx, &args[2]);
     } else if argc == 3 && eq_ic(sub, "object") {
@@ -1461,6 +1496,53 @@ fn latency_doctor(ctx: &mut Ctx, _args: Args) {
     ctx.client.reply.verbatim(text.as_bytes());
 }
 
+/// LATENCY HISTOGRAM [command ...]: a map from command name to its run
+/// time distribution (`latencyAllCommandsFillCDF`,
+/// `latencySpecificCommandsFillCDF`). No names: every command that ran
+/// since the last CONFIG RESETSTAT. A container name (`client`) stands
+/// for its subcommands; `client|id` names one. Unknown names and commands
+/// that have not run are left out.
+fn latency_histogram(ctx: &mut Ctx, args: Args) {
+    let table = crate::server::command_table();
+    let stats = &ctx.server.command_stats;
+    let reply = &mut ctx.client.reply;
+    let at = reply.defer_len();
+    let mut entries = 0;
+    let mut emit = |cmd: &crate::server::Command, reply: &mut crate::resp::Reply| {
+        let h = &stats[cmd.stats_index].latency;
+        if h.total > 0 {
+            reply.bulk(cmd.full_name.as_bytes());
+            h.reply(reply);
+            entries += 1;
+        }
+    };
+    if args.len() == 2 {
+        for cmd in table.all() {
+            emit(cmd, reply);
+        }
+    } else {
+        for name in args.iter().skip(2) {
+            let found = match name.iter().position(|&b| b == b'|') {
+                Some(bar) => table
+                    .get(&name[..bar])
+                    .and_then(|c| c.subcommands.get(&name[bar + 1..].to_ascii_lowercase())),
+                None => table.get(name),
+            };
+            let Some(cmd) = found else {
+                continue;
+            };
+            if cmd.subcommands.is_empty() {
+                emit(cmd, reply);
+            } else {
+                for sub in &cmd.subcommand_order {
+                    emit(&cmd.subcommands[sub], reply);
+                }
+            }
+        }
+    }
+    reply.set_len(at, crate::resp::Aggregate::Map, entries);
+}
+
 fn latency_help(ctx: &mut Ctx, _args: Args) {
     reply_help(
         ctx.reply(),
@@ -1475,6 +1557,9 @@ fn latency_help(ctx: &mut Ctx, _args: Args) {
             "RESET [<event> ...]",
             "    Reset latency data of one or more <event> classes.",
             "    (default: reset all data for all event classes)",
+            "HISTOGRAM [COMMAND ...]",
+            "    Return a cumulative distribution of latencies in the format of a histogram for the specified command names.",
+            "    If no commands are specified then all histograms are replied.",
         ],
     );
 }

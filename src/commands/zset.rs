@@ -945,7 +945,7 @@ pub static COMMANDS: &[CommandDef] = &[
 // ZADD, ZINCRBY, ZREM
 // ============================================================================
 
-fn zadd(ctx: &mut Ctx, args: Args) {
+pub(crate) fn zadd(ctx: &mut Ctx, args: Args) {
     zadd_generic(ctx, args, 0);
 }
 

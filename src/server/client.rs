@@ -49,7 +49,7 @@
 use std::fmt::Write;
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::sync::Notify;
 
@@ -101,9 +101,14 @@ impl ClientType {
 /// LIST reports our single buffer as if it were cut there.
 const REPLY_CHUNK_BYTES: usize = 16 * 1024;
 
-/// How long `rbp` remembers a peak (`reply-buffer-peak-reset-time`'s
-/// default in Redis 7.0: 5 seconds).
-const REPLY_PEAK_RESET: Duration = Duration::from_secs(5);
+/// The smallest reply buffer the cron shrinks an idle client's to
+/// (`PROTO_REPLY_MIN_BYTES`).
+const REPLY_MIN_BYTES: usize = 1024;
+
+/// How long `rbp` remembers a peak by default, in ms (Redis 7.0's
+/// `REPLY_BUFFER_DEFAULT_PEAK_RESET_TIME`; `DEBUG REPLYBUFFER
+/// peak-reset-time` changes it).
+pub const REPLY_PEAK_RESET_MS: i64 = 5000;
 
 /// One connection's server-side state.
 pub struct Client {
@@ -132,13 +137,32 @@ pub struct Client {
     pub query_buffer_len: usize,
     /// Free room in the query buffer after those bytes (`qbuf-free=`).
     pub query_buffer_free: usize,
+    /// Set when a huge command's query buffer was just given back, so the
+    /// connection's next read starts at the minimum size again.
+    pub query_buffer_released: bool,
     /// Peak query buffer size since the last cron check.
     pub query_buffer_peak: usize,
     /// The most reply bytes that waited for one write lately (`rbp=`),
     /// and when that peak started being tracked.
     pub reply_peak: usize,
     pub reply_peak_since: Instant,
+    /// The size Redis's fixed reply buffer would have now (`rbs=`): 16 KiB
+    /// at first, shrunk by the cron for a client whose replies are small,
+    /// grown back (doubling, up to 16 KiB) for one that fills it
+    /// ([`Client::cron_resize_reply_buffer`]). Our reply is one `Vec`;
+    /// this is the accounting Redis's replybufsize test observes.
+    pub reply_buffer_size: usize,
     pub reply_mode: ReplyMode,
+    /// Pub/sub frames (subscribe confirmations, messages) produced while
+    /// this client's own command runs under `CLIENT REPLY OFF|SKIP`. Redis
+    /// 7.0 delivers those even though the command's reply is dropped (its
+    /// `CLIENT_PUSHING` flag): they wait here while the reply is cut, then
+    /// go out (see `apply_reply_mode` in `server`). Empty between commands.
+    pub pushed: Vec<u8>,
+    /// Held by `CLIENT PAUSE`: its next command waits for the pause to
+    /// end. Redis 7.0 parks such a client as blocked (`BLOCKED_POSTPONE`),
+    /// so INFO counts it in `blocked_clients`.
+    pub paused: bool,
     /// Close once the pending replies are written (QUIT, a protocol
     /// error): Redis's `CLIENT_CLOSE_AFTER_REPLY`.
     pub close_after_reply: bool,
@@ -186,9 +210,13 @@ impl Client {
             query_buffer_len: 0,
             query_buffer_free: 0,
             query_buffer_peak: 0,
+            query_buffer_released: false,
             reply_peak: 0,
             reply_peak_since: now,
+            reply_buffer_size: REPLY_CHUNK_BYTES,
             reply_mode: ReplyMode::On,
+            pushed: Vec::new(),
+            paused: false,
             close_after_reply: false,
             close_asap: false,
             monitor: false,
@@ -218,15 +246,46 @@ impl Client {
     }
 
     /// Record that `pending` reply bytes are about to be written in one
-    /// go: the `rbp` peak, forgotten after [`REPLY_PEAK_RESET`] as Redis's
-    /// client cron forgets it.
+    /// go: the `rbp` peak, the most the fixed buffer held (so at most its
+    /// size; Redis's `buf_peak`). The cron forgets it periodically.
     pub fn note_reply_pending(&mut self, pending: usize) {
-        if self.reply_peak_since.elapsed() >= REPLY_PEAK_RESET {
-            self.reply_peak = 0;
+        self.reply_peak = self.reply_peak.max(pending.min(self.reply_buffer_size));
+    }
+
+    // ANCHOR: client_reply_buffer_resize
+    /// The client cron's reply buffer resizing
+    /// (`clientsCronResizeOutputBuffer`), run about every 100 ms:
+    /// - the peak is under half the size (and half is at least 1 KiB):
+    ///   shrink to the peak + 1, at least 1 KiB;
+    /// - the peak filled the buffer and it is under 16 KiB: double it;
+    /// - every `peak_reset_ms` (never if negative) the peak restarts from
+    ///   what the buffer holds now, so an idle client shrinks.
+    ///
+    /// Example: an idle client starts at 16384; its peak (5 bytes of
+    /// `+OK`) is under 8192, so the next run makes it 1024. Then a 32 KiB
+    /// GET fills it: 2048, 4096, 8192, 16384 on the next four runs.
+    pub fn cron_resize_reply_buffer(&mut self, peak_reset_ms: i64, resizing: bool) {
+        if !resizing {
+            return;
+        }
+        let size = self.reply_buffer_size;
+        let new_size = if size / 2 >= REPLY_MIN_BYTES && self.reply_peak < size / 2 {
+            Some(REPLY_MIN_BYTES.max(self.reply_peak + 1))
+        } else if size * 2 < REPLY_CHUNK_BYTES * 2 && self.reply_peak == size {
+            Some(REPLY_CHUNK_BYTES.min(size * 2))
+        } else {
+            None
+        };
+        if peak_reset_ms >= 0 && self.reply_peak_since.elapsed().as_millis() as i64 >= peak_reset_ms
+        {
+            self.reply_peak = self.reply.len().min(size);
             self.reply_peak_since = Instant::now();
         }
-        self.reply_peak = self.reply_peak.max(pending);
+        if let Some(n) = new_size {
+            self.reply_buffer_size = n;
+        }
     }
+    // ANCHOR_END: client_reply_buffer_resize
 
     /// Validate and set a client name (`clientSetName`): an empty name
     /// removes it; otherwise only `!`..`~` are allowed, so that a CLIENT
@@ -298,10 +357,10 @@ impl Client {
         let pending = self.reply.len() + self.reply_in_flight;
         // Our one reply Vec, described as Redis's 16 KiB buffer plus a
         // list of 16 KiB blocks for the rest.
-        let obl = pending.min(REPLY_CHUNK_BYTES);
+        let rbs = self.reply_buffer_size;
+        let obl = pending.min(rbs);
         let overflow = pending - obl;
         let oll = overflow.div_ceil(REPLY_CHUNK_BYTES);
-        let rbs = self.reply.buf.capacity();
         let multi_mem = self.multi.memory();
         let tot_mem = std::mem::size_of::<Client>()
             + self.query_buffer_len
@@ -352,6 +411,18 @@ impl Client {
         );
     }
     // ANCHOR_END: conn_info_line
+}
+
+/// How many clients `CLIENT PAUSE` holds right now (counted in INFO
+/// `blocked_clients`, as Redis 7.0 does). A client whose state is borrowed
+/// is the one running a command: it is not held.
+pub fn paused_count(
+    clients: &std::collections::BTreeMap<u64, Rc<std::cell::RefCell<Client>>>,
+) -> usize {
+    clients
+        .values()
+        .filter(|c| c.try_borrow().is_ok_and(|c| c.paused))
+        .count()
 }
 
 #[cfg(test)]

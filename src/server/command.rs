@@ -134,6 +134,7 @@ pub enum Group {
     Bitmap,
     HyperLogLog,
     Scripting,
+    Geo,
 }
 
 impl Group {
@@ -152,6 +153,7 @@ impl Group {
             Group::Bitmap => "bitmap",
             Group::HyperLogLog => "hyperloglog",
             Group::Scripting => "scripting",
+            Group::Geo => "geo",
         }
     }
 
@@ -170,6 +172,7 @@ impl Group {
             Group::Bitmap => "@bitmap",
             Group::HyperLogLog => "@hyperloglog",
             Group::Scripting => "@scripting",
+            Group::Geo => "@geo",
             Group::Server => return None,
         })
     }

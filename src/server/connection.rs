@@ -313,6 +313,11 @@ async fn handle(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: Socket
             query = BytesMut::with_capacity(MIN_READ);
             read_size = MIN_READ;
         }
+        if std::mem::take(&mut client.borrow_mut().query_buffer_released) {
+            // run_batch gave a huge command's buffer back: the next read
+            // starts small again instead of reserving the burst's size.
+            read_size = MIN_READ;
+        }
         if query.capacity() - query.len() < read_size {
             query.reserve(read_size);
         }
@@ -502,6 +507,11 @@ fn run_batch(
     };
     let mut consumed = 0;
     let mut paused = None;
+    // While the batch runs, the query buffer still holds it (Redis trims
+    // the buffer after the batch): CLIENT LIST shows `qbuf=26` for the
+    // `CLIENT LIST` being answered.
+    c.query_buffer_len = query.len();
+    c.query_buffer_free = query.capacity() - query.len();
     // A parked client (BLPOP...) runs nothing more until it is served.
     while !c.close_after_reply && !c.close_asap && c.blocked.is_none() {
         let buf = &query[consumed..];
@@ -545,7 +555,21 @@ fn run_batch(
             }
         }
     }
-    query.advance(consumed);
+    if consumed == query.len() && query.capacity() > MAX_READ {
+        // A huge command (a 100,000-member SADD) grew the buffer; consumed,
+        // it gives the memory back now rather than at the next read, so
+        // INFO used_memory falls once the value is deleted (Redis trims
+        // query buffers in clientsCronResizeQueryBuffer).
+        *query = BytesMut::with_capacity(MIN_READ);
+        c.query_buffer_released = true;
+    } else {
+        query.advance(consumed);
+    }
+    if query.is_empty() && parser.spans.capacity() > 4096 {
+        // Nothing is pending, so the argument table may go too.
+        parser.spans = Vec::new();
+    }
+    c.paused = paused.is_some();
     c.query_buffer_len = query.len();
     c.query_buffer_free = query.capacity() - query.len();
     c.query_buffer_peak = c.query_buffer_peak.max(query.len());

@@ -85,6 +85,7 @@ fn clients_cron(s: &mut Server) {
     // hold now, so a client whose output sits unsent (it stopped
     // reading) keeps showing, as in Redis's clientsCronTrackExpansiveClients.
     let (mut max_input, mut max_output) = (0, 0);
+    let (peak_reset_ms, resizing) = (s.reply_buffer_peak_reset_ms, s.reply_buffer_resizing);
     for rc in s.clients.values() {
         let Ok(mut c) = rc.try_borrow_mut() else {
             continue;
@@ -104,6 +105,7 @@ fn clients_cron(s: &mut Server) {
         // output limit; the cron does, so the limit's seconds still run out.
         super::connection::enforce_output_limit(&s.config, &mut c);
         c.query_buffer_peak = c.query_buffer_len;
+        c.cron_resize_reply_buffer(peak_reset_ms, resizing);
     }
     s.client_recent_max_input_buffer = max_input;
     s.client_recent_max_output_buffer = max_output;

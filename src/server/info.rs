@@ -253,7 +253,13 @@ fn clients_section(s: &Server, out: &mut String) {
         s.client_recent_max_output_buffer
     );
     // Fixed until the blocking commands (BLPOP...) and tracking arrive.
-    field!(out, "blocked_clients", "{}", s.blocking.blocked_count);
+    let paused = super::client::paused_count(&s.clients);
+    field!(
+        out,
+        "blocked_clients",
+        "{}",
+        s.blocking.blocked_count + paused
+    );
     field!(out, "tracking_clients", "0");
     field!(out, "clients_in_timeout_table", "0");
 }
@@ -377,6 +383,11 @@ fn memory_section(s: &Server, out: &mut String) {
     field!(out, "mem_cluster_links", "0");
     field!(out, "mem_aof_buffer", "0");
     field!(out, "mem_allocator", "{}", memory::ALLOCATOR_NAME);
+    // No defragmenter, and values are freed on the spot (UNLINK and
+    // FLUSHALL ASYNC included, see db.rs): nothing is ever pending.
+    field!(out, "active_defrag_running", "0");
+    field!(out, "lazyfree_pending_objects", "0");
+    field!(out, "lazyfreed_objects", "0");
 }
 
 fn ratio(a: u64, b: u64) -> f64 {

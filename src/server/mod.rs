@@ -104,6 +104,8 @@ pub struct CommandStats {
     pub usec: u64,
     pub rejected_calls: u64,
     pub failed_calls: u64,
+    /// Run times for LATENCY HISTOGRAM (`latency-tracking`).
+    pub latency: latency::LatencyHistogram,
 }
 
 /// `CLIENT PAUSE`.
@@ -147,6 +149,10 @@ pub struct Server {
     pub pause: Option<Pause>,
     /// Wakes clients waiting for a CLIENT PAUSE to end.
     pub unpause: Rc<Notify>,
+    /// `DEBUG REPLYBUFFER peak-reset-time` (ms, -1: never) and `resizing`:
+    /// the client cron's reply buffer resizing (`client.rs`).
+    pub reply_buffer_peak_reset_ms: i64,
+    pub reply_buffer_resizing: bool,
     /// Set by SHUTDOWN; the accept loop and cron stop, then the process.
     pub shutdown_requested: bool,
     pub shutdown: Rc<Notify>,
@@ -208,6 +214,8 @@ impl Server {
             monitors: Vec::new(),
             pause: None,
             unpause: Rc::new(Notify::new()),
+            reply_buffer_peak_reset_ms: client::REPLY_PEAK_RESET_MS,
+            reply_buffer_resizing: true,
             shutdown_requested: false,
             shutdown: Rc::new(Notify::new()),
             client_recent_max_input_buffer: 0,
@@ -563,14 +571,15 @@ impl Server {
 
     /// Is this client allowed to run commands now, or is it held by
     /// CLIENT PAUSE? (Writes only, or everything, until `until`.)
-    pub fn paused_for(&mut self, cmd: &Command) -> Option<Instant> {
+    pub fn paused_for(&mut self, cmd: &Command, exec_of_writes: bool) -> Option<Instant> {
         let pause = self.pause?;
         if Instant::now() >= pause.until {
             self.pause = None;
             self.unpause.notify_waiters();
             return None;
         }
-        let affected = pause.all || cmd.has(flags::WRITE) || cmd.has(flags::MAY_REPLICATE);
+        let affected =
+            pause.all || cmd.has(flags::WRITE) || cmd.has(flags::MAY_REPLICATE) || exec_of_writes;
         affected.then_some(pause.until)
     }
 }
@@ -674,7 +683,8 @@ pub fn process_command(server: &mut Server, client: &mut Client, args: Args) -> 
         );
         return Flow::Continue;
     }
-    if let Some(until) = server.paused_for(cmd) {
+    let exec_of_writes = cmd.full_name == "exec" && crate::multi::queued_may_replicate(client);
+    if let Some(until) = server.paused_for(cmd, exec_of_writes) {
         return Flow::Paused(until);
     }
     // Inside MULTI, a command is stored for EXEC instead of run.
@@ -705,6 +715,11 @@ fn apply_reply_mode(client: &mut Client, reply_start: usize) {
     );
     if skip_reply && client.reply.buf.len() > reply_start {
         client.reply.buf.truncate(reply_start);
+    }
+    // Pub/sub frames set aside under OFF/SKIP are delivered all the same.
+    if !client.pushed.is_empty() {
+        let pushed = std::mem::take(&mut client.pushed);
+        client.reply.buf.extend_from_slice(&pushed);
     }
     match client.reply_mode {
         client::ReplyMode::Skip => client.reply_mode = client::ReplyMode::On,
@@ -775,6 +790,9 @@ pub fn call(server: &mut Server, client: &mut Client, cmd: &'static Command, arg
     let stats = &mut server.command_stats[cmd.stats_index];
     stats.calls += 1;
     stats.usec += usec;
+    if server.config.latency_tracking {
+        stats.latency.record(usec);
+    }
     if !client.reply.errors.is_empty() {
         stats.failed_calls += 1;
         for code in client.reply.errors.drain(..) {
