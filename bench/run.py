@@ -227,15 +227,20 @@ def port_is_free(port):
 
 
 class PortPicker:
-    def __init__(self, base):
+    """Hands out free ports from [base, limit): a shared machine gives each user a port range,
+    and the script must never step outside it. Every server takes a fresh port, so a range of
+    a few hundred ports is plenty for a full run (about 30 servers are started)."""
+
+    def __init__(self, base, limit):
         self.next = base
+        self.limit = limit
 
     def take(self):
-        for port in range(self.next, self.next + 1000):
+        for port in range(self.next, self.limit):
             if port_is_free(port):
                 self.next = port + 1
                 return port
-        raise RuntimeError("no free port from %d" % self.next)
+        raise RuntimeError("no free port in %d..%d" % (self.next, self.limit))
 
 
 class Server:
@@ -529,7 +534,10 @@ def parse_args():
     p.add_argument("--nice", type=int, default=0,
                    help="run servers and clients under `nice -n NICE` (negative needs root); "
                         "helps on a machine busy with other work")
-    p.add_argument("--port-base", type=int, default=17000)
+    p.add_argument("--port-base", type=int, default=int(os.environ.get("BENCH_PORT_BASE", 17000)),
+                   help="first port to use (env BENCH_PORT_BASE)")
+    p.add_argument("--port-limit", type=int, default=int(os.environ.get("BENCH_PORT_LIMIT", 0)),
+                   help="ports used are below this one (env BENCH_PORT_LIMIT; default base + 500)")
     p.add_argument("--anatomy", default=os.path.join(ROOT, "target/release/redis-anatomy"))
     p.add_argument("--redis-server", default=shutil.which("redis-server") or "/usr/bin/redis-server")
     p.add_argument("--redis-benchmark", default=shutil.which("redis-benchmark") or "/usr/bin/redis-benchmark")
@@ -690,8 +698,14 @@ def memory_section(args, pinning, ports, workroot, out):
 
 
 def persistence_section(args, pinning, ports, workroot, out):
-    """SAVE, load, BGREWRITEAOF and appendfsync figures; a server without SAVE/BGREWRITEAOF
-    gets n/a. Uses the string data set of the memory section."""
+    """SAVE, load, BGREWRITEAOF and appendfsync figures, interleaved like the throughput runs.
+
+    Both servers are loaded with the same 1M string keys (the memory section's data set) and
+    stay up side by side; then, for each round, SAVE runs on one and then the other (the order
+    flips every round), and likewise BGREWRITEAOF, a restart that loads the RDB file, and a
+    SET run with the append-only file on. The table gives medians of each figure and the median
+    of the per-round ratios, with min and max: one slow moment of the shared machine then
+    spoils one round, not the figure. A server without SAVE/BGREWRITEAOF gets n/a."""
     say("persistence")
     NA = "n/a (persistence not built yet)"
     n = args.memory_keys
@@ -701,51 +715,94 @@ def persistence_section(args, pinning, ports, workroot, out):
         for i in range(n):
             yield ["SET", b"key:%07d" % i, value32]
 
-    figures = {}
-    for sname, binary in (("redis", args.redis_server), ("anatomy", args.anatomy)):
-        f = figures[sname] = {}
-        s = Server(sname, binary, pinning, ports, workroot).start()
-        try:
+    def wait_rewrite(s):
+        while True:
+            p = info_fields(s.conn, "persistence")
+            if p.get("aof_rewrite_in_progress") == "0" and p.get("aof_rewrite_scheduled") == "0":
+                return
+            time.sleep(0.005)
+
+    figures = {"redis": {}, "anatomy": {}}
+    ratios = {}
+    servers = {}
+    try:
+        for sname, binary in (("redis", args.redis_server), ("anatomy", args.anatomy)):
+            s = Server(sname, binary, pinning, ports, workroot).start()
+            servers[sname] = s
             if s.supports([["SAVE"]]) or s.supports([["BGREWRITEAOF"]]):
+                s.stop()
+                del servers[sname]
                 continue
-            # wait for the probe rewrite to finish before loading
-            while info_fields(s.conn, "persistence").get("aof_rewrite_in_progress", "0") != "0":
-                time.sleep(0.01)
+            wait_rewrite(s)  # the probe's rewrite
             s.conn.call("FLUSHALL")
             s.conn.load(batches_of(strings(), 10000))
+        names = list(servers)
+
+        def rounds(measure):
+            """measure(server) -> seconds (or req/s) per round, alternating the order."""
+            per = {name: [] for name in names}
+            for r in range(args.rounds):
+                for name in (names if r % 2 == 0 else names[::-1]):
+                    per[name].append(measure(name))
+            return per
+
+        def timed_save(name):
+            s = servers[name]
             t0 = time.monotonic()
             s.conn.call("SAVE")
-            f["save"] = time.monotonic() - t0
+            return time.monotonic() - t0
+
+        def timed_rewrite(name):
+            s = servers[name]
             t0 = time.monotonic()
             s.conn.call("BGREWRITEAOF")
-            while True:
-                p = info_fields(s.conn, "persistence")
-                if p.get("aof_rewrite_in_progress") == "0" and p.get("aof_rewrite_scheduled") == "0":
-                    break
-                time.sleep(0.005)
-            f["rewrite"] = time.monotonic() - t0
-        finally:
+            wait_rewrite(s)
+            return time.monotonic() - t0
+
+        def timed_load(name):
+            # Restart on the same directory: the RDB file SAVE wrote is read at startup.
+            old = servers[name]
+            old.stop()
+            s = Server(name, old.binary, pinning, ports, workroot)
+            s.dir = old.dir
+            s.start()
+            servers[name] = s
+            keys = s.conn.call("DBSIZE")
+            if keys != n:
+                raise RuntimeError("%s loaded %r keys, expected %d" % (name, keys, n))
+            return s.ready_secs
+
+        results = {"save": rounds(timed_save), "rewrite": rounds(timed_rewrite),
+                   "load": rounds(timed_load)}
+    finally:
+        for s in servers.values():
             s.stop()
-        # Load: restart on the same directory; the RDB file is read at startup.
-        s2 = Server(sname, binary, pinning, ports, workroot)
-        s2.dir = s.dir
+
+    # SET throughput with the append-only file on, both servers up, alternating.
+    bench = Bench(args, pinning)
+    for policy in ("always", "everysec"):
+        up = {}
         try:
-            s2.start()
-            keys = s2.conn.call("DBSIZE")
-            f["load"] = s2.ready_secs if keys == n else None
+            for name in names:
+                binary = args.redis_server if name == "redis" else args.anatomy
+                s = Server(name, binary, pinning, ports, workroot)
+                up[name] = s.start(extra=["--appendonly", "yes", "--appendfsync", policy])
+            probe = bench.run(up["redis" if "redis" in up else names[0]], "set", 1, 3, 2000)
+            reqs = max(2000, int(round(args.duration * probe["rps"], -3)))
+            per = {name: [] for name in names}
+            for r in range(args.rounds):
+                for name in (names if r % 2 == 0 else names[::-1]):
+                    per[name].append(bench.run(up[name], "set", 1, 3, reqs)["rps"])
+            results[policy] = per
         finally:
-            s2.stop()
-        # SET throughput with the append-only file on.
-        bench = Bench(args, pinning)
-        for policy in ("always", "everysec"):
-            s3 = Server(sname, binary, pinning, ports, workroot)
-            try:
-                s3.start(extra=["--appendonly", "yes", "--appendfsync", policy])
-                probe = bench.run(s3, "set", 1, 3, 2000)
-                reqs = max(2000, int(round(args.duration * probe["rps"], -3)))
-                f[policy] = bench.run(s3, "set", 1, 3, reqs)["rps"]
-            finally:
-                s3.stop()
+            for s in up.values():
+                s.stop()
+
+    for key, per in results.items():
+        for name, vals in per.items():
+            figures[name][key] = statistics.median(vals)
+        if "redis" in per and "anatomy" in per:
+            ratios[key] = median_min_max([a / r for a, r in zip(per["anatomy"], per["redis"])])
 
     def cell(sname, key, fmt):
         v = figures[sname].get(key)
@@ -754,8 +811,7 @@ def persistence_section(args, pinning, ports, workroot, out):
         return fmt % v
 
     def ratio(key):
-        a, r = figures["anatomy"].get(key), figures["redis"].get(key)
-        return "%.2f" % (a / r) if a and r else "n/a"
+        return fmt_ratio(*ratios[key]) if key in ratios else "n/a"
 
     rows = [
         ["SAVE of %s keys (s)" % f"{n:,}", cell("redis", "save", "%.3f"), cell("anatomy", "save", "%.3f"), ratio("save")],
@@ -765,10 +821,13 @@ def persistence_section(args, pinning, ports, workroot, out):
         ["SET -P 1 req/s, appendfsync everysec", cell("redis", "everysec", "%.0f"), cell("anatomy", "everysec", "%.0f"), ratio("everysec")],
     ]
     out.append("## Persistence\n")
-    out.append("Target: SAVE and load of 1M keys ≤ 1.2× Redis's time. One run each (not "
-               "alternated); the load time is from process start to the first PING answered "
-               "with `loading:0`.\n")
-    out.append(table(["figure", "redis", "anatomy", "ratio"], rows) + "\n")
+    out.append("Target: SAVE and load of 1M keys ≤ 1.2× Redis's time. Both servers hold the same "
+               "%s string keys (32-byte values); each figure is measured %d time(s) per server in "
+               "alternating order, and the ratio column is the median of the per-round ratios "
+               "anatomy/redis (min–max). The load time is from process start to the first PING "
+               "answered with `loading:0`; BGREWRITEAOF from the command to "
+               "`aof_rewrite_in_progress:0`.\n" % (f"{n:,}", args.rounds))
+    out.append(table(["figure", "redis (median)", "anatomy (median)", "ratio (min–max)"], rows) + "\n")
 
 
 def main():
@@ -777,7 +836,7 @@ def main():
         if not os.access(b, os.X_OK):
             sys.exit("not executable: %s (build with `cargo build --release`?)" % b)
     pinning = Pinning(args.no_pin, args.nice)
-    ports = PortPicker(args.port_base)
+    ports = PortPicker(args.port_base, args.port_limit or args.port_base + 500)
     workroot = tempfile.mkdtemp(prefix="redis-anatomy-bench-")
     started = time.monotonic()
     commit = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"],

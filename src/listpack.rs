@@ -112,15 +112,16 @@
 //!
 //! ## What we simplified
 //!
-//! * The buffer is a `Vec<u8>`, so growing uses `Vec`'s amortised growth
-//!   rather than Redis's `lp_realloc` to the exact size on every insert. The
-//!   bytes (what RDB stores) are identical; only the spare capacity differs.
+//! * The buffer is a `Vec<u8>`; inserts grow it with `reserve_exact`, the
+//!   counterpart of Redis's `lp_realloc` to the exact size, and deletes
+//!   leave the spare capacity in place (Redis shrinks on delete). The bytes
+//!   (what RDB stores) are identical; only the spare capacity differs.
 //!   [`Listpack::shrink_to_fit`] is `lpShrinkToFit`.
 //! * `lpLength` writes the walked count back into the header once it drops
 //!   below 65535. Our [`Listpack::len`] takes `&self` and only walks;
 //!   both headers are valid listpacks, since 65535 means "count by walking".
 //! * Redis passes integers and strings through one `lpInsert` with flags; we
-//!   build an encoded entry first ([`encode_entry`]) and then splice it in.
+//!   build an [`EncodedEntry`] first (on the stack) and then splice it in.
 //! * Not ported: `lpRandomPair(s)` (for HRANDFIELD: the command module can
 //!   pick positions with `seek`), the string-form `intbuf` of `lpGet`
 //!   (use [`LpValue::to_vec`]), and `lpRepr`.
@@ -130,11 +131,6 @@ pub const HEADER_SIZE: usize = 6;
 
 /// The byte that ends every listpack.
 pub const EOF: u8 = 0xFF;
-
-/// The most an entry adds beyond its string bytes: a 5-byte header
-/// (32-bit string length) plus a 5-byte backlen; an integer entry is at
-/// most 9 + 1 bytes. Used to reserve room before encoding in place.
-const ENTRY_MAX_OVERHEAD: usize = 10;
 
 /// `num_elements` value meaning "65535 or more: walk to count".
 pub const NUM_ELEMENTS_UNKNOWN: u16 = u16::MAX;
@@ -300,23 +296,26 @@ pub fn backlen_size(l: usize) -> usize {
     }
 }
 
-/// Appends the backlen of an entry of `l` bytes to `out`. The most
-/// significant 7-bit group comes first in memory and is the only byte with
-/// the top bit clear, because the reader starts from the last byte:
+/// The backlen of an entry of `l` bytes, in a small array with its length
+/// (1 to 5 bytes used). The most significant 7-bit group comes first in
+/// memory and is the only byte with the top bit clear, because the reader
+/// starts from the last byte:
 ///
 /// ```text
 ///   l = 200 = 0b1_1001000     2 bytes:  [0000001] [1|1001000]  = 01 c8
 ///   reading backwards: c8 -> low 7 bits 0x48, top bit set, go on;
 ///                      01 -> 0x01 << 7, top bit clear, stop: 0x48 + 128 = 200
 /// ```
-fn encode_backlen(l: usize, out: &mut Vec<u8>) {
+fn encode_backlen(l: usize) -> ([u8; 5], usize) {
     let n = backlen_size(l);
-    for i in (0..n).rev() {
+    let mut out = [0u8; 5];
+    for (slot, i) in out.iter_mut().zip((0..n).rev()) {
         let group = ((l >> (7 * i)) & 127) as u8;
         // Every byte but the first in memory (the last one read) has the
         // continuation bit.
-        out.push(if i == n - 1 { group } else { group | 128 });
+        *slot = if i == n - 1 { group } else { group | 128 };
     }
+    (out, n)
 }
 
 /// Reads a backlen that ends at `buf[last]`, walking left. Returns the value
@@ -336,70 +335,147 @@ fn decode_backlen(buf: &[u8], last: usize) -> Option<(usize, usize)> {
 // ANCHOR_END: backlen
 
 // ANCHOR: encode_entry
-/// Appends the complete entry for `ele` (encoding, data, backlen) to `out`.
-/// Canonical integers become integer entries; anything else a string entry
-/// of the smallest string encoding. Redis: `lpEncodeGetType` +
-/// `lpEncodeString` / `lpEncodeIntegerGetType` + `lpEncodeBacklen`.
-///
-/// Panics if `ele` is 4 GiB or more: the 32-bit string length could not
-/// describe it. Callers keep far below that with [`safe_to_add`].
-pub fn encode_entry(ele: &[u8], out: &mut Vec<u8>) {
-    if let Some(v) = string_to_int64(ele) {
-        return encode_int_entry(v, out);
-    }
-    let start = out.len();
-    let len = ele.len();
-    if len < 64 {
-        out.push(ENC_6BIT_STR | len as u8);
-    } else if len < 4096 {
-        out.push(ENC_12BIT_STR | (len >> 8) as u8);
-        out.push(len as u8);
-    } else {
-        let len32 = u32::try_from(len).expect("listpack string longer than u32::MAX");
-        out.push(ENC_32BIT_STR);
-        out.extend_from_slice(&len32.to_le_bytes());
-    }
-    out.extend_from_slice(ele);
-    encode_backlen(out.len() - start, out);
+/// One entry, encoded but not yet placed: the encoding header (for an
+/// integer entry, header and data together), the string bytes borrowed from
+/// the caller, and the backlen. The two small arrays live on the stack, so
+/// encoding allocates nothing and copies no string bytes; [`Listpack`]'s
+/// insert writes the three pieces straight into the gap it opened.
+#[derive(Debug, Clone, Copy)]
+pub struct EncodedEntry<'a> {
+    /// Encoding byte(s): 1, 2 or 5 for strings; for integers the encoding
+    /// byte followed by the value's little-endian bytes (1 to 9 in all).
+    head: [u8; 9],
+    head_len: usize,
+    /// The string's bytes (empty for an integer entry).
+    data: &'a [u8],
+    /// The backlen of `head + data`, 1 to 5 bytes.
+    backlen: [u8; 5],
+    backlen_len: usize,
 }
 
-/// Appends the complete entry for the integer `v`, in the narrowest integer
-/// encoding that holds it. Redis: `lpEncodeIntegerGetType`.
-///
-/// ```text
-///   0..=127                  1 byte  : v
-///   -4096..=4095             2 bytes : 0xC0 | hi5, lo8     (13-bit two's complement)
-///   -32768..=32767           3 bytes : 0xF1, i16 LE
-///   -8388608..=8388607       4 bytes : 0xF2, i24 LE
-///   i32                      5 bytes : 0xF3, i32 LE
-///   i64                      9 bytes : 0xF4, i64 LE
-/// ```
-pub fn encode_int_entry(v: i64, out: &mut Vec<u8>) {
-    let start = out.len();
-    if (0..=127).contains(&v) {
-        out.push(v as u8);
-    } else if (-4096..=4095).contains(&v) {
-        // Two's complement in 13 bits: adding 2^13 to a negative value gives
-        // the same bit pattern (-1 -> 8191 = 0x1FFF).
-        let u = if v < 0 { (1 << 13) + v } else { v } as u16;
-        out.push(ENC_13BIT_INT | (u >> 8) as u8);
-        out.push(u as u8);
-    } else if (-32768..=32767).contains(&v) {
-        out.push(ENC_16BIT_INT);
-        out.extend_from_slice(&(v as i16).to_le_bytes());
-    } else if (-8_388_608..=8_388_607).contains(&v) {
-        out.push(ENC_24BIT_INT);
-        out.extend_from_slice(&(v as i32).to_le_bytes()[..3]);
-    } else if let Ok(v32) = i32::try_from(v) {
-        out.push(ENC_32BIT_INT);
-        out.extend_from_slice(&v32.to_le_bytes());
-    } else {
-        out.push(ENC_64BIT_INT);
-        out.extend_from_slice(&v.to_le_bytes());
+impl<'a> EncodedEntry<'a> {
+    /// The entry for `ele`. Canonical integers become integer entries;
+    /// anything else a string entry of the smallest string encoding.
+    /// Redis: `lpEncodeGetType` + `lpEncodeString` + `lpEncodeBacklen`.
+    ///
+    /// Panics if `ele` is 4 GiB or more: the 32-bit string length could not
+    /// describe it. Callers keep far below that with [`safe_to_add`].
+    pub fn of_str(ele: &'a [u8]) -> EncodedEntry<'a> {
+        if let Some(v) = string_to_int64(ele) {
+            return EncodedEntry::of_int(v);
+        }
+        let len = ele.len();
+        let mut head = [0u8; 9];
+        let head_len = if len < 64 {
+            head[0] = ENC_6BIT_STR | len as u8;
+            1
+        } else if len < 4096 {
+            head[0] = ENC_12BIT_STR | (len >> 8) as u8;
+            head[1] = len as u8;
+            2
+        } else {
+            let len32 = u32::try_from(len).expect("listpack string longer than u32::MAX");
+            head[0] = ENC_32BIT_STR;
+            head[1..5].copy_from_slice(&len32.to_le_bytes());
+            5
+        };
+        let (backlen, backlen_len) = encode_backlen(head_len + len);
+        EncodedEntry {
+            head,
+            head_len,
+            data: ele,
+            backlen,
+            backlen_len,
+        }
     }
-    encode_backlen(out.len() - start, out);
+
+    /// The entry for the integer `v`, in the narrowest integer encoding
+    /// that holds it. Redis: `lpEncodeIntegerGetType`.
+    ///
+    /// ```text
+    ///   0..=127                  1 byte  : v
+    ///   -4096..=4095             2 bytes : 0xC0 | hi5, lo8     (13-bit two's complement)
+    ///   -32768..=32767           3 bytes : 0xF1, i16 LE
+    ///   -8388608..=8388607       4 bytes : 0xF2, i24 LE
+    ///   i32                      5 bytes : 0xF3, i32 LE
+    ///   i64                      9 bytes : 0xF4, i64 LE
+    /// ```
+    pub fn of_int(v: i64) -> EncodedEntry<'static> {
+        let mut head = [0u8; 9];
+        let head_len = if (0..=127).contains(&v) {
+            head[0] = v as u8;
+            1
+        } else if (-4096..=4095).contains(&v) {
+            // Two's complement in 13 bits: adding 2^13 to a negative value
+            // gives the same bit pattern (-1 -> 8191 = 0x1FFF).
+            let u = if v < 0 { (1 << 13) + v } else { v } as u16;
+            head[0] = ENC_13BIT_INT | (u >> 8) as u8;
+            head[1] = u as u8;
+            2
+        } else if (-32768..=32767).contains(&v) {
+            head[0] = ENC_16BIT_INT;
+            head[1..3].copy_from_slice(&(v as i16).to_le_bytes());
+            3
+        } else if (-8_388_608..=8_388_607).contains(&v) {
+            head[0] = ENC_24BIT_INT;
+            head[1..4].copy_from_slice(&(v as i32).to_le_bytes()[..3]);
+            4
+        } else if let Ok(v32) = i32::try_from(v) {
+            head[0] = ENC_32BIT_INT;
+            head[1..5].copy_from_slice(&v32.to_le_bytes());
+            5
+        } else {
+            head[0] = ENC_64BIT_INT;
+            head[1..9].copy_from_slice(&v.to_le_bytes());
+            9
+        };
+        let (backlen, backlen_len) = encode_backlen(head_len);
+        EncodedEntry {
+            head,
+            head_len,
+            data: &[],
+            backlen,
+            backlen_len,
+        }
+    }
+
+    /// Total bytes of the entry: header, data and backlen.
+    pub fn len(&self) -> usize {
+        self.head_len + self.data.len() + self.backlen_len
+    }
+
+    /// Never true: every entry has at least a header byte and a backlen.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Writes the entry into `dst`, which is exactly [`len`](Self::len)
+    /// bytes long (the gap the insert opened).
+    fn write_to(&self, dst: &mut [u8]) {
+        let (head, rest) = dst.split_at_mut(self.head_len);
+        let (data, backlen) = rest.split_at_mut(self.data.len());
+        head.copy_from_slice(&self.head[..self.head_len]);
+        data.copy_from_slice(self.data);
+        backlen.copy_from_slice(&self.backlen[..self.backlen_len]);
+    }
 }
 // ANCHOR_END: encode_entry
+
+/// Appends the complete entry for `ele` (encoding, data, backlen) to `out`.
+pub fn encode_entry(ele: &[u8], out: &mut Vec<u8>) {
+    append_encoded(&EncodedEntry::of_str(ele), out);
+}
+
+/// Appends the complete entry for the integer `v` to `out`.
+pub fn encode_int_entry(v: i64, out: &mut Vec<u8>) {
+    append_encoded(&EncodedEntry::of_int(v), out);
+}
+
+fn append_encoded(entry: &EncodedEntry<'_>, out: &mut Vec<u8>) {
+    let start = out.len();
+    out.resize(start + entry.len(), 0);
+    entry.write_to(&mut out[start..]);
+}
 
 // ANCHOR: decode_entry
 /// What an entry's first byte(s) say about it, read with bounds checks so it
@@ -778,22 +854,28 @@ impl Listpack {
     // ---------------------------------------------------------------------
 
     // ANCHOR: listpack_splice
-    /// The one place bytes move. `encode` appends one complete encoded entry
-    /// (or nothing, to delete) to the buffer; the entry then goes before the
-    /// entry (or EOF) at `pos`, or in place of the entry at `pos`. Redis:
-    /// `lpInsert`. Returns `pos`.
+    /// The one place bytes move. The `entry` (or nothing, to delete) goes
+    /// before the entry (or EOF) at `pos`, or in place of the entry at
+    /// `pos`. Redis: `lpInsert`. Returns `pos`.
     ///
-    /// Why this shape: the entry is encoded *straight into the listpack's
-    /// own buffer*, past the EOF byte, and then rotated into place, so an
-    /// insert allocates nothing besides the buffer's own growth (no
-    /// temporary `Vec` per entry). Everything after `pos` shifts by the size difference, which
-    /// is why inserting near the front of a big listpack costs O(bytes):
-    /// the reason listpacks are kept small. At the tail (RPUSH, HSET of a
-    /// new field, ZADD of a new highest score) only the EOF byte moves.
-    /// At the head with big values (LPUSH of 1 KB) the rotate is slower
-    /// than Redis's single `memmove` (measured: 1.7x Redis's CPU); the fix
-    /// is to write the header, the bytes and the backlen straight into the
-    /// gap after one `copy_within`, still to do.
+    /// Why this shape: the entry arrives already encoded in two small stack
+    /// arrays plus a borrowed slice of the caller's bytes
+    /// ([`EncodedEntry`]). The buffer grows once, the bytes after `pos`
+    /// shift once (one `copy_within`, a `memmove`) to open a gap of exactly
+    /// the entry's size, and the entry is written into the gap. So every
+    /// byte of the tail moves once and every byte of the value is copied
+    /// once, as in Redis's `lpInsert` (realloc, memmove, memcpy), and
+    /// nothing is allocated besides the buffer's own growth.
+    ///
+    /// Everything after `pos` still shifts by the size difference, which is
+    /// why inserting near the front of a big listpack costs O(bytes): the
+    /// reason listpacks are kept small. At the tail (RPUSH, HSET of a new
+    /// field, ZADD of a new highest score) only the EOF byte moves.
+    ///
+    /// (An earlier version appended the entry past EOF and then rotated the
+    /// tail into place: a rotate moves every tail byte about twice, and at
+    /// the head of an 8 KB quicklist node with 1 KB values, LPUSH, that was
+    /// 1.7x Redis's CPU per request.)
     ///
     /// The buffer grows to the exact size it needs (`reserve_exact`), as
     /// Redis's `lpInsert` calls `lpRealloc` to the exact new size: a
@@ -802,7 +884,7 @@ impl Listpack {
     /// memory. The allocator (jemalloc) rounds each request up to its size
     /// class, so most of these reallocations stay in place and cost a
     /// size-class lookup.
-    fn splice(&mut self, pos: LpPos, at: Where, encode: impl FnOnce(&mut Vec<u8>)) -> LpPos {
+    fn splice(&mut self, pos: LpPos, at: Where, entry: Option<&EncodedEntry<'_>>) -> LpPos {
         let replaced = match at {
             Where::Before => {
                 assert!(pos >= HEADER_SIZE && pos <= self.eof_pos());
@@ -810,15 +892,22 @@ impl Listpack {
             }
             Where::Replace => self.shape_at(pos).total_len(),
         };
+        let added = entry.map_or(0, EncodedEntry::len);
         let old_len = self.buf.len();
-        encode(&mut self.buf);
-        let added = self.buf.len() - old_len;
-        // [.. pos][old entry: replaced][tail ..old_len][new: added]
-        //   rotate -> [.. pos][old entry][new][tail]
-        //   drain  -> [.. pos][new][tail]
-        self.buf[pos + replaced..].rotate_right(added);
-        if replaced > 0 {
-            self.buf.drain(pos..pos + replaced);
+        // [.. pos][old entry: replaced][tail .. old_len]
+        //   -> [.. pos][gap: added][tail]
+        let tail = pos + replaced..old_len;
+        if added > replaced {
+            let grow = added - replaced;
+            self.buf.reserve_exact(grow);
+            self.buf.resize(old_len + grow, 0);
+            self.buf.copy_within(tail, pos + added);
+        } else if added < replaced {
+            self.buf.copy_within(tail, pos + added);
+            self.buf.truncate(old_len - (replaced - added));
+        }
+        if let Some(entry) = entry {
+            entry.write_to(&mut self.buf[pos..pos + added]);
         }
         self.set_header();
         match (at, added == 0) {
@@ -830,75 +919,64 @@ impl Listpack {
     }
     // ANCHOR_END: listpack_splice
 
-    /// Makes room for `ele`'s entry with an exact-fit reservation, then
-    /// appends it (the first half of [`splice`](Self::splice)).
-    fn encode_str_into(ele: &[u8], buf: &mut Vec<u8>) {
-        buf.reserve_exact(ele.len() + ENTRY_MAX_OVERHEAD);
-        encode_entry(ele, buf);
-    }
-
-    /// The same for an integer entry.
-    fn encode_int_into(v: i64, buf: &mut Vec<u8>) {
-        buf.reserve_exact(ENTRY_MAX_OVERHEAD);
-        encode_int_entry(v, buf);
-    }
-
     /// Adds `ele` at the end. Redis: `lpAppend`.
     pub fn push_back(&mut self, ele: &[u8]) -> LpPos {
-        self.splice(self.eof_pos(), Where::Before, |b| {
-            Self::encode_str_into(ele, b)
-        })
+        self.splice(
+            self.eof_pos(),
+            Where::Before,
+            Some(&EncodedEntry::of_str(ele)),
+        )
     }
 
     /// Adds `ele` at the front. Redis: `lpPrepend`.
     pub fn push_front(&mut self, ele: &[u8]) -> LpPos {
-        self.splice(HEADER_SIZE, Where::Before, |b| {
-            Self::encode_str_into(ele, b)
-        })
+        self.splice(HEADER_SIZE, Where::Before, Some(&EncodedEntry::of_str(ele)))
     }
 
     /// Adds the integer `v` at the end. Redis: `lpAppendInteger`.
     pub fn push_back_int(&mut self, v: i64) -> LpPos {
-        self.splice(self.eof_pos(), Where::Before, |b| {
-            Self::encode_int_into(v, b)
-        })
+        self.splice(
+            self.eof_pos(),
+            Where::Before,
+            Some(&EncodedEntry::of_int(v)),
+        )
     }
 
     /// Adds the integer `v` at the front. Redis: `lpPrependInteger`.
     pub fn push_front_int(&mut self, v: i64) -> LpPos {
-        self.splice(HEADER_SIZE, Where::Before, |b| Self::encode_int_into(v, b))
+        self.splice(HEADER_SIZE, Where::Before, Some(&EncodedEntry::of_int(v)))
     }
 
     /// Inserts `ele` before the entry at `pos`; returns the new entry's
     /// position (which is `pos`: the old entry moved right).
     pub fn insert_before(&mut self, pos: LpPos, ele: &[u8]) -> LpPos {
         self.shape_at(pos);
-        self.splice(pos, Where::Before, |b| Self::encode_str_into(ele, b))
+        self.splice(pos, Where::Before, Some(&EncodedEntry::of_str(ele)))
     }
 
     /// Inserts `ele` after the entry at `pos`; returns the new entry's
     /// position. Like Redis, this is "insert before the next entry (or EOF)".
     pub fn insert_after(&mut self, pos: LpPos, ele: &[u8]) -> LpPos {
         let next = pos + self.shape_at(pos).total_len();
-        self.splice(next, Where::Before, |b| Self::encode_str_into(ele, b))
+        self.splice(next, Where::Before, Some(&EncodedEntry::of_str(ele)))
     }
 
     /// Replaces the entry at `pos` with `ele`; returns its position (the
     /// same). Redis: `lpReplace`.
     pub fn replace(&mut self, pos: LpPos, ele: &[u8]) -> LpPos {
-        self.splice(pos, Where::Replace, |b| Self::encode_str_into(ele, b))
+        self.splice(pos, Where::Replace, Some(&EncodedEntry::of_str(ele)))
     }
 
     /// Replaces the entry at `pos` with the integer `v`. Redis:
     /// `lpReplaceInteger` (HINCRBY uses it).
     pub fn replace_int(&mut self, pos: LpPos, v: i64) -> LpPos {
-        self.splice(pos, Where::Replace, |b| Self::encode_int_into(v, b))
+        self.splice(pos, Where::Replace, Some(&EncodedEntry::of_int(v)))
     }
 
     /// Deletes the entry at `pos`; returns the position of the entry that
     /// followed it, or `None` if it was the last. Redis: `lpDelete`.
     pub fn delete(&mut self, pos: LpPos) -> Option<LpPos> {
-        self.splice(pos, Where::Replace, |_| {});
+        self.splice(pos, Where::Replace, None);
         (pos < self.eof_pos()).then_some(pos)
     }
 
@@ -1214,13 +1292,13 @@ mod tests {
         for (l, n) in cases {
             assert_eq!(backlen_size(l), n, "{l}");
             let mut v = vec![0xAA]; // a byte before, to prove the reader stops
-            encode_backlen(l, &mut v);
+            let (bytes, used) = encode_backlen(l);
+            v.extend_from_slice(&bytes[..used]);
             assert_eq!(v.len(), n + 1);
             assert_eq!(decode_backlen(&v, v.len() - 1), Some((l, n)), "{l}");
         }
-        let mut v = Vec::new();
-        encode_backlen(200, &mut v);
-        assert_eq!(v, [0x01, 0xc8]);
+        let (bytes, used) = encode_backlen(200);
+        assert_eq!(bytes[..used], [0x01, 0xc8]);
         // Six continuation bytes is not a backlen.
         assert_eq!(decode_backlen(&[0x80; 6], 5), None);
         // Running off the front is not a backlen either.

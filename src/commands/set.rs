@@ -138,7 +138,7 @@ impl SetValue {
         if parse_i64(first).is_some() {
             SetValue::Intset(Intset::new())
         } else {
-            SetValue::Table(Dict::new())
+            SetValue::Table(Box::default())
         }
     }
 
@@ -213,7 +213,7 @@ impl SetValue {
         for n in is.iter() {
             d.insert(Sds::from_i64(n), ());
         }
-        *self = SetValue::Table(d);
+        *self = SetValue::Table(Box::new(d));
     }
     // ANCHOR_END: set_convert
 

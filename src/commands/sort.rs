@@ -311,7 +311,7 @@ fn sort_generic(ctx: &mut Ctx, args: Args, readonly: bool) {
             Value::List(_) | Value::Set(_) => {}
             Value::ZSet(z) => {
                 if let ZSetValue::Listpack(lp) = &**z {
-                    **z = ZSetValue::Skiplist(zset_listpack_to_table(lp));
+                    **z = ZSetValue::Skiplist(Box::new(zset_listpack_to_table(lp)));
                 }
             }
             _ => return reply.error(WRONGTYPE),

@@ -357,7 +357,7 @@ impl ZSetValue {
 
     /// An empty skiplist-encoded sorted set (`createZsetObject`).
     pub fn new_skiplist() -> ZSetValue {
-        ZSetValue::Skiplist(SortedTable::new())
+        ZSetValue::Skiplist(Box::new(SortedTable::new()))
     }
 
     /// The encoding ZADD creates a key in, knowing its first member: a
@@ -410,7 +410,7 @@ impl ZSetValue {
             table.dict.insert(sds_of(member), score);
             pos = lp.next(score_pos);
         }
-        *self = ZSetValue::Skiplist(table);
+        *self = ZSetValue::Skiplist(Box::new(table));
     }
 
     /// Skiplist + dict to listpack, if the result would be within both
@@ -740,7 +740,7 @@ impl ZSetValue {
         match self {
             ZSetValue::Listpack(lp) => lp.delete_range(2 * start as i64, 2 * (end - start + 1)) / 2,
             ZSetValue::Skiplist(t) => {
-                let SortedTable { dict, list } = t;
+                let SortedTable { dict, list } = &mut **t;
                 let n = list.delete_range_by_rank(start + 1, end + 1, |m| {
                     dict.remove(m);
                 });
@@ -755,7 +755,7 @@ impl ZSetValue {
     /// Deletes every member whose score is in `range`.
     fn delete_score_range(&mut self, range: &ScoreRange) -> usize {
         if let ZSetValue::Skiplist(t) = self {
-            let SortedTable { dict, list } = t;
+            let SortedTable { dict, list } = &mut **t;
             let n = list.delete_range_by_score(range, |m| {
                 dict.remove(m);
             });
@@ -783,7 +783,7 @@ impl ZSetValue {
     /// Deletes every member inside the lex `range`.
     fn delete_lex_range(&mut self, range: &LexRange) -> usize {
         if let ZSetValue::Skiplist(t) = self {
-            let SortedTable { dict, list } = t;
+            let SortedTable { dict, list } = &mut **t;
             let n = list.delete_range_by_lex(range, |m| {
                 dict.remove(m);
             });
@@ -2478,7 +2478,7 @@ fn setop_generic(
         return;
     }
     if let Some(dst) = dst {
-        let mut zset = ZSetValue::Skiplist(result.table);
+        let mut zset = ZSetValue::Skiplist(Box::new(result.table));
         zset.convert_to_listpack_if_fits(result.maxelelen, result.totelelen, limits);
         let event = match op {
             SetOp::Union => "zunionstore",
@@ -2810,7 +2810,7 @@ mod set_input_tests {
         let db = &mut h.server.dbs[0];
         db.add(
             b"s",
-            RObj::new(Value::Set(Box::new(SetValue::Table(table))), 0),
+            RObj::new(Value::Set(Box::new(SetValue::Table(Box::new(table)))), 0),
         );
         db.add(
             b"is",

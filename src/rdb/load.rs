@@ -330,7 +330,7 @@ pub fn load_value(t: u8, r: &mut Reader, cfg: &Config) -> LoadResult<Option<Valu
                 let m = r.string()?;
                 let s = set.get_or_insert_with(|| {
                     if n > cfg.set_max_intset_entries {
-                        SetValue::Table(Dict::new())
+                        SetValue::Table(Box::default())
                     } else {
                         SetValue::new_for(&m)
                     }
@@ -379,7 +379,7 @@ pub fn load_value(t: u8, r: &mut Reader, cfg: &Config) -> LoadResult<Option<Valu
             if n == 0 {
                 return Ok(None);
             }
-            let mut z = ZSetValue::Skiplist(table);
+            let mut z = ZSetValue::Skiplist(Box::new(table));
             z.convert_to_listpack_if_fits(maxlen, total, ZsetLimits::from_config(cfg));
             Value::ZSet(Box::new(z))
         }
