@@ -269,6 +269,13 @@ async fn handle(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: Socket
             std::mem::swap(&mut out, &mut c.reply.buf);
         }
         if !out.is_empty() {
+            if crate::aof::fsync_pending(&server.borrow()) {
+                // `appendfsync always`: let every other ready connection
+                // run its batch first, then one fsync covers them all
+                // (the group commit explained at `aof::group_fsync`).
+                tokio::task::yield_now().await;
+                crate::aof::group_fsync(&mut server.borrow_mut());
+            }
             let n = out.len();
             client.borrow_mut().reply_in_flight = n;
             // A peer that stops reading blocks this write; the wake-up
@@ -619,7 +626,7 @@ fn run_batch(
         c.close_asap = true;
     }
     enforce_output_limit(&s.config, &mut c);
-    crate::aof::before_reply(&mut s);
+    crate::aof::after_batch(&mut s);
     s.client_recent_max_input_buffer = s.client_recent_max_input_buffer.max(query.len());
     s.client_recent_max_output_buffer = s.client_recent_max_output_buffer.max(c.reply.len());
     paused
