@@ -50,8 +50,9 @@
 //! Redis rewrites the client's `argv` in place and `call` propagates
 //! whatever `argv` holds afterwards; we keep the replacement beside the
 //! command instead, so `Args` stays the zero-copy view of the query buffer.
-//! There are no replicas yet: the AOF is the only sink, and the replication
-//! chapter adds the second behind the same [`flush_pending`].
+//! The two sinks, the AOF and the replication stream (`crate::replication`),
+//! are fed side by side by [`flush_pending`], each with its own SELECT
+//! bookkeeping.
 
 use crate::server::{Ctx, Server};
 
@@ -82,7 +83,7 @@ impl Propagation {
     /// whole machinery costs one test per command.
     #[inline]
     pub fn active(server: &Server) -> bool {
-        server.aof.wants_feed()
+        server.aof.wants_feed() || server.replication.active()
     }
 }
 
@@ -179,14 +180,16 @@ pub fn flush_pending(server: &mut Server) {
     let ops = std::mem::take(&mut server.propagate.ops);
     let wrap = ops.len() > 1;
     if wrap {
-        server.aof.feed(ops[0].0, b"*1\r\n$5\r\nMULTI\r\n");
+        feed_sinks(server, ops[0].0, b"*1\r\n$5\r\nMULTI\r\n");
     }
     for (i, &(db, start)) in ops.iter().enumerate() {
         let end = ops.get(i + 1).map_or(buf.len(), |&(_, s)| s);
-        server.aof.feed(db, &buf[start..end]);
+        feed_sinks(server, db, &buf[start..end]);
     }
     if wrap {
-        server.aof.feed(ops[0].0, b"*1\r\n$4\r\nEXEC\r\n");
+        // EXEC takes the last operation's db, so that no SELECT is put
+        // between the last command and EXEC.
+        feed_sinks(server, ops[ops.len() - 1].0, b"*1\r\n$4\r\nEXEC\r\n");
     }
     // Give the buffers back, emptied, so their capacity is reused.
     let p = &mut server.propagate;
@@ -194,6 +197,12 @@ pub fn flush_pending(server: &mut Server) {
     p.buf.clear();
     p.ops = ops;
     p.ops.clear();
+}
+
+/// One operation to every sink: the AOF and the replication stream.
+fn feed_sinks(server: &mut Server, db: usize, command: &[u8]) {
+    server.aof.feed(db, command);
+    crate::replication::feed(server, Some(db), command);
 }
 
 /// `UNLINK` when the lazyfree option for this kind of deletion is on,

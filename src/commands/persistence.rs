@@ -227,6 +227,7 @@ fn bgsave_done(s: &mut Server, ok: bool) {
     }
     s.rdb.child_pid = None;
     crate::dict::set_resize_allowed(true);
+    crate::replication::bgsave_done(s, ok);
 }
 
 /// Wait for a running child (SAVE after BGSAVE, SHUTDOWN).

@@ -245,7 +245,10 @@ async fn handle(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: Socket
             if pending > 0 {
                 c.note_reply_pending(pending); // CLIENT LIST `rbp`
             }
-            std::mem::swap(&mut out, &mut c.reply.buf);
+            // A replica's RDB and out-of-band lines go before its stream.
+            if !(c.replica.is_some() && crate::replication::take_replica_output(&mut c, &mut out)) {
+                std::mem::swap(&mut out, &mut c.reply.buf);
+            }
         }
         if !out.is_empty() {
             let n = out.len();
@@ -421,6 +424,7 @@ fn free_client(server: &Rc<RefCell<Server>>, id: u64) {
             s.unblock_client(&mut c);
             crate::pubsub::forget_client(&mut s, &mut c);
             crate::multi::forget_client(&mut s, &mut c);
+            crate::replication::forget_client(&mut s, &c);
         }
     }
     s.clients.remove(&id);
@@ -496,6 +500,7 @@ fn run_batch(
     }
     enforce_output_limit(&s.config, &mut c);
     crate::aof::before_reply(&mut s);
+    crate::replication::before_reply(&mut s, &c);
     s.client_recent_max_input_buffer = s.client_recent_max_input_buffer.max(query.len());
     s.client_recent_max_output_buffer = s.client_recent_max_output_buffer.max(c.reply.len());
     paused

@@ -64,6 +64,7 @@ pub fn server_cron(s: &mut Server) {
     databases_cron(s);
     crate::commands::persistence::persistence_cron(s);
     crate::aof::aof_cron(s);
+    crate::replication::cron(s);
     if let Some(p) = s.pause {
         if Instant::now() >= p.until {
             s.pause = None;
@@ -81,7 +82,11 @@ fn clients_cron(s: &mut Server) {
         let Ok(mut c) = rc.try_borrow_mut() else {
             continue;
         };
-        if timeout > 0 && !c.monitor && now.duration_since(c.last_interaction).as_secs() > timeout {
+        if timeout > 0
+            && !c.monitor
+            && !c.is_replica()
+            && now.duration_since(c.last_interaction).as_secs() > timeout
+        {
             c.close_asap = true;
             c.wake.notify_one();
         }

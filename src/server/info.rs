@@ -95,6 +95,7 @@ const SECTIONS: &[(&str, bool)] = &[
     ("memory", true),
     ("persistence", true),
     ("stats", true),
+    ("replication", true),
     ("cpu", true),
     ("commandstats", false),
     ("errorstats", true),
@@ -142,6 +143,7 @@ pub fn info_string(s: &Server, requested: &[&[u8]]) -> String {
             "memory" => memory_section(s, &mut out),
             "persistence" => crate::commands::persistence::info_section(s, &mut out),
             "stats" => stats_section(s, &mut out),
+            "replication" => crate::replication::info_section(s, &mut out, None),
             "cpu" => cpu_section(&mut out),
             "commandstats" => commandstats_section(s, &mut out),
             "errorstats" => errorstats_section(s, &mut out),
@@ -428,6 +430,10 @@ fn stats_section(s: &Server, out: &mut String) {
         st.samples.mean(2) / 1024.0
     );
     field!(out, "rejected_connections", "{}", st.rejected_connections);
+    let r = &s.replication;
+    field!(out, "sync_full", "{}", r.sync_full);
+    field!(out, "sync_partial_ok", "{}", r.sync_partial_ok);
+    field!(out, "sync_partial_err", "{}", r.sync_partial_err);
     field!(out, "expired_keys", "{}", st.expired_keys);
     field!(
         out,
