@@ -165,7 +165,11 @@ pub fn after_call(
         }
     }
     if server.propagate.depth == 0 {
-        flush_pending(server);
+        // KEYS, SCAN and RANDOMKEY may expire any number of keys on the
+        // way: those DELs go out one by one, not as a transaction (Redis's
+        // CMD_TOUCHES_ARBITRARY_KEYS check in propagatePendingCommands).
+        let arbitrary = matches!(cmd.full_name, "keys" | "scan" | "randomkey");
+        flush(server, !arbitrary);
     }
 }
 // ANCHOR_END: propagate_after_call
@@ -173,12 +177,17 @@ pub fn after_call(
 /// Send the pending operations to every sink, wrapped in MULTI/EXEC when
 /// there are several (`propagatePendingCommands`).
 pub fn flush_pending(server: &mut Server) {
+    flush(server, true);
+}
+
+/// [`flush_pending`], with the MULTI/EXEC wrapping allowed or not.
+fn flush(server: &mut Server, may_wrap: bool) {
     if server.propagate.ops.is_empty() {
         return;
     }
     let buf = std::mem::take(&mut server.propagate.buf);
     let ops = std::mem::take(&mut server.propagate.ops);
-    let wrap = ops.len() > 1;
+    let wrap = may_wrap && ops.len() > 1;
     if wrap {
         feed_sinks(server, ops[0].0, b"*1\r\n$5\r\nMULTI\r\n");
     }
