@@ -971,6 +971,45 @@ pub fn info_section(s: &Server, out: &mut String, current: Option<&Client>) {
     );
 }
 
+// ANCHOR: repl_anatomy_backlog
+/// `ANATOMY BACKLOG`: the numbers the visualizer draws the ring and the
+/// replicas' positions from.
+pub fn backlog_snapshot(s: &Server) -> anatomy_viz_proto::BacklogSnapshot {
+    let r = &s.replication;
+    let mut replicas = Vec::new();
+    for id in &r.replicas {
+        let Some(Ok(c)) = s.clients.get(id).map(|rc| rc.try_borrow()) else {
+            continue;
+        };
+        let Some(l) = c.replica.as_ref() else {
+            continue;
+        };
+        let Some(state) = l.state else { continue };
+        replicas.push(anatomy_viz_proto::ReplicaPosition {
+            client_id: c.id,
+            addr: c.addr.to_string(),
+            listening_port: l.listening_port,
+            state: state.name().to_string(),
+            initial_offset: l.initial_offset,
+            ack_offset: l.ack_offset,
+            pending_bytes: (c.reply.len() + c.reply_in_flight) as u64,
+        });
+    }
+    let b = r.backlog.as_ref();
+    anatomy_viz_proto::BacklogSnapshot {
+        version: anatomy_viz_proto::PROTO_VERSION,
+        replid: r.replid.clone(),
+        master_repl_offset: r.master_repl_offset,
+        active: b.is_some(),
+        size: b.map_or(0, |b| b.size() as u64),
+        first_byte_offset: b.map_or(0, |b| b.first_byte_offset),
+        histlen: b.map_or(0, |b| b.histlen as u64),
+        write_index: b.map_or(0, |b| b.write_index as u64),
+        replicas,
+    }
+}
+// ANCHOR_END: repl_anatomy_backlog
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -367,6 +367,11 @@ fn replconf_answers_like_redis() {
         "-ERR value is out of range, value must between 0 and 1"
     );
     assert_eq!(
+        line(&mut w, "REPLCONF rdb-filter-only x"),
+        "-ERR Unsupported rdb-filter-only option: x"
+    );
+    assert_eq!(line(&mut w, "REPLCONF rdb-filter-only functions"), "+OK");
+    assert_eq!(
         line(&mut w, "REPLCONF listening-port 1 capa eof capa psync2"),
         "+OK"
     );
@@ -637,4 +642,46 @@ fn a_real_redis_replica_follows_us_and_resumes_with_a_partial_resync() {
     );
     drop(replica);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn anatomy_backlog_reports_the_ring_and_each_replica_offsets() {
+    let server = quiet();
+    let mut c = conn(&server);
+    let snapshot = |c: &mut redis::Connection| -> anatomy_viz_proto::BacklogSnapshot {
+        let json: Vec<u8> = redis::cmd("ANATOMY").arg("BACKLOG").query(c).unwrap();
+        serde_json::from_slice(&json).unwrap()
+    };
+    let before = snapshot(&mut c);
+    assert!(!before.active && before.replicas.is_empty());
+    assert_eq!(before.master_repl_offset, 0);
+
+    let mut replica = FakeReplica::connect(&server);
+    replica.send(&[b"REPLCONF", b"listening-port", b"7001"]);
+    assert_eq!(replica.line(), "+OK");
+    replica.send(&[b"PSYNC", b"?", b"-1"]);
+    replica.line();
+    replica.rdb();
+    let _: () = c.set("k", "v").unwrap();
+    let stream = [cmd_bytes(&["SELECT", "0"]), cmd_bytes(&["SET", "k", "v"])].concat();
+    replica.expect_stream(&stream);
+    let offset = stream.len() as i64;
+    replica.send(&[b"REPLCONF", b"ACK", offset.to_string().as_bytes()]);
+    eventually("the ACK", || {
+        snapshot(&mut c).replicas[0].ack_offset == offset
+    });
+
+    let after = snapshot(&mut c);
+    assert!(after.active);
+    assert_eq!(
+        after.replid,
+        info_field(&mut c, "replication", "master_replid")
+    );
+    assert_eq!(after.master_repl_offset, offset);
+    assert_eq!(after.size, 1024 * 1024);
+    assert_eq!((after.first_byte_offset, after.histlen), (1, offset as u64));
+    assert_eq!(after.write_index, offset as u64);
+    let r = &after.replicas[0];
+    assert_eq!((r.listening_port, r.state.as_str()), (7001, "online"));
+    assert_eq!((r.initial_offset, r.ack_offset), (0, offset));
 }

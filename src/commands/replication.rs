@@ -175,6 +175,15 @@ fn replconf(ctx: &mut Ctx, args: Args) {
                         .err("value is out of range, value must between 0 and 1")
                 }
             }
+        } else if eq_ic(opt, "rdb-filter-only") {
+            // `redis-cli --replica` asks for an RDB without data (it
+            // discards it anyway). Accepted; we send the whole snapshot.
+            for filter in String::from_utf8_lossy(val).split_ascii_whitespace() {
+                if !filter.eq_ignore_ascii_case("functions") {
+                    let msg = format!("Unsupported rdb-filter-only option: {filter}");
+                    return ctx.reply().err(&msg);
+                }
+            }
         } else {
             let msg = format!(
                 "Unrecognized REPLCONF option: {}",
