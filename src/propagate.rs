@@ -61,8 +61,9 @@ use crate::server::{Ctx, Server};
 pub struct Propagation {
     /// RESP-encoded commands, back to back.
     buf: Vec<u8>,
-    /// Each pending operation: its db and where it starts in `buf`.
-    ops: Vec<(usize, usize)>,
+    /// Each pending operation: its db, where it starts in `buf`, and
+    /// whether it is for the replicas only (PUBLISH).
+    ops: Vec<(usize, usize, bool)>,
     /// How deep `call` is nested (EXEC and served blocked clients call
     /// commands from inside a command): the queue is flushed at depth 0.
     pub depth: u32,
@@ -132,7 +133,7 @@ pub fn also_propagate<A: AsRef<[u8]>>(server: &mut Server, db: usize, args: &[A]
         return;
     }
     let p = &mut server.propagate;
-    p.ops.push((db, p.buf.len()));
+    p.ops.push((db, p.buf.len(), false));
     encode_command(&mut p.buf, args);
 }
 
@@ -158,7 +159,7 @@ pub fn after_call(
         && Propagation::active(server)
     {
         let p = &mut server.propagate;
-        p.ops.push((db, p.buf.len()));
+        p.ops.push((db, p.buf.len(), false));
         match rewrite {
             Some(argv) => encode_command(&mut p.buf, &argv),
             None => encode_args(&mut p.buf, args),
@@ -191,9 +192,13 @@ fn flush(server: &mut Server, may_wrap: bool) {
     if wrap {
         feed_sinks(server, ops[0].0, b"*1\r\n$5\r\nMULTI\r\n");
     }
-    for (i, &(db, start)) in ops.iter().enumerate() {
-        let end = ops.get(i + 1).map_or(buf.len(), |&(_, s)| s);
-        feed_sinks(server, db, &buf[start..end]);
+    for (i, &(db, start, replicas_only)) in ops.iter().enumerate() {
+        let end = ops.get(i + 1).map_or(buf.len(), |&(_, s, _)| s);
+        if replicas_only {
+            crate::replication::feed(server, Some(db), &buf[start..end]);
+        } else {
+            feed_sinks(server, db, &buf[start..end]);
+        }
     }
     if wrap {
         // EXEC takes the last operation's db, so that no SELECT is put
@@ -206,6 +211,18 @@ fn flush(server: &mut Server, may_wrap: bool) {
     p.buf.clear();
     p.ops = ops;
     p.ops.clear();
+}
+
+/// Queue an operation for the replicas and not the AOF: a PUBLISH, so
+/// that subscribers of a replica hear it too, while replaying the AOF
+/// publishes nothing (Redis's `forceCommandPropagation(c, PROPAGATE_REPL)`).
+pub fn propagate_to_replicas<A: AsRef<[u8]>>(server: &mut Server, db: usize, args: &[A]) {
+    if !server.replication.active() {
+        return;
+    }
+    let p = &mut server.propagate;
+    p.ops.push((db, p.buf.len(), true));
+    encode_command(&mut p.buf, args);
 }
 
 /// One operation to every sink: the AOF and the replication stream.

@@ -384,6 +384,13 @@ fn replconf_answers_like_redis() {
     );
     assert_eq!(line(&mut w, "WAIT 0 -1"), "-ERR timeout is negative");
     assert_eq!(line(&mut w, "WAIT 0 0"), ":0");
+    assert_eq!(line(&mut w, "REPLICAOF NO ONE"), "+OK");
+    assert_eq!(line(&mut w, "SLAVEOF no one"), "+OK");
+    assert_eq!(
+        line(&mut w, "REPLICAOF localhost x"),
+        "-ERR Invalid master port"
+    );
+    assert!(line(&mut w, "REPLICAOF localhost 9999").starts_with("-ERR "));
 }
 
 #[test]
@@ -684,4 +691,38 @@ fn anatomy_backlog_reports_the_ring_and_each_replica_offsets() {
     let r = &after.replicas[0];
     assert_eq!((r.listening_port, r.state.as_str()), (7001, "online"));
     assert_eq!((r.initial_offset, r.ack_offset), (0, offset));
+}
+
+#[test]
+fn publish_reaches_the_replicas_as_sent() {
+    let server = quiet();
+    let mut c = conn(&server);
+    let mut replica = FakeReplica::connect(&server);
+    replica.send(&[b"SYNC"]);
+    replica.rdb();
+    let _: i64 = redis::cmd("publish")
+        .arg("news")
+        .arg("hi")
+        .query(&mut c)
+        .unwrap();
+    let _: () = redis::pipe()
+        .atomic()
+        .cmd("SET")
+        .arg("k")
+        .arg("v")
+        .cmd("PUBLISH")
+        .arg("news")
+        .arg("again")
+        .query(&mut c)
+        .unwrap();
+    let expected = [
+        cmd_bytes(&["SELECT", "0"]),
+        cmd_bytes(&["publish", "news", "hi"]),
+        cmd_bytes(&["MULTI"]),
+        cmd_bytes(&["SET", "k", "v"]),
+        cmd_bytes(&["PUBLISH", "news", "again"]),
+        cmd_bytes(&["EXEC"]),
+    ]
+    .concat();
+    replica.expect_stream(&expected);
 }

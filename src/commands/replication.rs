@@ -1,4 +1,4 @@
-//! # Replication commands: SYNC, PSYNC, REPLCONF, WAIT, ROLE
+//! # Replication commands: SYNC, PSYNC, REPLCONF, WAIT, ROLE, REPLICAOF
 //!
 //! The commands a replica (or a tool such as `redis-cli --replica`, or
 //! Redis's test suite) sends to a primary, and the two a client asks a
@@ -52,6 +52,10 @@ pub static COMMANDS: &[CommandDef] = &[
         "An internal command for configuring the replication stream", replconf),
     row("wait", 3, "noscript", Group::Generic, "3.0.0",
         "Wait for the synchronous replication of all the write commands sent in the context of the current connection", wait),
+    row("replicaof", 3, "admin noscript stale no_async_loading", Group::Server, "5.0.0",
+        "Make the server a replica of another instance, or promote it as master.", replicaof),
+    row("slaveof", 3, "admin noscript stale no_async_loading", Group::Server, "1.0.0",
+        "Make the server a replica of another instance, or promote it as master.", replicaof),
     row("role", 1, "noscript loading stale fast", Group::Server, "2.8.12",
         "Return the role of the instance in the context of replication", role),
 ];
@@ -230,6 +234,20 @@ fn wait(ctx: &mut Ctx, args: Args) {
     ctx.server.replication.get_ack_pending = true;
 }
 // ANCHOR_END: repl_wait_command
+
+/// REPLICAOF NO ONE | REPLICAOF host port. We are always a primary:
+/// `NO ONE` is the no-op Redis answers `+OK` to; following another server
+/// (the replica's side of the protocol) is not built, and says so.
+fn replicaof(ctx: &mut Ctx, args: Args) {
+    if eq_ic(&args[1], "no") && eq_ic(&args[2], "one") {
+        return ctx.reply().ok();
+    }
+    if !parse_i64(&args[2]).is_some_and(|p| (0..=65535).contains(&p)) {
+        return ctx.reply().err("Invalid master port");
+    }
+    ctx.reply()
+        .err("REPLICAOF host port is not supported: this server can only be a primary");
+}
 
 /// ROLE, for a master: `["master", offset, [[ip, port, ack offset], ...]]`
 /// with the online replicas only.
