@@ -5,8 +5,11 @@
 //! a starting point, and every change made after it, in order. The
 //! primary gives the first as an RDB snapshot and the second as a stream
 //! of commands: the very same bytes it appends to the AOF, produced by the
-//! one propagation path (`crate::propagate`). This module is where that
-//! stream is numbered, remembered and handed out.
+//! one propagation path (`crate::propagate`), plus PUBLISH, which only
+//! replicas get (their subscribers must hear it; an AOF replay must not
+//! publish). This module is where that stream is numbered, remembered and
+//! handed out; `ANATOMY BACKLOG` ([`backlog_snapshot`]) shows the
+//! visualizer the numbers.
 //!
 //! ## Replication id and offset
 //!
