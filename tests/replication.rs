@@ -726,3 +726,47 @@ fn publish_reaches_the_replicas_as_sent() {
     .concat();
     replica.expect_stream(&expected);
 }
+
+#[test]
+fn a_key_that_expired_before_its_waiter_is_served_goes_out_as_del() {
+    let server = start_with(|cfg| {
+        cfg.repl_ping_replica_period = 3600;
+        cfg.enable_debug_command = redis_anatomy::server::config::ProtectedAction::Yes;
+    });
+    let mut c = conn(&server);
+    let mut replica = FakeReplica::connect(&server);
+    replica.send(&[b"SYNC"]);
+    replica.rdb();
+    let _: () = redis::cmd("DEBUG")
+        .arg("SET-ACTIVE-EXPIRE")
+        .arg(0)
+        .query(&mut c)
+        .unwrap();
+    let mut waiter = Wire::connect(&server);
+    waiter.send(&[b"BRPOP", b"k", b"0"]);
+    eventually("the waiter to block", || {
+        info_field(&mut c, "clients", "blocked_clients") == "1"
+    });
+    // The key is pushed and expires inside one transaction: when the
+    // waiter's turn comes, the key is gone, and the replica is told so.
+    let _: () = redis::pipe()
+        .atomic()
+        .cmd("RPUSH")
+        .arg("k")
+        .arg("hello")
+        .cmd("PEXPIRE")
+        .arg("k")
+        .arg(1)
+        .cmd("DEBUG")
+        .arg("SLEEP")
+        .arg(0.01)
+        .query(&mut c)
+        .unwrap();
+    let mut head = cmd_bytes(&["SELECT", "0"]);
+    head.extend(cmd_bytes(&["MULTI"]));
+    head.extend(cmd_bytes(&["RPUSH", "k", "hello"]));
+    replica.expect_stream(&head);
+    assert_eq!(replica.command()[..2], ["PEXPIREAT", "k"]);
+    replica.expect_stream(&[cmd_bytes(&["EXEC"]), cmd_bytes(&["DEL", "k"])].concat());
+    assert_eq!(info_field(&mut c, "clients", "blocked_clients"), "1");
+}
