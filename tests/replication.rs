@@ -253,6 +253,23 @@ fn sync_refuses_pending_output_and_a_second_sync_is_ignored() {
     let mut flush = cmd_bytes(&["SELECT", "5"]);
     flush.extend(cmd_bytes(&["FLUSHDB"]));
     replica.expect_stream(&flush);
+    // RESTORE with a relative TTL goes out with the absolute one.
+    let _: () = c.set("src", "v").unwrap();
+    let payload: Vec<u8> = redis::cmd("DUMP").arg("src").query(&mut c).unwrap();
+    let _: () = redis::cmd("RESTORE")
+        .arg("dst")
+        .arg(100000)
+        .arg(&payload)
+        .query(&mut c)
+        .unwrap();
+    replica.expect_stream(&cmd_bytes(&["SET", "src", "v"]));
+    let restore = replica.command();
+    assert_eq!(restore.len(), 5);
+    assert_eq!(
+        (&restore[..2], &restore[4][..]),
+        (&["RESTORE".to_string(), "dst".to_string()][..], "ABSTTL")
+    );
+    assert!(restore[2].parse::<i64>().unwrap() > 1_600_000_000_000);
 }
 
 #[test]

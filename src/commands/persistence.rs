@@ -446,6 +446,15 @@ fn restore(ctx: &mut Ctx, args: Args) {
     ctx.signal_modified_key(key);
     ctx.notify(crate::server::notify_class::GENERIC, "restore", key);
     ctx.dirty(1);
+    // A relative TTL goes to the AOF and replicas as the absolute time it
+    // became, flagged ABSTTL (Redis 7.0's restoreCommand).
+    if ttl > 0 && !absttl && ctx.propagating() {
+        let ttl_text = ttl.to_string();
+        let mut argv: Vec<&[u8]> = args.iter().collect();
+        argv[2] = ttl_text.as_bytes();
+        argv.push(b"ABSTTL");
+        ctx.propagate_as(&argv);
+    }
     ctx.reply().ok();
 }
 
