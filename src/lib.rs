@@ -45,6 +45,9 @@ pub mod aof;
 // Part VII: persistence
 pub mod rdb;
 
+// Part VIII: replication
+pub mod replication;
+
 // Tools around the server
 pub mod introspect;
 pub mod walk;

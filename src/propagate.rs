@@ -50,8 +50,9 @@
 //! Redis rewrites the client's `argv` in place and `call` propagates
 //! whatever `argv` holds afterwards; we keep the replacement beside the
 //! command instead, so `Args` stays the zero-copy view of the query buffer.
-//! There are no replicas yet: the AOF is the only sink, and the replication
-//! chapter adds the second behind the same [`flush_pending`].
+//! The two sinks, the AOF and the replication stream (`crate::replication`),
+//! are fed side by side by [`flush_pending`], each with its own SELECT
+//! bookkeeping.
 
 use crate::server::{Ctx, Server};
 
@@ -60,8 +61,9 @@ use crate::server::{Ctx, Server};
 pub struct Propagation {
     /// RESP-encoded commands, back to back.
     buf: Vec<u8>,
-    /// Each pending operation: its db and where it starts in `buf`.
-    ops: Vec<(usize, usize)>,
+    /// Each pending operation: its db, where it starts in `buf`, and
+    /// whether it is for the replicas only (PUBLISH).
+    ops: Vec<(usize, usize, bool)>,
     /// How deep `call` is nested (EXEC and served blocked clients call
     /// commands from inside a command): the queue is flushed at depth 0.
     pub depth: u32,
@@ -82,7 +84,7 @@ impl Propagation {
     /// whole machinery costs one test per command.
     #[inline]
     pub fn active(server: &Server) -> bool {
-        server.aof.wants_feed()
+        server.aof.wants_feed() || server.replication.active()
     }
 }
 
@@ -131,7 +133,7 @@ pub fn also_propagate<A: AsRef<[u8]>>(server: &mut Server, db: usize, args: &[A]
         return;
     }
     let p = &mut server.propagate;
-    p.ops.push((db, p.buf.len()));
+    p.ops.push((db, p.buf.len(), false));
     encode_command(&mut p.buf, args);
 }
 
@@ -157,14 +159,18 @@ pub fn after_call(
         && Propagation::active(server)
     {
         let p = &mut server.propagate;
-        p.ops.push((db, p.buf.len()));
+        p.ops.push((db, p.buf.len(), false));
         match rewrite {
             Some(argv) => encode_command(&mut p.buf, &argv),
             None => encode_args(&mut p.buf, args),
         }
     }
     if server.propagate.depth == 0 {
-        flush_pending(server);
+        // KEYS, SCAN and RANDOMKEY may expire any number of keys on the
+        // way: those DELs go out one by one, not as a transaction (Redis's
+        // CMD_TOUCHES_ARBITRARY_KEYS check in propagatePendingCommands).
+        let arbitrary = matches!(cmd.full_name, "keys" | "scan" | "randomkey");
+        flush(server, !arbitrary);
     }
 }
 // ANCHOR_END: propagate_after_call
@@ -172,21 +178,32 @@ pub fn after_call(
 /// Send the pending operations to every sink, wrapped in MULTI/EXEC when
 /// there are several (`propagatePendingCommands`).
 pub fn flush_pending(server: &mut Server) {
+    flush(server, true);
+}
+
+/// [`flush_pending`], with the MULTI/EXEC wrapping allowed or not.
+fn flush(server: &mut Server, may_wrap: bool) {
     if server.propagate.ops.is_empty() {
         return;
     }
     let buf = std::mem::take(&mut server.propagate.buf);
     let ops = std::mem::take(&mut server.propagate.ops);
-    let wrap = ops.len() > 1;
+    let wrap = may_wrap && ops.len() > 1;
     if wrap {
-        server.aof.feed(ops[0].0, b"*1\r\n$5\r\nMULTI\r\n");
+        feed_sinks(server, ops[0].0, b"*1\r\n$5\r\nMULTI\r\n");
     }
-    for (i, &(db, start)) in ops.iter().enumerate() {
-        let end = ops.get(i + 1).map_or(buf.len(), |&(_, s)| s);
-        server.aof.feed(db, &buf[start..end]);
+    for (i, &(db, start, replicas_only)) in ops.iter().enumerate() {
+        let end = ops.get(i + 1).map_or(buf.len(), |&(_, s, _)| s);
+        if replicas_only {
+            crate::replication::feed(server, Some(db), &buf[start..end]);
+        } else {
+            feed_sinks(server, db, &buf[start..end]);
+        }
     }
     if wrap {
-        server.aof.feed(ops[0].0, b"*1\r\n$4\r\nEXEC\r\n");
+        // EXEC takes the last operation's db, so that no SELECT is put
+        // between the last command and EXEC.
+        feed_sinks(server, ops[ops.len() - 1].0, b"*1\r\n$4\r\nEXEC\r\n");
     }
     // Give the buffers back, emptied, so their capacity is reused.
     let p = &mut server.propagate;
@@ -194,6 +211,24 @@ pub fn flush_pending(server: &mut Server) {
     p.buf.clear();
     p.ops = ops;
     p.ops.clear();
+}
+
+/// Queue an operation for the replicas and not the AOF: a PUBLISH, so
+/// that subscribers of a replica hear it too, while replaying the AOF
+/// publishes nothing (Redis's `forceCommandPropagation(c, PROPAGATE_REPL)`).
+pub fn propagate_to_replicas<A: AsRef<[u8]>>(server: &mut Server, db: usize, args: &[A]) {
+    if !server.replication.active() {
+        return;
+    }
+    let p = &mut server.propagate;
+    p.ops.push((db, p.buf.len(), true));
+    encode_command(&mut p.buf, args);
+}
+
+/// One operation to every sink: the AOF and the replication stream.
+fn feed_sinks(server: &mut Server, db: usize, command: &[u8]) {
+    server.aof.feed(db, command);
+    crate::replication::feed(server, Some(db), command);
 }
 
 /// `UNLINK` when the lazyfree option for this kind of deletion is on,

@@ -133,13 +133,24 @@ fn a_normal_client_past_the_hard_limit_is_closed_without_the_rest() {
     let _ = raw.stream.read_to_end(&mut got);
     assert!(got.len() < 8 << 20, "{} bytes arrived", got.len());
     // The limit is checked as each reply is added, so the pipeline stops
-    // at the GET that crosses it: 17 * 65545 - 16384 >= 1 MB. Redis 7.0.15
-    // runs exactly 17 GETs of this pipeline too.
+    // at the GET that crosses it, long before its 300 GETs. Redis 7.0.15
+    // runs exactly 17 here: it executes the whole read before writing
+    // anything, and 17 * 65545 - 16384 >= 1 MB. This server writes every
+    // 64 KB of reply as it goes (see REPLY_BATCH_BYTES in connection.rs),
+    // so the kernel's socket buffers absorb a few MB first and the GET
+    // that crosses the limit comes later; what the server itself holds
+    // never passes the limit by more than one reply.
     let stats: String = redis::cmd("INFO")
         .arg("commandstats")
         .query(&mut admin)
         .unwrap();
-    assert!(stats.contains("cmdstat_get:calls=17,"), "{stats}");
+    let calls: usize = stats
+        .lines()
+        .find_map(|l| l.strip_prefix("cmdstat_get:calls="))
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .expect("GET ran");
+    assert!((17..300).contains(&calls), "{stats}");
 }
 
 #[test]

@@ -83,6 +83,7 @@ fn info_default_has_our_sections_in_redis_order_and_no_commandstats() {
             "# Memory",
             "# Persistence",
             "# Stats",
+            "# Replication",
             "# CPU",
             "# Errorstats",
             "# Keyspace"
@@ -113,6 +114,7 @@ fn info_all_adds_commandstats_between_cpu_and_errorstats() {
             "# Memory",
             "# Persistence",
             "# Stats",
+            "# Replication",
             "# CPU",
             "# Commandstats",
             "# Errorstats",
@@ -133,7 +135,7 @@ fn info_selected_sections_are_case_insensitive_and_unknown_ones_are_empty() {
     assert!(info.starts_with("# CPU\r\nused_cpu_sys:"), "{info:?}");
     assert!(info.ends_with("\r\n# Keyspace\r\n"), "{info:?}");
     // Sections Redis has but this server does not have yet, and nonsense.
-    for section in ["replication", "nosuchsection"] {
+    for section in ["cluster", "nosuchsection"] {
         let empty: String = cmd("INFO").arg(section).query(&mut c).unwrap();
         assert_eq!(empty, "", "INFO {section}");
     }

@@ -1,6 +1,7 @@
 //! # ANATOMY: the visualizer's commands
 //!
-//! `ANATOMY DICT [key]`, `ANATOMY EVENTS <since-seq>` and `ANATOMY HELP`.
+//! `ANATOMY DICT [key]`, `ANATOMY EVENTS <since-seq>`, `ANATOMY BACKLOG`
+//! and `ANATOMY HELP`.
 //! These are ours, not Redis's: a real Redis answers `ERR unknown command
 //! 'ANATOMY'`, which is how `anatomy-viz` tells it is talking to a server
 //! it cannot look into. The snapshots themselves are built in
@@ -60,6 +61,9 @@ static ANATOMY_SUBCOMMANDS: &[CommandDef] = &[
     row("events", 3, "readonly admin noscript loading stale",
         "The rehash and resize events logged after a sequence number.",
         anatomy_events, &[]),
+    row("backlog", 2, "readonly admin noscript loading stale",
+        "Snapshot of the replication backlog and each replica's offsets.",
+        anatomy_backlog, &[]),
     row("help", 2, "loading stale", "Shows the ANATOMY subcommands.", anatomy_help, &[]),
 ];
 
@@ -165,6 +169,12 @@ fn anatomy_events(ctx: &mut Ctx, args: Args) {
     ctx.client.reply.bulk(&json);
 }
 
+/// ANATOMY BACKLOG (the replication chapter builds the snapshot).
+fn anatomy_backlog(ctx: &mut Ctx, _args: Args) {
+    let json = to_json(&crate::replication::backlog_snapshot(ctx.server));
+    ctx.client.reply.bulk(&json);
+}
+
 /// ANATOMY HELP, in the shape every container's HELP has.
 fn anatomy_help(ctx: &mut Ctx, _args: Args) {
     let lines = [
@@ -175,6 +185,9 @@ fn anatomy_help(ctx: &mut Ctx, _args: Args) {
         "    bucket chain lengths (sampled beyond 4096 buckets).",
         "EVENTS <since-seq>",
         "    JSON list of the rehash and resize events numbered above <since-seq>.",
+        "BACKLOG",
+        "    JSON snapshot of the replication stream: replid, master offset, the",
+        "    backlog ring (size, first byte offset, histlen) and each replica's offsets.",
         "HELP",
         "    Print this help.",
     ];

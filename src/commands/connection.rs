@@ -563,26 +563,21 @@ fn swapdb(ctx: &mut Ctx, args: Args) {
     crate::multi::touch_all_watched_keys_in_db(ctx.server, Some(ctx.client), a, Some(b));
     crate::multi::touch_all_watched_keys_in_db(ctx.server, Some(ctx.client), b, Some(a));
     swap_db_contents(&mut ctx.server.dbs, a, b);
-    // A client blocked in either database on a key that now holds a list
-    // or sorted set is served (Redis: `scanDatabaseForReadyKeys`).
-    let ready: Vec<(usize, Vec<u8>)> = ctx
+    // Clients blocked on a key that exists now are served after this
+    // command (Redis's `scanDatabaseForReadyKeys`); an expired one is
+    // deleted then, and the waiter stays parked.
+    let waited: Vec<(usize, Vec<u8>)> = ctx
         .server
         .blocking
         .waiters
         .keys()
-        .filter(|(db, key)| {
-            (*db == a || *db == b)
-                && ctx.server.dbs[*db].dict.get(&key[..]).is_some_and(|o| {
-                    matches!(
-                        o.value,
-                        crate::object::Value::List(_) | crate::object::Value::ZSet(_)
-                    )
-                })
-        })
+        .filter(|(db, _)| *db == a || *db == b)
         .cloned()
         .collect();
-    for (db, key) in ready {
-        ctx.server.signal_key_as_ready(db, &key);
+    for (db, key) in waited {
+        if ctx.server.dbs[db].dict.contains_key(&key[..]) {
+            ctx.server.signal_key_as_ready(db, &key);
+        }
     }
     ctx.dirty(1);
     ctx.reply().ok();

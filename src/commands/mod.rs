@@ -22,6 +22,7 @@ pub mod list;
 pub mod multi;
 pub mod persistence;
 pub mod pubsub;
+pub mod replication;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -52,6 +53,7 @@ pub static ALL: &[&[CommandDef]] = &[
     memory::COMMANDS,
     crate::aof::COMMANDS,
     function::COMMANDS,
+    replication::COMMANDS,
 ];
 
 /// Parse an integer argument (`string2ll`), replying Redis's error if it

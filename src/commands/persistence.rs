@@ -376,6 +376,7 @@ fn bgsave_done(s: &mut Server, ok: bool) {
     }
     s.rdb.child_pid = None;
     child_gone(s);
+    crate::replication::bgsave_done(s, ok);
 }
 
 /// Wait for a running child (SAVE after BGSAVE, SHUTDOWN).
@@ -619,6 +620,15 @@ fn restore(ctx: &mut Ctx, args: Args) {
     ctx.signal_modified_key(key);
     ctx.notify(crate::server::notify_class::GENERIC, "restore", key);
     ctx.dirty(1);
+    // A relative TTL goes to the AOF and replicas as the absolute time it
+    // became, flagged ABSTTL (Redis 7.0's restoreCommand).
+    if ttl > 0 && !absttl && ctx.propagating() {
+        let ttl_text = ttl.to_string();
+        let mut argv: Vec<&[u8]> = args.iter().collect();
+        argv[2] = ttl_text.as_bytes();
+        argv.push(b"ABSTTL");
+        ctx.propagate_as(&argv);
+    }
     ctx.reply().ok();
 }
 

@@ -185,6 +185,9 @@ fn punsubscribe(ctx: &mut Ctx, args: Args) {
 fn publish(ctx: &mut Ctx, args: Args) {
     let receivers = pubsub::publish(ctx.server, Some(ctx.client), &args[1], &args[2]);
     ctx.reply().int(receivers as i64);
+    // Replicas publish it to their own subscribers.
+    let db = ctx.client.db;
+    crate::propagate::propagate_to_replicas(ctx.server, db, &[&args[0], &args[1], &args[2]]);
 }
 
 /// The error of a PUBSUB subcommand given the wrong arguments

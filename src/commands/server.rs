@@ -268,10 +268,20 @@ fn flushdb(ctx: &mut Ctx, args: Args) {
     let removed = ctx.db().clear();
     //
     // Every removed key counts as a change. Redis also forces FLUSHDB into
-    // the AOF and to replicas even when nothing was removed (the
-    // persistence chapter's propagation hooks in there).
+    // the AOF and to replicas even when nothing was removed
+    // (`forceCommandPropagation`).
     ctx.dirty(removed as u64);
+    force_propagation(ctx, args, removed);
     ctx.reply().ok();
+}
+
+/// A flush of nothing changes nothing, yet Redis sends it to the AOF and
+/// the replicas anyway (their copy might not be empty).
+fn force_propagation(ctx: &mut Ctx, args: Args, removed: usize) {
+    if removed == 0 && ctx.propagating() {
+        let argv: Vec<&[u8]> = args.iter().collect();
+        ctx.also_propagate(&argv);
+    }
 }
 
 /// FLUSHALL [ASYNC|SYNC]
@@ -285,6 +295,7 @@ fn flushall(ctx: &mut Ctx, args: Args) {
     }
     let removed: usize = ctx.server.dbs.iter_mut().map(|db| db.clear()).sum();
     ctx.dirty(removed as u64);
+    force_propagation(ctx, args, removed);
     // With save points configured, Redis then writes the (empty) RDB at
     // once, so a restart does not bring the keys back.
     super::persistence::kill_child(ctx.server);

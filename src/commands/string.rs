@@ -522,11 +522,12 @@ fn set_generic(
     ctx.dirty(1);
     ctx.notify(STRING, "set", key);
     if let Some(ms) = deadline {
-        // Redis propagates this as SET key value PXAT <ms> (a PXAT given
-        // by the client goes out as sent).
+        // Redis propagates this as SET key value PXAT <ms>, whatever the
+        // form the client used (a PXAT too, since the rewrite also drops
+        // NX/XX/GET).
         ctx.db().set_expire(key, ms);
         ctx.notify(GENERIC, "expire", key);
-        if flags & PXAT == 0 && ctx.propagating() {
+        if ctx.propagating() {
             ctx.propagate_as(&[&b"SET"[..], key, value, b"PXAT", ms.to_string().as_bytes()]);
         }
     }

@@ -207,9 +207,13 @@ impl Server {
                 };
                 for id in waiting {
                     // Nothing left for the next waiter: the key was
-                    // emptied (and so deleted) by the ones served before.
+                    // emptied (and so deleted) by the ones served before,
+                    // or its TTL passed: then it is deleted here, as a
+                    // lookup would, and the DEL reaches the AOF and the
+                    // replicas (Redis's lookup in the serving path).
                     let now = super::unix_ms();
-                    if !self.dbs[db].dict.contains_key(&key) || self.dbs[db].is_expired(&key, now) {
+                    if !self.dbs[db].dict.contains_key(&key) || self.expire_if_needed(db, &key, now)
+                    {
                         break;
                     }
                     let Some(rc) = self.clients.get(&id).cloned() else {

@@ -190,6 +190,12 @@ pub struct Client {
     /// Reply bytes taken out of `reply` and being written to the socket
     /// now: still pending, for the output buffer limits.
     pub reply_in_flight: usize,
+    /// Set by REPLCONF, and by SYNC/PSYNC when this client becomes a
+    /// replica (`crate::replication`).
+    pub replica: Option<Box<crate::replication::ReplicaLink>>,
+    /// The replication offset right after this client's last propagated
+    /// write (Redis's `c->woff`): what WAIT waits for.
+    pub write_offset: i64,
 }
 
 impl Client {
@@ -228,6 +234,8 @@ impl Client {
             pubsub: Default::default(),
             multi: Default::default(),
             reply_in_flight: 0,
+            replica: None,
+            write_offset: 0,
         }
     }
 
@@ -238,11 +246,18 @@ impl Client {
     /// Which CLIENT LIST TYPE this client is. Replication will add its
     /// cases; a MONITOR counts as normal, as in Redis.
     pub fn client_type(&self) -> ClientType {
-        if self.pubsub.active() {
+        if self.is_replica() {
+            ClientType::Replica
+        } else if self.pubsub.active() {
             ClientType::PubSub
         } else {
             ClientType::Normal
         }
+    }
+
+    /// Did SYNC or PSYNC make this client a replica?
+    pub fn is_replica(&self) -> bool {
+        self.replica.as_ref().is_some_and(|l| l.state.is_some())
     }
 
     /// Record that `pending` reply bytes are about to be written in one
@@ -309,6 +324,9 @@ impl Client {
     /// `t` tracking...) join here with their chapters.
     pub fn flags_string(&self) -> String {
         let mut f = String::new();
+        if self.is_replica() {
+            f.push('S');
+        }
         if self.monitor {
             f.push('O');
         }

@@ -266,7 +266,10 @@ async fn handle(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: Socket
             if pending > 0 {
                 c.note_reply_pending(pending); // CLIENT LIST `rbp`
             }
-            std::mem::swap(&mut out, &mut c.reply.buf);
+            // A replica's RDB and out-of-band lines go before its stream.
+            if !(c.replica.is_some() && crate::replication::take_replica_output(&mut c, &mut out)) {
+                std::mem::swap(&mut out, &mut c.reply.buf);
+            }
         }
         if !out.is_empty() {
             if crate::aof::fsync_pending(&server.borrow()) {
@@ -275,6 +278,34 @@ async fn handle(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: Socket
                 // (the group commit explained at `aof::group_fsync`).
                 tokio::task::yield_now().await;
                 crate::aof::group_fsync(&mut server.borrow_mut());
+            }
+            if paused_until.is_none() && !query.is_empty() {
+                // The batch stopped at REPLY_BATCH_BYTES with commands
+                // left. Offer the bytes without waiting: if the socket is
+                // full, the client is not reading, and (as in Redis, which
+                // keeps executing input while output waits) the rest of the
+                // input runs now, its replies piling up in the output
+                // buffer where `client-output-buffer-limit` sees them.
+                // Otherwise a client that pipelines and never reads would
+                // hold the server to 64 KB and escape its limit.
+                let sent = match writer.try_write(&out) {
+                    Ok(k) => k,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
+                    Err(_) => break,
+                };
+                if sent > 0 {
+                    let mut s = server.borrow_mut();
+                    s.stats.total_net_output_bytes += sent as u64;
+                    s.stats.total_writes_processed += 1;
+                }
+                out.drain(..sent);
+                if !out.is_empty() {
+                    paused_until =
+                        run_batch_capped(&server, &client, &mut query, &mut parser, usize::MAX);
+                } else {
+                    paused_until = run_batch(&server, &client, &mut query, &mut parser);
+                    continue;
+                }
             }
             let n = out.len();
             client.borrow_mut().reply_in_flight = n;
@@ -521,6 +552,7 @@ fn free_client(server: &Rc<RefCell<Server>>, id: u64) {
             s.unblock_client(&mut c);
             crate::pubsub::forget_client(&mut s, &mut c);
             crate::multi::forget_client(&mut s, &mut c);
+            crate::replication::forget_client(&mut s, &c);
         }
     }
     s.clients.remove(&id);
@@ -528,13 +560,25 @@ fn free_client(server: &Rc<RefCell<Server>>, id: u64) {
 }
 
 // ANCHOR: run_batch
-/// Parse and run every complete command in `query`. Returns the instant a
+/// Parse and run every complete command in `query`, stopping early once
+/// [`REPLY_BATCH_BYTES`] of reply are pending. Returns the instant a
 /// CLIENT PAUSE ends if it held the next command.
 fn run_batch(
     server: &Rc<RefCell<Server>>,
     client: &Rc<RefCell<Client>>,
     query: &mut BytesMut,
     parser: &mut RequestParser,
+) -> Option<Instant> {
+    run_batch_capped(server, client, query, parser, REPLY_BATCH_BYTES)
+}
+
+/// [`run_batch`], stopping once `reply_cap` bytes of reply are pending.
+fn run_batch_capped(
+    server: &Rc<RefCell<Server>>,
+    client: &Rc<RefCell<Client>>,
+    query: &mut BytesMut,
+    parser: &mut RequestParser,
+    reply_cap: usize,
 ) -> Option<Instant> {
     let mut s = server.borrow_mut();
     let mut c = client.borrow_mut();
@@ -553,7 +597,7 @@ fn run_batch(
     while !c.close_after_reply
         && !c.close_asap
         && c.blocked.is_none()
-        && c.reply.buf.len() < REPLY_BATCH_BYTES
+        && c.reply.buf.len() < reply_cap
     {
         let buf = &query[consumed..];
         match parser.parse(buf, limits) {
@@ -627,6 +671,7 @@ fn run_batch(
     }
     enforce_output_limit(&s.config, &mut c);
     crate::aof::after_batch(&mut s);
+    crate::replication::before_reply(&mut s, &c);
     s.client_recent_max_input_buffer = s.client_recent_max_input_buffer.max(query.len());
     s.client_recent_max_output_buffer = s.client_recent_max_output_buffer.max(c.reply.len());
     paused

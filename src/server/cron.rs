@@ -64,6 +64,7 @@ pub fn server_cron(s: &mut Server) {
     databases_cron(s);
     crate::commands::persistence::persistence_cron(s);
     crate::aof::aof_cron(s);
+    crate::replication::cron(s);
     if let Some(p) = s.pause {
         if Instant::now() >= p.until {
             s.pause = None;
@@ -95,6 +96,7 @@ fn clients_cron(s: &mut Server) {
         let waits_by_design = c.monitor || c.blocked.is_some() || c.pubsub.active();
         if timeout > 0
             && !waits_by_design
+            && !c.is_replica()
             && now.duration_since(c.last_interaction).as_secs() > timeout
         {
             c.close_asap = true;

@@ -11,9 +11,9 @@
 //! ## The invariant
 //!
 //! A section appears only when its fields are real. Redis 7.0 also prints
-//! persistence, replication, modules, latencystats and cluster sections;
-//! they join [`SECTIONS`] with the chapters that make their numbers true,
-//! and until then `INFO replication` answers what Redis answers for a name
+//! modules, latencystats and cluster sections; they join [`SECTIONS`]
+//! with the chapters that make their numbers true (persistence and
+//! replication have), and until then `INFO cluster` answers what Redis answers for a name
 //! it does not know: nothing. A few fields of real sections are fixed by
 //! construction (`blocked_clients:0` before blocking commands exist,
 //! `gcc_version`, `redis_build_id`); they are printed because clients
@@ -86,7 +86,7 @@ pub fn track_instantaneous_metrics(s: &mut Server) {
 // ANCHOR: info_sections
 /// The sections this server has, in the order Redis prints them, and
 /// whether a bare `INFO` (or `INFO default`) includes each. Redis's other
-/// sections (persistence, replication, modules, latencystats, cluster)
+/// sections (modules, latencystats, cluster)
 /// join this list with their chapters; until then asking for one gives
 /// nothing, exactly as Redis answers a section name it does not know.
 const SECTIONS: &[(&str, bool)] = &[
@@ -95,6 +95,7 @@ const SECTIONS: &[(&str, bool)] = &[
     ("memory", true),
     ("persistence", true),
     ("stats", true),
+    ("replication", true),
     ("cpu", true),
     ("commandstats", false),
     ("errorstats", true),
@@ -142,6 +143,7 @@ pub fn info_string(s: &Server, requested: &[&[u8]]) -> String {
             "memory" => memory_section(s, &mut out),
             "persistence" => crate::commands::persistence::info_section(s, &mut out),
             "stats" => stats_section(s, &mut out),
+            "replication" => crate::replication::info_section(s, &mut out, None),
             "cpu" => cpu_section(&mut out),
             "commandstats" => commandstats_section(s, &mut out),
             "errorstats" => errorstats_section(s, &mut out),
@@ -439,6 +441,10 @@ fn stats_section(s: &Server, out: &mut String) {
         st.samples.mean(2) / 1024.0
     );
     field!(out, "rejected_connections", "{}", st.rejected_connections);
+    let r = &s.replication;
+    field!(out, "sync_full", "{}", r.sync_full);
+    field!(out, "sync_partial_ok", "{}", r.sync_partial_ok);
+    field!(out, "sync_partial_err", "{}", r.sync_partial_err);
     field!(out, "expired_keys", "{}", st.expired_keys);
     field!(
         out,

@@ -186,6 +186,8 @@ pub struct Server {
     pub propagate: crate::propagate::Propagation,
     /// The append-only file (`aof`).
     pub aof: crate::aof::Aof,
+    /// The primary's replication state: id, offset, backlog, replicas.
+    pub replication: crate::replication::Replication,
     /// This server's `rename-command` lines, resolved against the table.
     pub renames: command::Renames,
 }
@@ -232,6 +234,7 @@ impl Server {
             startup_memory: crate::memory::used_memory() as u64,
             propagate: Default::default(),
             aof: Default::default(),
+            replication: Default::default(),
             // A bad line stopped the server at startup (main.rs); here only
             // valid ones can arrive.
             renames: command::Renames::resolve(table, &config.rename_commands).unwrap_or_default(),
@@ -784,7 +787,12 @@ pub fn call(server: &mut Server, client: &mut Client, cmd: &'static Command, arg
     }
     let elapsed = started.elapsed();
     let usec = elapsed.as_micros() as u64;
+    let offset_before = server.replication.master_repl_offset;
     crate::propagate::after_call(server, client.db, cmd, args, dirty_before);
+    // WAIT waits for the stream offset of this client's last write.
+    if server.replication.master_repl_offset != offset_before {
+        client.write_offset = server.replication.master_repl_offset;
+    }
 
     // Errors the command replied with: INFO errorstats and failed_calls.
     let stats = &mut server.command_stats[cmd.stats_index];

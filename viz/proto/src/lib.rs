@@ -212,6 +212,47 @@ impl EventKind {
     }
 }
 
+/// `ANATOMY BACKLOG`: the replication stream's numbering at one instant,
+/// the backlog ring, and where each replica is in the stream. Offsets, not
+/// bytes: the payload stays a few hundred bytes whatever the ring's size.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BacklogSnapshot {
+    pub version: u32,
+    /// The history's id (`master_replid`).
+    pub replid: String,
+    /// Bytes of the stream produced so far (`master_repl_offset`).
+    pub master_repl_offset: i64,
+    /// False until the first replica attaches (then `size` etc. are 0).
+    pub active: bool,
+    /// The ring's size in bytes (`repl-backlog-size`).
+    pub size: u64,
+    /// Stream offset of the oldest byte held, and how many are held.
+    pub first_byte_offset: i64,
+    pub histlen: u64,
+    /// Where in the ring the next byte goes (0..size).
+    pub write_index: u64,
+    pub replicas: Vec<ReplicaPosition>,
+}
+
+/// One attached replica, as `ANATOMY BACKLOG` reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplicaPosition {
+    /// Its client id (CLIENT LIST `id=`).
+    pub client_id: u64,
+    /// `ip:port` of its connection.
+    pub addr: String,
+    /// The port it serves clients on (`REPLCONF listening-port`), 0 if unknown.
+    pub listening_port: u16,
+    /// `wait_bgsave`, `send_bulk` or `online` (INFO's names).
+    pub state: String,
+    /// The offset its RDB stands for (fixed at the fork).
+    pub initial_offset: i64,
+    /// The offset it acknowledged last (`REPLCONF ACK`).
+    pub ack_offset: i64,
+    /// Stream bytes queued for it and not yet written to its socket.
+    pub pending_bytes: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
