@@ -790,6 +790,49 @@ pub fn count_acks(s: &Server, offset: i64, current: Option<&Client>) -> i64 {
     n
 }
 
+/// `-NOREPLICAS`: what a write gets while too few good replicas are
+/// attached (Redis's `shared.noreplicaserr`).
+pub const NOREPLICAS_ERR: &str = "NOREPLICAS Not enough good replicas to write.";
+
+/// How many replicas are *good*: online, and heard from (`REPLCONF ACK`,
+/// or going online) at most `min-replicas-max-lag` seconds ago. Redis
+/// keeps this count in `repl_good_slaves_count`, refreshed once a second
+/// (`refreshGoodSlavesCount`); we count on demand, which is the same
+/// number without the up-to-one-second staleness. Only asked when
+/// `min-replicas-to-write` is on, so the walk costs nothing otherwise.
+pub fn good_replicas(s: &Server, current: Option<&Client>) -> u32 {
+    let max_lag = s.config.min_replicas_max_lag as u64;
+    let now = Instant::now();
+    let good = |c: &Client| {
+        c.replica.as_ref().is_some_and(|l| {
+            l.state == Some(ReplicaState::Online)
+                && l.ack_time
+                    .is_some_and(|t| now.duration_since(t).as_secs() <= max_lag)
+        })
+    };
+    let mut n = 0;
+    for id in &s.replication.replicas {
+        n += match current {
+            Some(c) if c.id == *id => good(c),
+            _ => s
+                .clients
+                .get(id)
+                .and_then(|rc| rc.try_borrow().ok().map(|c| good(&c)))
+                .unwrap_or(false),
+        } as u32;
+    }
+    n
+}
+
+/// May a write run now? No when `min-replicas-to-write` and
+/// `min-replicas-max-lag` are both set and fewer good replicas than the
+/// first are attached (`checkGoodReplicasStatus`; either at 0 turns the
+/// rule off).
+pub fn enough_good_replicas(s: &Server, current: Option<&Client>) -> bool {
+    let need = s.config.min_replicas_to_write;
+    need == 0 || s.config.min_replicas_max_lag == 0 || good_replicas(s, current) >= need
+}
+
 /// Answer the WAITs that are satisfied, or whose deadline passed
 /// (`processClientsWaitingReplicas`, and the WAIT timeout).
 fn process_waiting(s: &mut Server, now: Option<Instant>, current: Option<&Client>) {
@@ -955,7 +998,12 @@ pub fn info_section(s: &Server, out: &mut String, current: Option<&Client>) {
             }
         }
     }
-    let _ = write!(out, "connected_slaves:{n}\r\n{lines}");
+    let _ = write!(out, "connected_slaves:{n}\r\n");
+    if s.config.min_replicas_to_write > 0 && s.config.min_replicas_max_lag > 0 {
+        let good = good_replicas(s, current);
+        let _ = write!(out, "min_slaves_good_slaves:{good}\r\n");
+    }
+    out.push_str(&lines);
     let (active, first, histlen) = match &r.backlog {
         Some(b) => (1, b.first_byte_offset, b.histlen),
         None => (0, 0, 0),

@@ -793,3 +793,48 @@ fn a_key_that_expired_before_its_waiter_is_served_goes_out_as_del() {
     replica.expect_stream(&[cmd_bytes(&["EXEC"]), cmd_bytes(&["DEL", "k"])].concat());
     assert_eq!(info_field(&mut c, "clients", "blocked_clients"), "1");
 }
+
+#[test]
+fn min_replicas_to_write_refuses_writes_without_enough_good_replicas() {
+    let server = quiet();
+    let mut w = Wire::connect(&server);
+    assert_eq!(line(&mut w, "CONFIG SET min-replicas-to-write 1"), "+OK");
+    let noreplicas = "-NOREPLICAS Not enough good replicas to write.";
+    assert_eq!(line(&mut w, "SET k v"), noreplicas);
+    assert_eq!(line(&mut w, "GET k"), "$-1");
+    // Refused when queued, so EXEC aborts (as Redis's processCommand).
+    assert_eq!(line(&mut w, "MULTI"), "+OK");
+    assert_eq!(line(&mut w, "SET k v"), noreplicas);
+    assert_eq!(
+        line(&mut w, "EXEC"),
+        "-EXECABORT Transaction discarded because of previous errors."
+    );
+    let mut c = conn(&server);
+    assert_eq!(
+        info_field(&mut c, "replication", "min_slaves_good_slaves"),
+        "0"
+    );
+    // A max lag of 0 turns the rule off, and the INFO field with it.
+    assert_eq!(line(&mut w, "CONFIG SET min-replicas-max-lag 0"), "+OK");
+    assert_eq!(line(&mut w, "SET k v"), "+OK");
+    let info: String = redis::cmd("INFO").arg("replication").query(&mut c).unwrap();
+    assert!(!info.contains("min_slaves_good_slaves"), "{info}");
+    assert_eq!(line(&mut w, "CONFIG SET min-replicas-max-lag 10"), "+OK");
+    assert_eq!(line(&mut w, "DEL k"), noreplicas);
+
+    // One replica online (just went online: lag 0) is enough.
+    let mut replica = FakeReplica::connect(&server);
+    replica.send(&[b"PSYNC", b"?", b"-1"]);
+    replica.line();
+    replica.rdb();
+    eventually("the replica online", || {
+        info_field(&mut c, "replication", "min_slaves_good_slaves") == "1"
+    });
+    assert_eq!(line(&mut w, "SET k v"), "+OK");
+    assert_eq!(line(&mut w, "MULTI"), "+OK");
+    assert_eq!(line(&mut w, "INCR n"), "+QUEUED");
+    assert_eq!(line(&mut w, "EXEC"), "*1\r\n:1");
+    // Two required, one attached: refused again.
+    assert_eq!(line(&mut w, "CONFIG SET min-replicas-to-write 2"), "+OK");
+    assert_eq!(line(&mut w, "SET k v"), noreplicas);
+}

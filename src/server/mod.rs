@@ -660,6 +660,23 @@ pub fn process_command(server: &mut Server, client: &mut Client, args: Args) -> 
             return Flow::Continue;
         }
     }
+    // `min-replicas-to-write`: too few good replicas, no writes (the
+    // replication chapter; Redis's `checkGoodReplicasStatus`).
+    if server.config.min_replicas_to_write > 0 {
+        let writes = cmd.has(flags::WRITE)
+            || (cmd.full_name == "exec"
+                && client.multi.queued.iter().any(|(c, _)| c.has(flags::WRITE)));
+        if writes && !crate::replication::enough_good_replicas(server, Some(client)) {
+            server.command_stats[cmd.stats_index].rejected_calls += 1;
+            reject(
+                server,
+                client,
+                Some(cmd),
+                crate::replication::NOREPLICAS_ERR,
+            );
+            return Flow::Continue;
+        }
+    }
     // RESP2 subscribed mode: replies and messages would be indistinguishable
     // arrays, so only the subscription commands are allowed (the pubsub
     // chapter). RESP3 tells them apart (push frames): no limit there.
