@@ -964,3 +964,63 @@ fn lowering_maxmemory_evicts_at_once() {
         .query(&mut c)
         .unwrap();
 }
+
+/// CONFIG SET port moves the listening socket (Redis's `applyPort`): new
+/// connections go to the new port, connected clients stay; a port that
+/// cannot be bound is refused and everything stays as it was.
+#[test]
+fn config_set_port_rebinds_and_rolls_back_when_the_port_is_taken() {
+    let server = start();
+    let mut w = Wire::connect(&server);
+    // A port that is free right now (the OS picks it, we let it go).
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    assert_eq!(w.cmd(&format!("CONFIG SET port {free}")), "+OK\r\n");
+    // The connection that asked is still served; the new port answers.
+    assert_eq!(
+        w.cmd("CONFIG GET port"),
+        format!(
+            "*2\r\n$4\r\nport\r\n${}\r\n{free}\r\n",
+            free.to_string().len()
+        )
+    );
+    let moved = TcpStream::connect(("127.0.0.1", free)).expect("the new port");
+    drop(moved);
+    let mut c = redis::Client::open(format!("redis://127.0.0.1:{free}/"))
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let pong: String = redis::cmd("PING").query(&mut c).unwrap();
+    assert_eq!(pong, "PONG");
+    // The old port is closed once the accept task sees the change.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(server.addr).is_ok() {
+        assert!(Instant::now() < deadline, "the old port still accepts");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+
+    // A port someone else holds: Redis's error, nothing changes.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = taken.local_addr().unwrap().port();
+    assert_eq!(
+        w.cmd(&format!("CONFIG SET port {busy} hz 50")),
+        "-ERR CONFIG SET failed (possibly related to argument 'port') - \
+         Unable to listen on this port. Check server logs.\r\n"
+    );
+    assert_eq!(w.cmd("CONFIG GET hz"), "*2\r\n$2\r\nhz\r\n$2\r\n10\r\n");
+    let pong: String = redis::cmd("PING").query(&mut c).unwrap();
+    assert_eq!(pong, "PONG");
+    let mut again = redis::Client::open(format!("redis://127.0.0.1:{free}/"))
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let port: Vec<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("port")
+        .query(&mut again)
+        .unwrap();
+    assert_eq!(port, ["port", &free.to_string()]);
+}

@@ -336,8 +336,21 @@ fn config_set(ctx: &mut Ctx, args: Args) {
         .step_by(2)
         .map(|i| (args.get(i), args.get(i + 1)))
         .collect();
+    // Kept only when the listening sockets may change: re-binding can
+    // fail after the values are set, and then everything is put back.
+    let listening = |n: &[u8]| n.eq_ignore_ascii_case(b"port") || n.eq_ignore_ascii_case(b"bind");
+    let before = pairs
+        .iter()
+        .any(|(n, _)| listening(n))
+        .then(|| ctx.server.config.clone());
     match ctx.server.config.config_set(&pairs) {
         Ok(changed) => {
+            if let Some(before) = before {
+                if let Err(msg) = rebind_if_moved(ctx.server, before) {
+                    ctx.reply().error(&msg);
+                    return;
+                }
+            }
             for name in changed {
                 apply_config_change(ctx.server, name);
             }
@@ -345,6 +358,31 @@ fn config_set(ctx: &mut Ctx, args: Args) {
         }
         Err(msg) => ctx.reply().error(&msg),
     }
+}
+
+/// `port` or `bind` changed: listen there instead (Redis's `applyPort` and
+/// `applyBind`). If the new sockets cannot be bound, the configuration goes
+/// back to `before` and the old sockets stay, with Redis's error.
+fn rebind_if_moved(server: &mut Server, before: crate::server::Config) -> Result<(), String> {
+    let (port, bind) = (server.config.port, server.config.bind.clone());
+    if port == before.port && bind == before.bind {
+        return Ok(());
+    }
+    crate::server::connection::rebind(server).map_err(|e| {
+        eprintln!("{} # {e}", std::process::id());
+        server.config = before;
+        if port != server.config.port {
+            crate::server::config::config_set_error(
+                "port",
+                "Unable to listen on this port. Check server logs.",
+            )
+        } else {
+            crate::server::config::config_set_error(
+                "bind",
+                "Failed to bind to specified addresses.",
+            )
+        }
+    })
 }
 
 /// What the running server must do when a directive changes. Most

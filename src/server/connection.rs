@@ -74,6 +74,13 @@ const REPLY_IDLE_BYTES: usize = 64 * 1024;
 /// is optional (Redis 7.0's default `bind 127.0.0.1 -::1`): failing to bind
 /// it (no IPv6 here) is not an error.
 pub async fn bind(config: &Config) -> std::io::Result<Vec<TcpListener>> {
+    bind_now(config)
+}
+
+/// [`bind`] without waiting: binding never blocks, so `CONFIG SET port`
+/// can do it in the middle of a command. Needs the runtime (the listeners
+/// are registered with it).
+fn bind_now(config: &Config) -> std::io::Result<Vec<TcpListener>> {
     let mut listeners = Vec::new();
     let addrs: Vec<String> = if config.bind.is_empty() {
         vec!["0.0.0.0".into()]
@@ -92,7 +99,12 @@ pub async fn bind(config: &Config) -> std::io::Result<Vec<TcpListener>> {
         } else {
             host.to_string()
         };
-        match TcpListener::bind(format!("{host}:{port}")).await {
+        // std sets SO_REUSEADDR on Unix, as Redis does (a restarted
+        // server can bind while old connections sit in TIME_WAIT).
+        let bound = std::net::TcpListener::bind(format!("{host}:{port}"))
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+            .and_then(TcpListener::from_std);
+        match bound {
             Ok(l) => {
                 // With port 0, every address shares the port picked first.
                 if port == 0 {
@@ -115,32 +127,79 @@ pub async fn bind(config: &Config) -> std::io::Result<Vec<TcpListener>> {
     Ok(listeners)
 }
 
-/// Accept connections on every listener until SHUTDOWN; run the cron.
-pub async fn serve(server: Rc<RefCell<Server>>, listeners: Vec<TcpListener>) {
-    tokio::task::spawn_local(super::cron::run(server.clone()));
-    let shutdown = server.borrow().shutdown.clone();
-    let accept_all = async {
-        let mut accepts = Vec::new();
-        for l in listeners {
-            let server = server.clone();
-            accepts.push(tokio::task::spawn_local(async move {
-                loop {
-                    match l.accept().await {
+/// The accept loop's side of re-binding (Redis's `changeListenPort`).
+/// Each accept task keeps the `stop` it was started with; re-binding puts
+/// the new sockets in `pending`, replaces `stop` (a task whose `stop` is
+/// no longer the current one ends, closing its socket) and wakes [`serve`]
+/// through `changed` to start tasks for the new ones. Connected clients
+/// are not touched: only the listening sockets change.
+#[derive(Default)]
+pub struct Listeners {
+    stop: Rc<tokio::sync::Notify>,
+    pending: Vec<TcpListener>,
+    changed: Rc<tokio::sync::Notify>,
+}
+
+impl std::fmt::Debug for Listeners {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Listeners")
+    }
+}
+
+/// Listen on the configured `bind`/`port` instead of the old ones. All or
+/// nothing: if any required address cannot be bound, the old listeners
+/// stay and the error is returned (CONFIG SET then rolls back).
+pub fn rebind(s: &mut Server) -> std::io::Result<()> {
+    let fresh = bind_now(&s.config)?;
+    if let Some(a) = fresh.first().and_then(|l| l.local_addr().ok()) {
+        s.local_addr = Some(a);
+    }
+    s.listeners.pending = fresh;
+    let old = std::mem::take(&mut s.listeners.stop);
+    old.notify_waiters();
+    s.listeners.changed.notify_one();
+    Ok(())
+}
+
+/// One task per listening socket, until its `stop` is replaced.
+fn spawn_accepts(server: &Rc<RefCell<Server>>, listeners: Vec<TcpListener>) {
+    let stop = server.borrow().listeners.stop.clone();
+    for l in listeners {
+        let server = server.clone();
+        let stop = stop.clone();
+        tokio::task::spawn_local(async move {
+            loop {
+                if !Rc::ptr_eq(&stop, &server.borrow().listeners.stop) {
+                    return; // re-bound: dropping `l` closes the socket
+                }
+                tokio::select! {
+                    accepted = l.accept() => match accepted {
                         Ok((stream, peer)) => {
                             tokio::task::spawn_local(handle(server.clone(), stream, peer));
                         }
                         Err(_) => tokio::task::yield_now().await,
-                    }
+                    },
+                    _ = stop.notified() => {}
                 }
-            }));
+            }
+        });
+    }
+}
+
+/// Accept connections on every listener until SHUTDOWN; run the cron.
+pub async fn serve(server: Rc<RefCell<Server>>, listeners: Vec<TcpListener>) {
+    tokio::task::spawn_local(super::cron::run(server.clone()));
+    let shutdown = server.borrow().shutdown.clone();
+    let changed = server.borrow().listeners.changed.clone();
+    spawn_accepts(&server, listeners);
+    loop {
+        tokio::select! {
+            _ = shutdown.notified() => return,
+            _ = changed.notified() => {
+                let fresh = std::mem::take(&mut server.borrow_mut().listeners.pending);
+                spawn_accepts(&server, fresh);
+            }
         }
-        for a in accepts {
-            let _ = a.await;
-        }
-    };
-    tokio::select! {
-        _ = accept_all => {}
-        _ = shutdown.notified() => {}
     }
 }
 

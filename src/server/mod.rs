@@ -156,6 +156,8 @@ pub struct Server {
     /// Set by SHUTDOWN; the accept loop and cron stop, then the process.
     pub shutdown_requested: bool,
     pub shutdown: Rc<Notify>,
+    /// The accept loop's listeners, re-bound by `CONFIG SET port`/`bind`.
+    pub listeners: connection::Listeners,
     /// Peak input/output buffer sizes seen recently (INFO clients).
     pub client_recent_max_input_buffer: usize,
     /// `DEBUG QUICKLIST-PACKED-THRESHOLD`: list elements this big or bigger
@@ -220,6 +222,7 @@ impl Server {
             reply_buffer_resizing: true,
             shutdown_requested: false,
             shutdown: Rc::new(Notify::new()),
+            listeners: Default::default(),
             client_recent_max_input_buffer: 0,
             list_packed_threshold: 0,
             client_recent_max_output_buffer: 0,
