@@ -108,9 +108,6 @@
 //!   `capa eof`: every replica accepts the `$<len>` form, and it never
 //!   waits `repl-diskless-sync-delay`. Redis uses the same path for a
 //!   plain `SYNC` (no `capa eof`).
-//! - The RDB does not carry the `repl-id`/`repl-offset`/`repl-stream-db`
-//!   aux fields (the rdb chapter's writer does not emit them), so a replica
-//!   that restarts from that file needs a full resync.
 //! - Redis 7.0 shares one chain of reference-counted blocks between the
 //!   backlog and all replicas' buffers; we keep the classic ring (Redis 6's)
 //!   and copy each write into each replica's output buffer.
@@ -788,6 +785,23 @@ pub fn count_acks(s: &Server, offset: i64, current: Option<&Client>) -> i64 {
         n += acked as i64;
     }
     n
+}
+
+/// Where the stream is, for a snapshot's aux fields
+/// (`rdbPopulateSaveInfo`, the master branch): only once there is a
+/// backlog, since before that there is no history a replica could
+/// continue.
+pub fn save_position(s: &Server) -> Option<crate::rdb::ReplAux> {
+    let r = &s.replication;
+    r.backlog.as_ref()?;
+    let mut replid = [b'0'; 40];
+    let id = r.replid.as_bytes();
+    replid[..id.len().min(40)].copy_from_slice(&id[..id.len().min(40)]);
+    Some(crate::rdb::ReplAux {
+        stream_db: r.selected_db.unwrap_or(0),
+        replid,
+        offset: r.master_repl_offset,
+    })
 }
 
 /// `-NOREPLICAS`: what a write gets while too few good replicas are

@@ -838,3 +838,48 @@ fn min_replicas_to_write_refuses_writes_without_enough_good_replicas() {
     assert_eq!(line(&mut w, "CONFIG SET min-replicas-to-write 2"), "+OK");
     assert_eq!(line(&mut w, "SET k v"), noreplicas);
 }
+
+/// The aux fields a replica restarted from its RDB needs to PSYNC
+/// (`rdbSaveInfoAuxFields`): only once there is a backlog, in the full
+/// sync's file and in SAVE's; INFO shows the backlog's memory.
+#[test]
+fn snapshots_carry_the_replication_position_once_there_is_a_backlog() {
+    let server = quiet();
+    let mut c = conn(&server);
+    let aux = |name: &str| [&[0xfa, name.len() as u8][..], name.as_bytes()].concat();
+    let contains = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+    assert_eq!(info_field(&mut c, "memory", "mem_replication_backlog"), "0");
+    let _: () = redis::cmd("SAVE").query(&mut c).unwrap();
+    let dir: Vec<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("dir")
+        .query(&mut c)
+        .unwrap();
+    let file = Path::new(&dir[1]).join("dump.rdb");
+    let before = std::fs::read(&file).unwrap();
+    assert!(!contains(&before, &aux("repl-id")));
+
+    let mut replica = FakeReplica::connect(&server);
+    replica.send(&[b"PSYNC", b"?", b"-1"]);
+    let full = replica.line();
+    let replid = full.split(' ').nth(1).unwrap().to_string();
+    let rdb = replica.rdb();
+    let id_field = [aux("repl-id"), vec![40], replid.clone().into_bytes()].concat();
+    assert!(contains(&rdb, &id_field), "{}", text(&rdb));
+    assert!(contains(&rdb, &aux("repl-stream-db")));
+    assert!(contains(&rdb, &aux("repl-offset")));
+    assert_eq!(
+        info_field(&mut c, "memory", "mem_replication_backlog"),
+        info_field(&mut c, "replication", "repl_backlog_size")
+    );
+
+    let _: () = redis::cmd("SELECT").arg(3).query(&mut c).unwrap();
+    let _: () = c.set("k", "v").unwrap();
+    let _: () = redis::cmd("SAVE").query(&mut c).unwrap();
+    let saved = std::fs::read(&file).unwrap();
+    assert!(contains(&saved, &id_field));
+    // repl-stream-db is the db the stream last selected: 3, stored as a
+    // small integer string (0xc0 = 8-bit integer encoding).
+    let db_field = [aux("repl-stream-db"), vec![0xc0, 3]].concat();
+    assert!(contains(&saved, &db_field), "{}", text(&saved));
+}

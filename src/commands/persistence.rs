@@ -138,13 +138,23 @@ pub fn rdb_options(s: &Server) -> RdbOptions {
         },
         lru_clock: s.lru_clock,
         key_save_delay: s.config.rdb_key_save_delay,
+        repl: None,
+    }
+}
+
+/// [`rdb_options`] for SAVE and BGSAVE (the replicas' full syncs too),
+/// which record the replication position; the AOF base does not.
+fn save_options(s: &Server) -> RdbOptions {
+    RdbOptions {
+        repl: crate::replication::save_position(s),
+        ..rdb_options(s)
     }
 }
 
 // ANCHOR: persistence_save_sync
 /// A foreground save (`rdbSave`): on success the dirty counter restarts.
 pub fn save_sync(s: &mut Server) -> std::io::Result<()> {
-    let opts = rdb_options(s);
+    let opts = save_options(s);
     let used = crate::memory::used_memory() as u64;
     match rdb::save_to_file(&s.dbs, &s.config.dir, &s.config.dbfilename, opts, used) {
         Ok(_) => {
@@ -165,7 +175,7 @@ pub fn save_sync(s: &mut Server) -> std::io::Result<()> {
 // ANCHOR: persistence_bgsave_fork
 /// Fork a child that writes the snapshot (`rdbSaveBackground`).
 pub fn bgsave_start(s: &mut Server) -> Result<(), String> {
-    let opts = rdb_options(s);
+    let opts = save_options(s);
     let used = crate::memory::used_memory() as u64;
     s.rdb.last_bgsave_try = crate::server::unix_ms() / 1000;
     let mut pipe = child_info_open(s);

@@ -66,7 +66,8 @@ pub mod save;
 
 pub use load::{load_file, load_prefix, load_value, verify_dump_payload, LoadStats};
 pub use save::{
-    dump_payload, save_to_file, save_to_file_with, write_snapshot_file, RdbOptions, SnapshotMeta,
+    dump_payload, save_to_file, save_to_file_with, write_snapshot_file, RdbOptions, ReplAux,
+    SnapshotMeta,
 };
 
 /// The version we write; we read 1 through this one.

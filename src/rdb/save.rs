@@ -34,6 +34,24 @@ pub struct RdbOptions {
     /// hook that makes a save slow enough to watch; negative -n sleeps
     /// 1 us every n keys). 0 in production.
     pub key_save_delay: i32,
+    /// The replication position this snapshot is at, written as the
+    /// `repl-stream-db`, `repl-id`, `repl-offset` aux fields so that a
+    /// replica restarted from the file can ask for a partial resync.
+    /// `None` (no fields) unless a SAVE/BGSAVE runs while there is a
+    /// backlog, as Redis's `rdbPopulateSaveInfo` decides.
+    pub repl: Option<ReplAux>,
+}
+
+/// The replication position of a snapshot (Redis's `rdbSaveInfo`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReplAux {
+    /// The db the stream last selected (0 when none yet: the next write
+    /// sends a SELECT anyway).
+    pub stream_db: usize,
+    /// `master_replid`, 40 hex digits.
+    pub replid: [u8; 40],
+    /// `master_repl_offset`.
+    pub offset: i64,
 }
 
 /// Redis's `debugDelay`, once per key saved (`keys` counts them).
@@ -301,6 +319,11 @@ impl<W: Write> RdbWriter<W> {
         self.aux("redis-bits", b"64")?;
         self.aux("ctime", meta.ctime.to_string().as_bytes())?;
         self.aux("used-mem", meta.used_mem.to_string().as_bytes())?;
+        if let Some(r) = self.opts.repl {
+            self.aux("repl-stream-db", r.stream_db.to_string().as_bytes())?;
+            self.aux("repl-id", &r.replid)?;
+            self.aux("repl-offset", r.offset.to_string().as_bytes())?;
+        }
         self.aux("aof-base", if meta.aof_base { b"1" } else { b"0" })?;
         let mut keys = 0;
         for db in dbs {

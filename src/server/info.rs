@@ -378,7 +378,9 @@ fn memory_section(s: &Server, out: &mut String) {
         rss as i64 - used as i64
     );
     field!(out, "mem_not_counted_for_evict", "0");
-    field!(out, "mem_replication_backlog", "0");
+    // The ring is allocated whole when the first replica attaches.
+    let backlog = s.replication.backlog.as_ref().map_or(0, |b| b.size());
+    field!(out, "mem_replication_backlog", "{backlog}");
     field!(out, "mem_total_replication_buffers", "0");
     field!(out, "mem_clients_slaves", "0");
     field!(out, "mem_clients_normal", "{}", o.clients_normal);
