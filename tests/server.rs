@@ -547,6 +547,7 @@ fn command_list_filters_by_pattern() {
             "config|get",
             "config|help",
             "config|resetstat",
+            "config|rewrite",
             "config|set"
         ]
     );
