@@ -23,48 +23,54 @@ use crate::resp::Args;
 use crate::server::command::{CommandDef, Group};
 use crate::server::{Ctx, NOT_INTEGER};
 
-const fn row(
-    name: &'static str,
-    arity: i32,
-    flags: &'static str,
-    summary: &'static str,
-    run: fn(&mut Ctx, Args),
-    subcommands: &'static [CommandDef],
-) -> CommandDef {
-    CommandDef {
-        name,
-        arity,
-        flags,
-        first_key: 0,
-        last_key: 0,
-        key_step: 0,
-        group: Group::Server,
-        since: "7.0.0",
-        summary,
-        run,
-        get_keys: None,
-        subcommands,
-    }
-}
+pub static COMMANDS: &[CommandDef] = &[CommandDef {
+    name: "anatomy",
+    arity: -2,
+    flags: "",
+    since: "7.0.0",
+    summary: "Returns JSON snapshots of internal data structures for anatomy-viz.",
+    run: container,
+    subcommands: ANATOMY_SUBCOMMANDS,
+    ..CommandDef::base(Group::Server)
+}];
 
-#[rustfmt::skip]
-pub static COMMANDS: &[CommandDef] = &[
-    row("anatomy", -2, "", "Returns JSON snapshots of internal data structures for anatomy-viz.",
-        container, ANATOMY_SUBCOMMANDS),
-];
-
-#[rustfmt::skip]
 static ANATOMY_SUBCOMMANDS: &[CommandDef] = &[
-    row("dict", -2, "readonly admin noscript loading stale",
-        "Snapshot of the keyspace dict, or of the dict inside a hash, set or sorted set.",
-        anatomy_dict, &[]),
-    row("events", 3, "readonly admin noscript loading stale",
-        "The rehash and resize events logged after a sequence number.",
-        anatomy_events, &[]),
-    row("backlog", 2, "readonly admin noscript loading stale",
-        "Snapshot of the replication backlog and each replica's offsets.",
-        anatomy_backlog, &[]),
-    row("help", 2, "loading stale", "Shows the ANATOMY subcommands.", anatomy_help, &[]),
+    CommandDef {
+        name: "dict",
+        arity: -2,
+        flags: "readonly admin noscript loading stale",
+        since: "7.0.0",
+        summary: "Snapshot of the keyspace dict, or of the dict inside a hash, set or sorted set.",
+        run: anatomy_dict,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "events",
+        arity: 3,
+        flags: "readonly admin noscript loading stale",
+        since: "7.0.0",
+        summary: "The rehash and resize events logged after a sequence number.",
+        run: anatomy_events,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "backlog",
+        arity: 2,
+        flags: "readonly admin noscript loading stale",
+        since: "7.0.0",
+        summary: "Snapshot of the replication backlog and each replica's offsets.",
+        run: anatomy_backlog,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "help",
+        arity: 2,
+        flags: "loading stale",
+        since: "7.0.0",
+        summary: "Shows the ANATOMY subcommands.",
+        run: anatomy_help,
+        ..CommandDef::base(Group::Server)
+    },
 ];
 
 /// Reached only through a misconfigured arity: the table routes

@@ -49,103 +49,98 @@ use crate::bitops::{
 use crate::object::{StrValue, Value};
 use crate::resp::{parse_i64, Args, Reply};
 use crate::sds::Sds;
-use crate::server::command::{CommandDef, CommandProc, Group};
+use crate::server::command::{CommandDef, Group};
 use crate::server::notify_class::{GENERIC, STRING};
 use crate::server::{Ctx, NOT_INTEGER, SYNTAX_ERR, WRONGTYPE};
 
 use super::{arg_i64, eq_ic};
 
-/// One row of the table for this chapter.
-const fn row(
-    name: &'static str,
-    arity: i32,
-    flags: &'static str,
-    (first_key, last_key): (i32, i32),
-    since: &'static str,
-    summary: &'static str,
-    run: CommandProc,
-) -> CommandDef {
-    CommandDef {
-        name,
-        arity,
-        flags,
-        first_key,
-        last_key,
-        key_step: 1,
-        group: Group::Bitmap,
-        since,
-        summary,
-        run,
-        get_keys: None,
-        subcommands: &[],
-    }
-}
-
 /// The flags are Redis 7.0's, as `COMMAND INFO` prints them.
 pub static COMMANDS: &[CommandDef] = &[
-    row(
-        "setbit",
-        4,
-        "write denyoom",
-        (1, 1),
-        "2.2.0",
-        "Sets or clears one bit of a string, growing it as needed.",
-        setbit,
-    ),
-    row(
-        "getbit",
-        3,
-        "readonly fast",
-        (1, 1),
-        "2.2.0",
-        "Reads one bit of a string; bits past the end are 0.",
-        getbit,
-    ),
-    row(
-        "bitcount",
-        -2,
-        "readonly",
-        (1, 1),
-        "2.6.0",
-        "Counts the 1 bits of a string, optionally in a byte or bit range.",
-        bitcount,
-    ),
-    row(
-        "bitpos",
-        -3,
-        "readonly",
-        (1, 1),
-        "2.8.7",
-        "Finds the first 0 or 1 bit of a string, optionally in a range.",
-        bitpos,
-    ),
-    row(
-        "bitop",
-        -4,
-        "write denyoom",
-        (2, -1),
-        "2.6.0",
-        "Combines strings bit by bit with AND, OR, XOR or NOT into a key.",
-        bitop,
-    ),
-    row(
-        "bitfield",
-        -2,
-        "write denyoom",
-        (1, 1),
-        "3.2.0",
-        "Reads, writes and increments integers of any width at any bit offset.",
-        bitfield,
-    ),
-    row(
-        "bitfield_ro",
-        -2,
-        "readonly fast",
-        (1, 1),
-        "6.0.0",
-        "BITFIELD restricted to GET, safe on a read-only replica.",
-        bitfield_ro,
-    ),
+    CommandDef {
+        name: "setbit",
+        arity: 4,
+        flags: "write denyoom",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "2.2.0",
+        summary: "Sets or clears one bit of a string, growing it as needed.",
+        run: setbit,
+        ..CommandDef::base(Group::Bitmap)
+    },
+    CommandDef {
+        name: "getbit",
+        arity: 3,
+        flags: "readonly fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "2.2.0",
+        summary: "Reads one bit of a string; bits past the end are 0.",
+        run: getbit,
+        ..CommandDef::base(Group::Bitmap)
+    },
+    CommandDef {
+        name: "bitcount",
+        arity: -2,
+        flags: "readonly",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "2.6.0",
+        summary: "Counts the 1 bits of a string, optionally in a byte or bit range.",
+        run: bitcount,
+        ..CommandDef::base(Group::Bitmap)
+    },
+    CommandDef {
+        name: "bitpos",
+        arity: -3,
+        flags: "readonly",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "2.8.7",
+        summary: "Finds the first 0 or 1 bit of a string, optionally in a range.",
+        run: bitpos,
+        ..CommandDef::base(Group::Bitmap)
+    },
+    CommandDef {
+        name: "bitop",
+        arity: -4,
+        flags: "write denyoom",
+        first_key: 2,
+        last_key: -1,
+        key_step: 1,
+        since: "2.6.0",
+        summary: "Combines strings bit by bit with AND, OR, XOR or NOT into a key.",
+        run: bitop,
+        ..CommandDef::base(Group::Bitmap)
+    },
+    CommandDef {
+        name: "bitfield",
+        arity: -2,
+        flags: "write denyoom",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "3.2.0",
+        summary: "Reads, writes and increments integers of any width at any bit offset.",
+        run: bitfield,
+        ..CommandDef::base(Group::Bitmap)
+    },
+    CommandDef {
+        name: "bitfield_ro",
+        arity: -2,
+        flags: "readonly fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "6.0.0",
+        summary: "BITFIELD restricted to GET, safe on a read-only replica.",
+        run: bitfield_ro,
+        ..CommandDef::base(Group::Bitmap)
+    },
 ];
 
 /// Parse a bit offset (SETBIT, GETBIT) against `proto-max-bulk-len`.

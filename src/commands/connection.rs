@@ -61,23 +61,6 @@ pub const REDIS_VERSION: &str = "7.0.15";
 
 const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
 
-/// What every row here shares: no keys, the connection group. Each row
-/// below overrides the rest.
-const CONNECTION_ROW: CommandDef = CommandDef {
-    name: "",
-    arity: 0,
-    flags: "",
-    first_key: 0,
-    last_key: 0,
-    key_step: 0,
-    group: Group::Connection,
-    since: "",
-    summary: "",
-    run: client_container,
-    get_keys: None,
-    subcommands: &[],
-};
-
 /// The flags Redis 7.0 gives the commands a client may send before it
 /// has authenticated (Redis also has `sentinel`, which our table lacks).
 const PRE_AUTH: &str = "noscript loading stale fast no_auth allow_busy";
@@ -94,7 +77,7 @@ pub static COMMANDS: &[CommandDef] = &[
         since: "1.0.0",
         summary: "Answers PONG, or echoes its argument: is the server alive?",
         run: ping,
-        ..CONNECTION_ROW
+        ..CommandDef::base(Group::Connection)
     },
     CommandDef {
         name: "echo",
@@ -103,7 +86,7 @@ pub static COMMANDS: &[CommandDef] = &[
         since: "1.0.0",
         summary: "Replies with its argument.",
         run: echo,
-        ..CONNECTION_ROW
+        ..CommandDef::base(Group::Connection)
     },
     CommandDef {
         name: "hello",
@@ -113,7 +96,7 @@ pub static COMMANDS: &[CommandDef] = &[
         summary:
             "Picks RESP2 or RESP3, may authenticate and name the connection; describes the server.",
         run: hello,
-        ..CONNECTION_ROW
+        ..CommandDef::base(Group::Connection)
     },
     CommandDef {
         name: "auth",
@@ -122,7 +105,7 @@ pub static COMMANDS: &[CommandDef] = &[
         since: "1.0.0",
         summary: "Authenticates the connection (user `default`, password `requirepass`).",
         run: auth,
-        ..CONNECTION_ROW
+        ..CommandDef::base(Group::Connection)
     },
     CommandDef {
         name: "select",
@@ -131,17 +114,16 @@ pub static COMMANDS: &[CommandDef] = &[
         since: "1.0.0",
         summary: "Changes the database the connection's commands use.",
         run: select,
-        ..CONNECTION_ROW
+        ..CommandDef::base(Group::Connection)
     },
     CommandDef {
         name: "swapdb",
         arity: 3,
         flags: "write fast",
-        group: Group::Server,
         since: "4.0.0",
         summary: "Exchanges the contents of two databases, atomically for every client.",
         run: swapdb,
-        ..CONNECTION_ROW
+        ..CommandDef::base(Group::Server)
     },
     CommandDef {
         name: "quit",
@@ -150,7 +132,7 @@ pub static COMMANDS: &[CommandDef] = &[
         since: "1.0.0",
         summary: "Replies OK and closes the connection once the reply is written.",
         run: quit,
-        ..CONNECTION_ROW
+        ..CommandDef::base(Group::Connection)
     },
     CommandDef {
         name: "reset",
@@ -159,7 +141,7 @@ pub static COMMANDS: &[CommandDef] = &[
         since: "6.2.0",
         summary: "Returns the connection to the state of a fresh one.",
         run: reset,
-        ..CONNECTION_ROW
+        ..CommandDef::base(Group::Connection)
     },
     CommandDef {
         name: "client",
@@ -169,7 +151,7 @@ pub static COMMANDS: &[CommandDef] = &[
         summary: "Inspects and controls client connections (a container for subcommands).",
         run: client_container,
         subcommands: CLIENT_SUBCOMMANDS,
-        ..CONNECTION_ROW
+        ..CommandDef::base(Group::Connection)
     },
 ];
 
@@ -181,7 +163,7 @@ static CLIENT_SUBCOMMANDS: &[CommandDef] = &[
         since: "5.0.0",
         summary: "Returns the unique id of this connection.",
         run: client_id,
-        ..CONNECTION_ROW
+        ..CommandDef::base(Group::Connection)
     },
     CommandDef {
         name: "setname",
@@ -190,7 +172,7 @@ static CLIENT_SUBCOMMANDS: &[CommandDef] = &[
         since: "2.6.9",
         summary: "Names this connection (an empty name removes it).",
         run: client_setname,
-        ..CONNECTION_ROW
+        ..CommandDef::base(Group::Connection)
     },
     CommandDef {
         name: "getname",
@@ -199,7 +181,7 @@ static CLIENT_SUBCOMMANDS: &[CommandDef] = &[
         since: "2.6.9",
         summary: "Returns this connection's name, or null.",
         run: client_getname,
-        ..CONNECTION_ROW
+        ..CommandDef::base(Group::Connection)
     },
     CommandDef {
         name: "list",
@@ -208,7 +190,7 @@ static CLIENT_SUBCOMMANDS: &[CommandDef] = &[
         since: "2.4.0",
         summary: "Describes every connection (or those of one type, or given ids), one line each.",
         run: client_list,
-        ..CONNECTION_ROW
+        ..CommandDef::base(Group::Connection)
     },
     CommandDef {
         name: "info",
@@ -217,7 +199,7 @@ static CLIENT_SUBCOMMANDS: &[CommandDef] = &[
         since: "6.2.0",
         summary: "Describes this connection in the format of CLIENT LIST.",
         run: client_info,
-        ..CONNECTION_ROW
+        ..CommandDef::base(Group::Connection)
     },
     CommandDef {
         name: "kill",
@@ -226,7 +208,7 @@ static CLIENT_SUBCOMMANDS: &[CommandDef] = &[
         since: "2.4.0",
         summary: "Closes the connections matching an address or a set of filters.",
         run: client_kill,
-        ..CONNECTION_ROW
+        ..CommandDef::base(Group::Connection)
     },
     CommandDef {
         name: "pause",
@@ -235,7 +217,7 @@ static CLIENT_SUBCOMMANDS: &[CommandDef] = &[
         since: "2.9.50",
         summary: "Holds all commands, or only writes, from every client for some milliseconds.",
         run: client_pause,
-        ..CONNECTION_ROW
+        ..CommandDef::base(Group::Connection)
     },
     CommandDef {
         name: "unpause",
@@ -244,7 +226,7 @@ static CLIENT_SUBCOMMANDS: &[CommandDef] = &[
         since: "6.2.0",
         summary: "Ends a CLIENT PAUSE now.",
         run: client_unpause,
-        ..CONNECTION_ROW
+        ..CommandDef::base(Group::Connection)
     },
     CommandDef {
         name: "reply",
@@ -253,7 +235,7 @@ static CLIENT_SUBCOMMANDS: &[CommandDef] = &[
         since: "3.2.0",
         summary: "Turns this connection's replies on, off, or off for the next command.",
         run: client_reply,
-        ..CONNECTION_ROW
+        ..CommandDef::base(Group::Connection)
     },
     CommandDef {
         name: "no-evict",
@@ -262,7 +244,7 @@ static CLIENT_SUBCOMMANDS: &[CommandDef] = &[
         since: "7.0.0",
         summary: "Exempts this connection from client eviction, or not.",
         run: client_no_evict,
-        ..CONNECTION_ROW
+        ..CommandDef::base(Group::Connection)
     },
     CommandDef {
         name: "unblock",
@@ -271,7 +253,7 @@ static CLIENT_SUBCOMMANDS: &[CommandDef] = &[
         since: "5.0.0",
         summary: "Unblocks a client parked by a blocking command, as if it timed out or failed.",
         run: client_unblock,
-        ..CONNECTION_ROW
+        ..CommandDef::base(Group::Connection)
     },
     CommandDef {
         name: "getredir",
@@ -280,7 +262,7 @@ static CLIENT_SUBCOMMANDS: &[CommandDef] = &[
         since: "6.0.0",
         summary: "Returns the id tracking invalidations are redirected to (-1: not tracking).",
         run: client_getredir,
-        ..CONNECTION_ROW
+        ..CommandDef::base(Group::Connection)
     },
     CommandDef {
         name: "help",
@@ -289,7 +271,7 @@ static CLIENT_SUBCOMMANDS: &[CommandDef] = &[
         since: "5.0.0",
         summary: "Lists the CLIENT subcommands.",
         run: client_help,
-        ..CONNECTION_ROW
+        ..CommandDef::base(Group::Connection)
     },
 ];
 

@@ -37,55 +37,99 @@ use crate::resp::{Args, Reply};
 use crate::server::command::{CommandDef, Group};
 use crate::server::Ctx;
 
-const fn row(
-    name: &'static str,
-    arity: i32,
-    flags: &'static str,
-    summary: &'static str,
-    run: fn(&mut Ctx, Args),
-    subcommands: &'static [CommandDef],
-) -> CommandDef {
-    CommandDef {
-        name,
-        arity,
-        flags,
-        first_key: 0,
-        last_key: 0,
-        key_step: 0,
-        group: Group::Scripting,
-        since: "7.0.0",
-        summary,
-        run,
-        get_keys: None,
-        subcommands,
-    }
-}
+pub static COMMANDS: &[CommandDef] = &[CommandDef {
+    name: "function",
+    arity: -2,
+    flags: "",
+    since: "7.0.0",
+    summary: "Manages the server's function libraries (always none here).",
+    run: container,
+    subcommands: FUNCTION_SUBCOMMANDS,
+    ..CommandDef::base(Group::Scripting)
+}];
 
-#[rustfmt::skip]
-pub static COMMANDS: &[CommandDef] = &[
-    row("function", -2, "", "Manages the server's function libraries (always none here).",
-        container, FUNCTION_SUBCOMMANDS),
-];
-
-#[rustfmt::skip]
 static FUNCTION_SUBCOMMANDS: &[CommandDef] = &[
-    row("delete", 3, "write noscript", "Deletes a library: there is none to find.",
-        function_delete, &[]),
-    row("dump", 2, "noscript", "Serializes the libraries: an empty payload.",
-        function_dump, &[]),
-    row("flush", -2, "write noscript", "Deletes every library: there are none, so OK.",
-        function_flush, &[]),
-    row("help", 2, "loading stale", "Shows the FUNCTION subcommands.", function_help, &[]),
-    row("kill", 2, "noscript allow_busy", "Stops the running function: none ever runs.",
-        function_kill, &[]),
-    row("list", -2, "noscript", "Lists the libraries: an empty array.", function_list, &[]),
-    row("load", -3, "write denyoom noscript",
-        "Checks a library's metadata line, then finds no engine to run it.",
-        function_load, &[]),
-    row("restore", -3, "write denyoom noscript",
-        "Restores a dump of libraries: only the empty one.", function_restore, &[]),
-    row("stats", 2, "noscript allow_busy", "No running function and no engines.",
-        function_stats, &[]),
+    CommandDef {
+        name: "delete",
+        arity: 3,
+        flags: "write noscript",
+        since: "7.0.0",
+        summary: "Deletes a library: there is none to find.",
+        run: function_delete,
+        ..CommandDef::base(Group::Scripting)
+    },
+    CommandDef {
+        name: "dump",
+        arity: 2,
+        flags: "noscript",
+        since: "7.0.0",
+        summary: "Serializes the libraries: an empty payload.",
+        run: function_dump,
+        ..CommandDef::base(Group::Scripting)
+    },
+    CommandDef {
+        name: "flush",
+        arity: -2,
+        flags: "write noscript",
+        since: "7.0.0",
+        summary: "Deletes every library: there are none, so OK.",
+        run: function_flush,
+        ..CommandDef::base(Group::Scripting)
+    },
+    CommandDef {
+        name: "help",
+        arity: 2,
+        flags: "loading stale",
+        since: "7.0.0",
+        summary: "Shows the FUNCTION subcommands.",
+        run: function_help,
+        ..CommandDef::base(Group::Scripting)
+    },
+    CommandDef {
+        name: "kill",
+        arity: 2,
+        flags: "noscript allow_busy",
+        since: "7.0.0",
+        summary: "Stops the running function: none ever runs.",
+        run: function_kill,
+        ..CommandDef::base(Group::Scripting)
+    },
+    CommandDef {
+        name: "list",
+        arity: -2,
+        flags: "noscript",
+        since: "7.0.0",
+        summary: "Lists the libraries: an empty array.",
+        run: function_list,
+        ..CommandDef::base(Group::Scripting)
+    },
+    CommandDef {
+        name: "load",
+        arity: -3,
+        flags: "write denyoom noscript",
+        since: "7.0.0",
+        summary: "Checks a library's metadata line, then finds no engine to run it.",
+        run: function_load,
+        ..CommandDef::base(Group::Scripting)
+    },
+    CommandDef {
+        name: "restore",
+        arity: -3,
+        flags: "write denyoom noscript",
+        since: "7.0.0",
+        summary: "Restores a dump of libraries: only the empty one.",
+        run: function_restore,
+        ..CommandDef::base(Group::Scripting)
+    },
+    CommandDef {
+        name: "stats",
+        arity: 2,
+        flags: "noscript allow_busy",
+        since: "7.0.0",
+        summary: "No running function and no engines.",
+        run: function_stats,
+        ..CommandDef::base(Group::Scripting)
+    },
 ];
 
 /// Reached only through a misconfigured arity: the table routes

@@ -89,7 +89,7 @@ use crate::listpack::{safe_to_add, Listpack, LpPos, LpValue};
 use crate::object::{HashValue, RObj, Value};
 use crate::resp::{fmt_i64, parse_i64, Aggregate, Args, Reply};
 use crate::sds::Sds;
-use crate::server::command::{CommandDef, CommandProc, Group};
+use crate::server::command::{CommandDef, Group};
 use crate::server::config::Config;
 use crate::server::notify_class::{GENERIC, HASH};
 use crate::server::{Ctx, NOT_FLOAT, NOT_INTEGER, SYNTAX_ERR, WRONGTYPE};
@@ -372,162 +372,200 @@ fn assign_sds(old: &mut Sds, bytes: &[u8]) {
 // The command table
 // ============================================================================
 
-/// One row of this chapter's table: every hash command has its key at
-/// position 1 and no subcommands.
-const fn row(
-    name: &'static str,
-    arity: i32,
-    flags: &'static str,
-    since: &'static str,
-    summary: &'static str,
-    run: CommandProc,
-) -> CommandDef {
+/// The flags are Redis 7.0's, as `COMMAND INFO` prints them.
+pub static COMMANDS: &[CommandDef] = &[
     CommandDef {
-        name,
-        arity,
-        flags,
+        name: "hset",
+        arity: -4,
+        flags: "write denyoom fast",
         first_key: 1,
         last_key: 1,
         key_step: 1,
-        group: Group::Hash,
-        since,
-        summary,
-        run,
-        get_keys: None,
-        subcommands: &[],
-    }
-}
-
-/// The flags are Redis 7.0's, as `COMMAND INFO` prints them.
-pub static COMMANDS: &[CommandDef] = &[
-    row(
-        "hset",
-        -4,
-        "write denyoom fast",
-        "2.0.0",
-        "Sets one or more fields of a hash, creating it if needed; counts the new fields.",
-        hset,
-    ),
-    row(
-        "hsetnx",
-        4,
-        "write denyoom fast",
-        "2.0.0",
-        "Sets a field of a hash only if the field does not exist yet.",
-        hsetnx,
-    ),
-    row(
-        "hget",
-        3,
-        "readonly fast",
-        "2.0.0",
-        "Reads the value of one field of a hash.",
-        hget,
-    ),
-    row(
-        "hmget",
-        -3,
-        "readonly fast",
-        "2.0.0",
-        "Reads the values of several fields of a hash; missing ones read as nil.",
-        hmget,
-    ),
-    row(
-        "hmset",
-        -4,
-        "write denyoom fast",
-        "2.0.0",
-        "The old form of HSET, replying OK instead of a count.",
-        hset,
-    ),
-    row(
-        "hdel",
-        -3,
-        "write fast",
-        "2.0.0",
-        "Removes fields from a hash, deleting the key with the last one.",
-        hdel,
-    ),
-    row(
-        "hlen",
-        2,
-        "readonly fast",
-        "2.0.0",
-        "Counts the fields of a hash.",
-        hlen,
-    ),
-    row(
-        "hstrlen",
-        3,
-        "readonly fast",
-        "3.2.0",
-        "Returns the length in bytes of one field's value.",
-        hstrlen,
-    ),
-    row(
-        "hexists",
-        3,
-        "readonly fast",
-        "2.0.0",
-        "Tells whether a hash has a field.",
-        hexists,
-    ),
-    row(
-        "hkeys",
-        2,
-        "readonly",
-        "2.0.0",
-        "Lists every field name of a hash.",
-        hkeys,
-    ),
-    row(
-        "hvals",
-        2,
-        "readonly",
-        "2.0.0",
-        "Lists every value of a hash.",
-        hvals,
-    ),
-    row(
-        "hgetall",
-        2,
-        "readonly",
-        "2.0.0",
-        "Returns every field and value of a hash, as a map in RESP3.",
-        hgetall,
-    ),
-    row(
-        "hincrby",
-        4,
-        "write denyoom fast",
-        "2.0.0",
-        "Adds an integer to the integer in a hash field.",
-        hincrby,
-    ),
-    row(
-        "hincrbyfloat",
-        4,
-        "write denyoom fast",
-        "2.6.0",
-        "Adds a decimal number to the number in a hash field.",
-        hincrbyfloat,
-    ),
-    row(
-        "hrandfield",
-        -2,
-        "readonly",
-        "6.2.0",
-        "Picks random fields of a hash, distinct or with repeats, optionally with values.",
-        hrandfield,
-    ),
-    row(
-        "hscan",
-        -3,
-        "readonly",
-        "2.8.0",
-        "Walks the fields and values of a hash a slice at a time with a cursor.",
-        hscan,
-    ),
+        since: "2.0.0",
+        summary: "Sets one or more fields of a hash, creating it if needed; counts the new fields.",
+        run: hset,
+        ..CommandDef::base(Group::Hash)
+    },
+    CommandDef {
+        name: "hsetnx",
+        arity: 4,
+        flags: "write denyoom fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "2.0.0",
+        summary: "Sets a field of a hash only if the field does not exist yet.",
+        run: hsetnx,
+        ..CommandDef::base(Group::Hash)
+    },
+    CommandDef {
+        name: "hget",
+        arity: 3,
+        flags: "readonly fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "2.0.0",
+        summary: "Reads the value of one field of a hash.",
+        run: hget,
+        ..CommandDef::base(Group::Hash)
+    },
+    CommandDef {
+        name: "hmget",
+        arity: -3,
+        flags: "readonly fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "2.0.0",
+        summary: "Reads the values of several fields of a hash; missing ones read as nil.",
+        run: hmget,
+        ..CommandDef::base(Group::Hash)
+    },
+    CommandDef {
+        name: "hmset",
+        arity: -4,
+        flags: "write denyoom fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "2.0.0",
+        summary: "The old form of HSET, replying OK instead of a count.",
+        run: hset,
+        ..CommandDef::base(Group::Hash)
+    },
+    CommandDef {
+        name: "hdel",
+        arity: -3,
+        flags: "write fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "2.0.0",
+        summary: "Removes fields from a hash, deleting the key with the last one.",
+        run: hdel,
+        ..CommandDef::base(Group::Hash)
+    },
+    CommandDef {
+        name: "hlen",
+        arity: 2,
+        flags: "readonly fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "2.0.0",
+        summary: "Counts the fields of a hash.",
+        run: hlen,
+        ..CommandDef::base(Group::Hash)
+    },
+    CommandDef {
+        name: "hstrlen",
+        arity: 3,
+        flags: "readonly fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "3.2.0",
+        summary: "Returns the length in bytes of one field's value.",
+        run: hstrlen,
+        ..CommandDef::base(Group::Hash)
+    },
+    CommandDef {
+        name: "hexists",
+        arity: 3,
+        flags: "readonly fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "2.0.0",
+        summary: "Tells whether a hash has a field.",
+        run: hexists,
+        ..CommandDef::base(Group::Hash)
+    },
+    CommandDef {
+        name: "hkeys",
+        arity: 2,
+        flags: "readonly",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "2.0.0",
+        summary: "Lists every field name of a hash.",
+        run: hkeys,
+        ..CommandDef::base(Group::Hash)
+    },
+    CommandDef {
+        name: "hvals",
+        arity: 2,
+        flags: "readonly",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "2.0.0",
+        summary: "Lists every value of a hash.",
+        run: hvals,
+        ..CommandDef::base(Group::Hash)
+    },
+    CommandDef {
+        name: "hgetall",
+        arity: 2,
+        flags: "readonly",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "2.0.0",
+        summary: "Returns every field and value of a hash, as a map in RESP3.",
+        run: hgetall,
+        ..CommandDef::base(Group::Hash)
+    },
+    CommandDef {
+        name: "hincrby",
+        arity: 4,
+        flags: "write denyoom fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "2.0.0",
+        summary: "Adds an integer to the integer in a hash field.",
+        run: hincrby,
+        ..CommandDef::base(Group::Hash)
+    },
+    CommandDef {
+        name: "hincrbyfloat",
+        arity: 4,
+        flags: "write denyoom fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "2.6.0",
+        summary: "Adds a decimal number to the number in a hash field.",
+        run: hincrbyfloat,
+        ..CommandDef::base(Group::Hash)
+    },
+    CommandDef {
+        name: "hrandfield",
+        arity: -2,
+        flags: "readonly",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "6.2.0",
+        summary: "Picks random fields of a hash, distinct or with repeats, optionally with values.",
+        run: hrandfield,
+        ..CommandDef::base(Group::Hash)
+    },
+    CommandDef {
+        name: "hscan",
+        arity: -3,
+        flags: "readonly",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "2.8.0",
+        summary: "Walks the fields and values of a hash a slice at a time with a cursor.",
+        run: hscan,
+        ..CommandDef::base(Group::Hash)
+    },
 ];
 
 // ============================================================================

@@ -48,79 +48,71 @@ use crate::hyperloglog::{self as hll, Corrupt, ERR_CORRUPT, ERR_NOT_HLL, HLL_REG
 use crate::object::{StrValue, Value};
 use crate::resp::Args;
 use crate::sds::Sds;
-use crate::server::command::{CommandDef, CommandProc, Group};
+use crate::server::command::{CommandDef, Group};
 use crate::server::notify_class::STRING;
 use crate::server::{Ctx, WRONGTYPE};
 
 use super::eq_ic;
 
-/// One row of the table for this chapter.
-const fn row(
-    name: &'static str,
-    arity: i32,
-    flags: &'static str,
-    (first_key, last_key): (i32, i32),
-    summary: &'static str,
-    run: CommandProc,
-) -> CommandDef {
-    CommandDef {
-        name,
-        arity,
-        flags,
-        first_key,
-        last_key,
-        key_step: if first_key == 0 { 0 } else { 1 },
-        group: Group::HyperLogLog,
-        since: "2.8.9",
-        summary,
-        run,
-        get_keys: None,
-        subcommands: &[],
-    }
-}
-
 /// The flags are Redis 7.0's, as `COMMAND INFO` prints them.
 pub static COMMANDS: &[CommandDef] = &[
-    row(
-        "pfadd",
-        -2,
-        "write denyoom fast",
-        (1, 1),
-        "Adds elements to a HyperLogLog, creating it if needed.",
-        pfadd,
-    ),
-    row(
-        "pfcount",
-        -2,
-        "readonly may_replicate",
-        (1, -1),
-        "Estimates the number of distinct elements in one or more HyperLogLogs.",
-        pfcount,
-    ),
-    row(
-        "pfmerge",
-        -2,
-        "write denyoom",
-        (1, -1),
-        "Merges HyperLogLogs into a destination that counts their union.",
-        pfmerge,
-    ),
-    row(
-        "pfdebug",
-        3,
-        "write denyoom admin",
-        (2, 2),
-        "Inspects or converts the internal encoding of a HyperLogLog.",
-        pfdebug,
-    ),
-    row(
-        "pfselftest",
-        1,
-        "admin",
-        (0, 0),
-        "Tests the HyperLogLog register packing and estimator.",
-        pfselftest,
-    ),
+    CommandDef {
+        name: "pfadd",
+        arity: -2,
+        flags: "write denyoom fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "2.8.9",
+        summary: "Adds elements to a HyperLogLog, creating it if needed.",
+        run: pfadd,
+        ..CommandDef::base(Group::HyperLogLog)
+    },
+    CommandDef {
+        name: "pfcount",
+        arity: -2,
+        flags: "readonly may_replicate",
+        first_key: 1,
+        last_key: -1,
+        key_step: 1,
+        since: "2.8.9",
+        summary: "Estimates the number of distinct elements in one or more HyperLogLogs.",
+        run: pfcount,
+        ..CommandDef::base(Group::HyperLogLog)
+    },
+    CommandDef {
+        name: "pfmerge",
+        arity: -2,
+        flags: "write denyoom",
+        first_key: 1,
+        last_key: -1,
+        key_step: 1,
+        since: "2.8.9",
+        summary: "Merges HyperLogLogs into a destination that counts their union.",
+        run: pfmerge,
+        ..CommandDef::base(Group::HyperLogLog)
+    },
+    CommandDef {
+        name: "pfdebug",
+        arity: 3,
+        flags: "write denyoom admin",
+        first_key: 2,
+        last_key: 2,
+        key_step: 1,
+        since: "2.8.9",
+        summary: "Inspects or converts the internal encoding of a HyperLogLog.",
+        run: pfdebug,
+        ..CommandDef::base(Group::HyperLogLog)
+    },
+    CommandDef {
+        name: "pfselftest",
+        arity: 1,
+        flags: "admin",
+        since: "2.8.9",
+        summary: "Tests the HyperLogLog register packing and estimator.",
+        run: pfselftest,
+        ..CommandDef::base(Group::HyperLogLog)
+    },
 ];
 
 /// The value's bytes if it is a HyperLogLog (`isHLLObjectOrReply`); an

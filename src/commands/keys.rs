@@ -58,110 +58,326 @@
 use crate::glob::glob_match;
 use crate::object::{RObj, StrValue, Value, SHARED_INTEGERS, SHARED_REFCOUNT};
 use crate::resp::{Aggregate, Args, Reply};
-use crate::server::command::{CommandDef, CommandProc, Group};
+use crate::server::command::{CommandDef, Group};
 use crate::server::notify_class::GENERIC;
 use crate::server::{Ctx, SYNTAX_ERR};
 
 use super::{arg_i64, eq_ic};
 
-/// A row of the table for a keyspace command (group `generic`).
-#[allow(clippy::too_many_arguments)]
-const fn row(
-    name: &'static str,
-    arity: i32,
-    flags: &'static str,
-    keys: (i32, i32, i32),
-    since: &'static str,
-    summary: &'static str,
-    run: CommandProc,
-    subcommands: &'static [CommandDef],
-) -> CommandDef {
-    CommandDef {
-        name,
-        arity,
-        flags,
-        first_key: keys.0,
-        last_key: keys.1,
-        key_step: keys.2,
-        group: Group::Generic,
-        since,
-        summary,
-        run,
-        get_keys: None,
-        subcommands,
-    }
-}
-
-const NO_KEYS: (i32, i32, i32) = (0, 0, 0);
-const ONE_KEY: (i32, i32, i32) = (1, 1, 1);
-const ALL_KEYS: (i32, i32, i32) = (1, -1, 1);
-const TWO_KEYS: (i32, i32, i32) = (1, 2, 1);
-/// OBJECT's subcommands: the key is the argument after the subcommand.
-const SUBCOMMAND_KEY: (i32, i32, i32) = (2, 2, 1);
-
-#[rustfmt::skip]
 pub static COMMANDS: &[CommandDef] = &[
-    row("del", -2, "write", ALL_KEYS, "1.0.0",
-        "Removes keys and their values; answers how many existed.", del, &[]),
-    row("unlink", -2, "write fast", ALL_KEYS, "4.0.0",
-        "Removes keys like DEL, leaving big values to be freed later.", unlink, &[]),
-    row("exists", -2, "readonly fast", ALL_KEYS, "1.0.0",
-        "Counts how many of the given keys exist, repeats included.", exists, &[]),
-    row("type", 2, "readonly fast", ONE_KEY, "1.0.0",
-        "Names the type of the value at a key, or none.", type_command, &[]),
-    row("touch", -2, "readonly fast", ALL_KEYS, "3.2.1",
-        "Marks keys as just used; answers how many exist.", touch, &[]),
-    row("rename", 3, "write", TWO_KEYS, "1.0.0",
-        "Gives a key a new name, replacing any key of that name.", rename, &[]),
-    row("renamenx", 3, "write fast", TWO_KEYS, "1.0.0",
-        "Gives a key a new name only if that name is free.", renamenx, &[]),
-    row("move", 3, "write fast", ONE_KEY, "1.0.0",
-        "Moves a key to another database if the name is free there.", move_command, &[]),
-    row("copy", -3, "write denyoom", TWO_KEYS, "6.2.0",
-        "Duplicates a value under another name, possibly in another database.", copy, &[]),
-    row("randomkey", 1, "readonly", NO_KEYS, "1.0.0",
-        "Returns the name of a random live key of the database.", randomkey, &[]),
-    row("keys", 2, "readonly", NO_KEYS, "1.0.0",
-        "Lists every key name matching a glob pattern, in one blocking pass.", keys, &[]),
-    row("scan", -2, "readonly", NO_KEYS, "2.8.0",
-        "Walks the key names a slice at a time with a resumable cursor.", scan, &[]),
-    row("expire", -3, "write fast", ONE_KEY, "1.0.0",
-        "Gives a key a time to live in seconds.", expire, &[]),
-    row("pexpire", -3, "write fast", ONE_KEY, "2.6.0",
-        "Gives a key a time to live in milliseconds.", pexpire, &[]),
-    row("expireat", -3, "write fast", ONE_KEY, "1.2.0",
-        "Makes a key die at a Unix time in seconds.", expireat, &[]),
-    row("pexpireat", -3, "write fast", ONE_KEY, "2.6.0",
-        "Makes a key die at a Unix time in milliseconds.", pexpireat, &[]),
-    row("ttl", 2, "readonly fast", ONE_KEY, "1.0.0",
-        "Seconds a key has left to live (-1: forever, -2: no such key).", ttl, &[]),
-    row("pttl", 2, "readonly fast", ONE_KEY, "2.6.0",
-        "Milliseconds a key has left to live (-1: forever, -2: no such key).", pttl, &[]),
-    row("expiretime", 2, "readonly fast", ONE_KEY, "7.0.0",
-        "The Unix time in seconds at which a key dies.", expiretime, &[]),
-    row("pexpiretime", 2, "readonly fast", ONE_KEY, "7.0.0",
-        "The Unix time in milliseconds at which a key dies.", pexpiretime, &[]),
-    row("persist", 2, "write fast", ONE_KEY, "2.2.0",
-        "Takes a key's time to live away, so that it lives forever.", persist, &[]),
-    row("object", -2, "", NO_KEYS, "2.2.3",
-        "Looks at the object behind a key: encoding, sharing, age, use.", object_container,
-        OBJECT_SUBCOMMANDS),
+    CommandDef {
+        name: "del",
+        arity: -2,
+        flags: "write",
+        first_key: 1,
+        last_key: -1,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Removes keys and their values; answers how many existed.",
+        run: del,
+        ..CommandDef::base(Group::Generic)
+    },
+    CommandDef {
+        name: "unlink",
+        arity: -2,
+        flags: "write fast",
+        first_key: 1,
+        last_key: -1,
+        key_step: 1,
+        since: "4.0.0",
+        summary: "Removes keys like DEL, leaving big values to be freed later.",
+        run: unlink,
+        ..CommandDef::base(Group::Generic)
+    },
+    CommandDef {
+        name: "exists",
+        arity: -2,
+        flags: "readonly fast",
+        first_key: 1,
+        last_key: -1,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Counts how many of the given keys exist, repeats included.",
+        run: exists,
+        ..CommandDef::base(Group::Generic)
+    },
+    CommandDef {
+        name: "type",
+        arity: 2,
+        flags: "readonly fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Names the type of the value at a key, or none.",
+        run: type_command,
+        ..CommandDef::base(Group::Generic)
+    },
+    CommandDef {
+        name: "touch",
+        arity: -2,
+        flags: "readonly fast",
+        first_key: 1,
+        last_key: -1,
+        key_step: 1,
+        since: "3.2.1",
+        summary: "Marks keys as just used; answers how many exist.",
+        run: touch,
+        ..CommandDef::base(Group::Generic)
+    },
+    CommandDef {
+        name: "rename",
+        arity: 3,
+        flags: "write",
+        first_key: 1,
+        last_key: 2,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Gives a key a new name, replacing any key of that name.",
+        run: rename,
+        ..CommandDef::base(Group::Generic)
+    },
+    CommandDef {
+        name: "renamenx",
+        arity: 3,
+        flags: "write fast",
+        first_key: 1,
+        last_key: 2,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Gives a key a new name only if that name is free.",
+        run: renamenx,
+        ..CommandDef::base(Group::Generic)
+    },
+    CommandDef {
+        name: "move",
+        arity: 3,
+        flags: "write fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Moves a key to another database if the name is free there.",
+        run: move_command,
+        ..CommandDef::base(Group::Generic)
+    },
+    CommandDef {
+        name: "copy",
+        arity: -3,
+        flags: "write denyoom",
+        first_key: 1,
+        last_key: 2,
+        key_step: 1,
+        since: "6.2.0",
+        summary: "Duplicates a value under another name, possibly in another database.",
+        run: copy,
+        ..CommandDef::base(Group::Generic)
+    },
+    CommandDef {
+        name: "randomkey",
+        arity: 1,
+        flags: "readonly",
+        since: "1.0.0",
+        summary: "Returns the name of a random live key of the database.",
+        run: randomkey,
+        ..CommandDef::base(Group::Generic)
+    },
+    CommandDef {
+        name: "keys",
+        arity: 2,
+        flags: "readonly",
+        since: "1.0.0",
+        summary: "Lists every key name matching a glob pattern, in one blocking pass.",
+        run: keys,
+        ..CommandDef::base(Group::Generic)
+    },
+    CommandDef {
+        name: "scan",
+        arity: -2,
+        flags: "readonly",
+        since: "2.8.0",
+        summary: "Walks the key names a slice at a time with a resumable cursor.",
+        run: scan,
+        ..CommandDef::base(Group::Generic)
+    },
+    CommandDef {
+        name: "expire",
+        arity: -3,
+        flags: "write fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Gives a key a time to live in seconds.",
+        run: expire,
+        ..CommandDef::base(Group::Generic)
+    },
+    CommandDef {
+        name: "pexpire",
+        arity: -3,
+        flags: "write fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "2.6.0",
+        summary: "Gives a key a time to live in milliseconds.",
+        run: pexpire,
+        ..CommandDef::base(Group::Generic)
+    },
+    CommandDef {
+        name: "expireat",
+        arity: -3,
+        flags: "write fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "1.2.0",
+        summary: "Makes a key die at a Unix time in seconds.",
+        run: expireat,
+        ..CommandDef::base(Group::Generic)
+    },
+    CommandDef {
+        name: "pexpireat",
+        arity: -3,
+        flags: "write fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "2.6.0",
+        summary: "Makes a key die at a Unix time in milliseconds.",
+        run: pexpireat,
+        ..CommandDef::base(Group::Generic)
+    },
+    CommandDef {
+        name: "ttl",
+        arity: 2,
+        flags: "readonly fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Seconds a key has left to live (-1: forever, -2: no such key).",
+        run: ttl,
+        ..CommandDef::base(Group::Generic)
+    },
+    CommandDef {
+        name: "pttl",
+        arity: 2,
+        flags: "readonly fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "2.6.0",
+        summary: "Milliseconds a key has left to live (-1: forever, -2: no such key).",
+        run: pttl,
+        ..CommandDef::base(Group::Generic)
+    },
+    CommandDef {
+        name: "expiretime",
+        arity: 2,
+        flags: "readonly fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "7.0.0",
+        summary: "The Unix time in seconds at which a key dies.",
+        run: expiretime,
+        ..CommandDef::base(Group::Generic)
+    },
+    CommandDef {
+        name: "pexpiretime",
+        arity: 2,
+        flags: "readonly fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "7.0.0",
+        summary: "The Unix time in milliseconds at which a key dies.",
+        run: pexpiretime,
+        ..CommandDef::base(Group::Generic)
+    },
+    CommandDef {
+        name: "persist",
+        arity: 2,
+        flags: "write fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "2.2.0",
+        summary: "Takes a key's time to live away, so that it lives forever.",
+        run: persist,
+        ..CommandDef::base(Group::Generic)
+    },
+    CommandDef {
+        name: "object",
+        arity: -2,
+        flags: "",
+        since: "2.2.3",
+        summary: "Looks at the object behind a key: encoding, sharing, age, use.",
+        run: object_container,
+        subcommands: OBJECT_SUBCOMMANDS,
+        ..CommandDef::base(Group::Generic)
+    },
 ];
 
-#[rustfmt::skip]
 static OBJECT_SUBCOMMANDS: &[CommandDef] = &[
-    row("help", 2, "loading stale", NO_KEYS, "6.2.0",
-        "Lists the OBJECT subcommands.", object_help, &[]),
-    row("encoding", 3, "readonly", SUBCOMMAND_KEY, "2.2.3",
-        "How the value is stored: int, embstr, raw...", object_encoding, &[]),
-    row("refcount", 3, "readonly", SUBCOMMAND_KEY, "2.2.3",
-        "How many references the value has (shared integers: all of them).",
-        object_refcount, &[]),
-    row("idletime", 3, "readonly", SUBCOMMAND_KEY, "2.2.3",
-        "Seconds since the key was last used, from its 24-bit LRU clock.",
-        object_idletime, &[]),
-    row("freq", 3, "readonly", SUBCOMMAND_KEY, "4.0.0",
-        "The key's logarithmic use counter under an LFU policy.", object_freq, &[]),
+    CommandDef {
+        name: "help",
+        arity: 2,
+        flags: "loading stale",
+        since: "6.2.0",
+        summary: "Lists the OBJECT subcommands.",
+        run: object_help,
+        ..CommandDef::base(Group::Generic)
+    },
+    CommandDef {
+        name: "encoding",
+        arity: 3,
+        flags: "readonly",
+        first_key: 2,
+        last_key: 2,
+        key_step: 1,
+        since: "2.2.3",
+        summary: "How the value is stored: int, embstr, raw...",
+        run: object_encoding,
+        ..CommandDef::base(Group::Generic)
+    },
+    CommandDef {
+        name: "refcount",
+        arity: 3,
+        flags: "readonly",
+        first_key: 2,
+        last_key: 2,
+        key_step: 1,
+        since: "2.2.3",
+        summary: "How many references the value has (shared integers: all of them).",
+        run: object_refcount,
+        ..CommandDef::base(Group::Generic)
+    },
+    CommandDef {
+        name: "idletime",
+        arity: 3,
+        flags: "readonly",
+        first_key: 2,
+        last_key: 2,
+        key_step: 1,
+        since: "2.2.3",
+        summary: "Seconds since the key was last used, from its 24-bit LRU clock.",
+        run: object_idletime,
+        ..CommandDef::base(Group::Generic)
+    },
+    CommandDef {
+        name: "freq",
+        arity: 3,
+        flags: "readonly",
+        first_key: 2,
+        last_key: 2,
+        key_step: 1,
+        since: "4.0.0",
+        summary: "The key's logarithmic use counter under an LFU policy.",
+        run: object_freq,
+        ..CommandDef::base(Group::Generic)
+    },
 ];
 
 /// The error for an operation on a key onto itself.

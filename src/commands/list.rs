@@ -67,65 +67,275 @@ use crate::object::Value;
 use crate::quicklist::Quicklist;
 use crate::resp::{parse_i64, Args, Reply};
 use crate::server::blocking::{parse_timeout, TimeoutReply};
-use crate::server::command::{CommandDef, CommandProc, GetKeysProc, Group};
+use crate::server::command::{CommandDef, Group};
 use crate::server::notify_class::{GENERIC, LIST};
 use crate::server::{Ctx, Server, NOT_INTEGER, SYNTAX_ERR, WRONGTYPE};
 
 use super::eq_ic;
 
-#[allow(clippy::too_many_arguments)]
-const fn row(
-    name: &'static str,
-    arity: i32,
-    flags: &'static str,
-    (first_key, last_key, key_step): (i32, i32, i32),
-    since: &'static str,
-    summary: &'static str,
-    run: CommandProc,
-    get_keys: Option<GetKeysProc>,
-) -> CommandDef {
-    CommandDef {
-        name,
-        arity,
-        flags,
-        first_key,
-        last_key,
-        key_step,
-        group: Group::List,
-        since,
-        summary,
-        run,
-        get_keys,
-        subcommands: &[],
-    }
-}
-
 /// The flags and key positions are Redis 7.0's, as `COMMAND INFO` prints
 /// them. LMPOP and BLMPOP have movable keys (after a `numkeys`).
-#[rustfmt::skip]
 pub static COMMANDS: &[CommandDef] = &[
-    row("lpush", -3, "write denyoom fast", (1, 1, 1), "1.0.0", "Adds elements at the head of a list, creating it if needed.", lpush, None),
-    row("rpush", -3, "write denyoom fast", (1, 1, 1), "1.0.0", "Adds elements at the tail of a list, creating it if needed.", rpush, None),
-    row("lpushx", -3, "write denyoom fast", (1, 1, 1), "2.2.0", "Adds elements at the head of a list, only if it exists.", lpushx, None),
-    row("rpushx", -3, "write denyoom fast", (1, 1, 1), "2.2.0", "Adds elements at the tail of a list, only if it exists.", rpushx, None),
-    row("lpop", -2, "write fast", (1, 1, 1), "1.0.0", "Removes and returns the first element(s) of a list.", lpop, None),
-    row("rpop", -2, "write fast", (1, 1, 1), "1.0.0", "Removes and returns the last element(s) of a list.", rpop, None),
-    row("llen", 2, "readonly fast", (1, 1, 1), "1.0.0", "Returns the number of elements of a list.", llen, None),
-    row("lrange", 4, "readonly", (1, 1, 1), "1.0.0", "Returns the elements between two indexes of a list.", lrange, None),
-    row("lindex", 3, "readonly", (1, 1, 1), "1.0.0", "Returns the element at an index of a list.", lindex, None),
-    row("lset", 4, "write denyoom", (1, 1, 1), "1.0.0", "Replaces the element at an index of a list.", lset, None),
-    row("linsert", 5, "write denyoom", (1, 1, 1), "2.2.0", "Inserts an element before or after the first occurrence of a pivot.", linsert, None),
-    row("lrem", 4, "write", (1, 1, 1), "1.0.0", "Removes occurrences of an element, from the head, the tail, or all.", lrem, None),
-    row("ltrim", 4, "write", (1, 1, 1), "1.0.0", "Keeps only the elements between two indexes of a list.", ltrim, None),
-    row("lpos", -3, "readonly", (1, 1, 1), "6.0.6", "Finds the indexes of the elements equal to a value.", lpos, None),
-    row("lmove", 5, "write denyoom", (1, 2, 1), "6.2.0", "Pops an element from one end of a list and pushes it on an end of another.", lmove, None),
-    row("rpoplpush", 3, "write denyoom", (1, 2, 1), "1.2.0", "Pops the last element of a list and pushes it at the head of another.", rpoplpush, None),
-    row("lmpop", -4, "write", (0, 0, 0), "7.0.0", "Pops elements from the first non-empty list among several keys.", lmpop, Some(lmpop_keys)),
-    row("blpop", -3, "write noscript blocking", (1, -2, 1), "2.0.0", "Pops the first element of the first non-empty list, waiting for one if none.", blpop, None),
-    row("brpop", -3, "write noscript blocking", (1, -2, 1), "2.0.0", "Pops the last element of the first non-empty list, waiting for one if none.", brpop, None),
-    row("blmove", 6, "write denyoom noscript blocking", (1, 2, 1), "6.2.0", "LMOVE, waiting for the source list to have an element.", blmove, None),
-    row("brpoplpush", 4, "write denyoom noscript blocking", (1, 2, 1), "2.2.0", "RPOPLPUSH, waiting for the source list to have an element.", brpoplpush, None),
-    row("blmpop", -5, "write blocking", (0, 0, 0), "7.0.0", "LMPOP, waiting for one of the lists to have an element.", blmpop, Some(blmpop_keys)),
+    CommandDef {
+        name: "lpush",
+        arity: -3,
+        flags: "write denyoom fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Adds elements at the head of a list, creating it if needed.",
+        run: lpush,
+        ..CommandDef::base(Group::List)
+    },
+    CommandDef {
+        name: "rpush",
+        arity: -3,
+        flags: "write denyoom fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Adds elements at the tail of a list, creating it if needed.",
+        run: rpush,
+        ..CommandDef::base(Group::List)
+    },
+    CommandDef {
+        name: "lpushx",
+        arity: -3,
+        flags: "write denyoom fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "2.2.0",
+        summary: "Adds elements at the head of a list, only if it exists.",
+        run: lpushx,
+        ..CommandDef::base(Group::List)
+    },
+    CommandDef {
+        name: "rpushx",
+        arity: -3,
+        flags: "write denyoom fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "2.2.0",
+        summary: "Adds elements at the tail of a list, only if it exists.",
+        run: rpushx,
+        ..CommandDef::base(Group::List)
+    },
+    CommandDef {
+        name: "lpop",
+        arity: -2,
+        flags: "write fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Removes and returns the first element(s) of a list.",
+        run: lpop,
+        ..CommandDef::base(Group::List)
+    },
+    CommandDef {
+        name: "rpop",
+        arity: -2,
+        flags: "write fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Removes and returns the last element(s) of a list.",
+        run: rpop,
+        ..CommandDef::base(Group::List)
+    },
+    CommandDef {
+        name: "llen",
+        arity: 2,
+        flags: "readonly fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Returns the number of elements of a list.",
+        run: llen,
+        ..CommandDef::base(Group::List)
+    },
+    CommandDef {
+        name: "lrange",
+        arity: 4,
+        flags: "readonly",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Returns the elements between two indexes of a list.",
+        run: lrange,
+        ..CommandDef::base(Group::List)
+    },
+    CommandDef {
+        name: "lindex",
+        arity: 3,
+        flags: "readonly",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Returns the element at an index of a list.",
+        run: lindex,
+        ..CommandDef::base(Group::List)
+    },
+    CommandDef {
+        name: "lset",
+        arity: 4,
+        flags: "write denyoom",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Replaces the element at an index of a list.",
+        run: lset,
+        ..CommandDef::base(Group::List)
+    },
+    CommandDef {
+        name: "linsert",
+        arity: 5,
+        flags: "write denyoom",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "2.2.0",
+        summary: "Inserts an element before or after the first occurrence of a pivot.",
+        run: linsert,
+        ..CommandDef::base(Group::List)
+    },
+    CommandDef {
+        name: "lrem",
+        arity: 4,
+        flags: "write",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Removes occurrences of an element, from the head, the tail, or all.",
+        run: lrem,
+        ..CommandDef::base(Group::List)
+    },
+    CommandDef {
+        name: "ltrim",
+        arity: 4,
+        flags: "write",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Keeps only the elements between two indexes of a list.",
+        run: ltrim,
+        ..CommandDef::base(Group::List)
+    },
+    CommandDef {
+        name: "lpos",
+        arity: -3,
+        flags: "readonly",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "6.0.6",
+        summary: "Finds the indexes of the elements equal to a value.",
+        run: lpos,
+        ..CommandDef::base(Group::List)
+    },
+    CommandDef {
+        name: "lmove",
+        arity: 5,
+        flags: "write denyoom",
+        first_key: 1,
+        last_key: 2,
+        key_step: 1,
+        since: "6.2.0",
+        summary: "Pops an element from one end of a list and pushes it on an end of another.",
+        run: lmove,
+        ..CommandDef::base(Group::List)
+    },
+    CommandDef {
+        name: "rpoplpush",
+        arity: 3,
+        flags: "write denyoom",
+        first_key: 1,
+        last_key: 2,
+        key_step: 1,
+        since: "1.2.0",
+        summary: "Pops the last element of a list and pushes it at the head of another.",
+        run: rpoplpush,
+        ..CommandDef::base(Group::List)
+    },
+    CommandDef {
+        name: "lmpop",
+        arity: -4,
+        flags: "write",
+        since: "7.0.0",
+        summary: "Pops elements from the first non-empty list among several keys.",
+        run: lmpop,
+        get_keys: Some(lmpop_keys),
+        ..CommandDef::base(Group::List)
+    },
+    CommandDef {
+        name: "blpop",
+        arity: -3,
+        flags: "write noscript blocking",
+        first_key: 1,
+        last_key: -2,
+        key_step: 1,
+        since: "2.0.0",
+        summary: "Pops the first element of the first non-empty list, waiting for one if none.",
+        run: blpop,
+        ..CommandDef::base(Group::List)
+    },
+    CommandDef {
+        name: "brpop",
+        arity: -3,
+        flags: "write noscript blocking",
+        first_key: 1,
+        last_key: -2,
+        key_step: 1,
+        since: "2.0.0",
+        summary: "Pops the last element of the first non-empty list, waiting for one if none.",
+        run: brpop,
+        ..CommandDef::base(Group::List)
+    },
+    CommandDef {
+        name: "blmove",
+        arity: 6,
+        flags: "write denyoom noscript blocking",
+        first_key: 1,
+        last_key: 2,
+        key_step: 1,
+        since: "6.2.0",
+        summary: "LMOVE, waiting for the source list to have an element.",
+        run: blmove,
+        ..CommandDef::base(Group::List)
+    },
+    CommandDef {
+        name: "brpoplpush",
+        arity: 4,
+        flags: "write denyoom noscript blocking",
+        first_key: 1,
+        last_key: 2,
+        key_step: 1,
+        since: "2.2.0",
+        summary: "RPOPLPUSH, waiting for the source list to have an element.",
+        run: brpoplpush,
+        ..CommandDef::base(Group::List)
+    },
+    CommandDef {
+        name: "blmpop",
+        arity: -5,
+        flags: "write blocking",
+        since: "7.0.0",
+        summary: "LMPOP, waiting for one of the lists to have an element.",
+        run: blmpop,
+        get_keys: Some(blmpop_keys),
+        ..CommandDef::base(Group::List)
+    },
 ];
 
 // ============================================================================

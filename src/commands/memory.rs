@@ -36,62 +36,80 @@ use crate::memory::{self, size_class};
 use crate::object::{HashValue, RObj, SetValue, StrValue, Value, ZSetValue};
 use crate::resp::Args;
 use crate::sds::Sds;
-use crate::server::command::{CommandDef, CommandProc, Group};
+use crate::server::command::{CommandDef, Group};
 use crate::server::{Client, Ctx, Server, NOT_INTEGER, SYNTAX_ERR};
 
 use super::eq_ic;
 
-#[allow(clippy::too_many_arguments)]
-const fn row(
-    name: &'static str,
-    arity: i32,
-    flags: &'static str,
-    keys: (i32, i32, i32),
-    since: &'static str,
-    summary: &'static str,
-    run: CommandProc,
-    subcommands: &'static [CommandDef],
-) -> CommandDef {
-    CommandDef {
-        name,
-        arity,
-        flags,
-        first_key: keys.0,
-        last_key: keys.1,
-        key_step: keys.2,
-        group: Group::Server,
-        since,
-        summary,
-        run,
-        get_keys: None,
-        subcommands,
-    }
-}
+pub static COMMANDS: &[CommandDef] = &[CommandDef {
+    name: "memory",
+    arity: -2,
+    flags: "",
+    since: "4.0.0",
+    summary: "Where the memory goes: per key, per area, and the allocator's view.",
+    run: memory_container,
+    subcommands: MEMORY_SUBCOMMANDS,
+    ..CommandDef::base(Group::Server)
+}];
 
-const NO_KEYS: (i32, i32, i32) = (0, 0, 0);
-
-#[rustfmt::skip]
-pub static COMMANDS: &[CommandDef] = &[
-    row("memory", -2, "", NO_KEYS, "4.0.0",
-        "Where the memory goes: per key, per area, and the allocator's view.",
-        memory_container, MEMORY_SUBCOMMANDS),
-];
-
-#[rustfmt::skip]
 static MEMORY_SUBCOMMANDS: &[CommandDef] = &[
-    row("help", 2, "loading stale", NO_KEYS, "4.0.0",
-        "Lists the MEMORY subcommands.", memory_help, &[]),
-    row("usage", -3, "readonly", (2, 2, 1), "4.0.0",
-        "Estimated bytes of one key and its value, sampling big values.",
-        memory_usage, &[]),
-    row("stats", 2, "", NO_KEYS, "4.0.0",
-        "used_memory broken down into startup, overhead and dataset.", memory_stats, &[]),
-    row("doctor", 2, "", NO_KEYS, "4.0.0",
-        "A short reading of the memory numbers.", memory_doctor, &[]),
-    row("malloc-stats", 2, "", NO_KEYS, "4.0.0",
-        "The allocator's own statistics report.", memory_malloc_stats, &[]),
-    row("purge", 2, "", NO_KEYS, "4.0.0",
-        "Asks the allocator to give dirty pages back to the kernel.", memory_purge, &[]),
+    CommandDef {
+        name: "help",
+        arity: 2,
+        flags: "loading stale",
+        since: "4.0.0",
+        summary: "Lists the MEMORY subcommands.",
+        run: memory_help,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "usage",
+        arity: -3,
+        flags: "readonly",
+        first_key: 2,
+        last_key: 2,
+        key_step: 1,
+        since: "4.0.0",
+        summary: "Estimated bytes of one key and its value, sampling big values.",
+        run: memory_usage,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "stats",
+        arity: 2,
+        flags: "",
+        since: "4.0.0",
+        summary: "used_memory broken down into startup, overhead and dataset.",
+        run: memory_stats,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "doctor",
+        arity: 2,
+        flags: "",
+        since: "4.0.0",
+        summary: "A short reading of the memory numbers.",
+        run: memory_doctor,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "malloc-stats",
+        arity: 2,
+        flags: "",
+        since: "4.0.0",
+        summary: "The allocator's own statistics report.",
+        run: memory_malloc_stats,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "purge",
+        arity: 2,
+        flags: "",
+        since: "4.0.0",
+        summary: "Asks the allocator to give dirty pages back to the kernel.",
+        run: memory_purge,
+        ..CommandDef::base(Group::Server)
+    },
 ];
 
 fn memory_container(ctx: &mut Ctx, _args: Args) {

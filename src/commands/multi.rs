@@ -14,58 +14,57 @@ use crate::resp::Args;
 use crate::server::command::{CommandDef, Group};
 use crate::server::Ctx;
 
-const MULTI_ROW: CommandDef = CommandDef {
-    name: "",
-    arity: 1,
-    flags: "noscript loading stale fast allow_busy",
-    first_key: 0,
-    last_key: 0,
-    key_step: 0,
-    group: Group::Transactions,
-    since: "1.2.0",
-    summary: "",
-    run: multi_cmd,
-    get_keys: None,
-    subcommands: &[],
-};
+/// What Redis 7.0 flags MULTI, DISCARD, WATCH and UNWATCH with.
+const TRANSACTION_FLAGS: &str = "noscript loading stale fast allow_busy";
 
 pub static COMMANDS: &[CommandDef] = &[
     CommandDef {
         name: "multi",
+        arity: 1,
+        flags: TRANSACTION_FLAGS,
+        since: "1.2.0",
         summary: "Starts a transaction: the next commands are queued until EXEC.",
         run: multi_cmd,
-        ..MULTI_ROW
+        ..CommandDef::base(Group::Transactions)
     },
     CommandDef {
         name: "exec",
+        arity: 1,
         flags: "noscript loading stale skip_slowlog",
+        since: "1.2.0",
         summary: "Runs the queued commands back to back, unless a watched key changed.",
         run: exec,
-        ..MULTI_ROW
+        ..CommandDef::base(Group::Transactions)
     },
     CommandDef {
         name: "discard",
+        arity: 1,
+        flags: TRANSACTION_FLAGS,
+        since: "1.2.0",
         summary: "Drops the queued commands and leaves the transaction.",
         run: discard,
-        ..MULTI_ROW
+        ..CommandDef::base(Group::Transactions)
     },
     CommandDef {
         name: "watch",
         arity: -2,
+        flags: TRANSACTION_FLAGS,
         first_key: 1,
         last_key: -1,
         key_step: 1,
         since: "2.2.0",
         summary: "Makes the next EXEC fail if any of these keys changes first.",
         run: watch,
-        ..MULTI_ROW
+        ..CommandDef::base(Group::Transactions)
     },
     CommandDef {
         name: "unwatch",
+        arity: 1,
+        flags: TRANSACTION_FLAGS,
         since: "2.2.0",
         summary: "Forgets every watched key.",
         run: unwatch,
-        ..MULTI_ROW
+        ..CommandDef::base(Group::Transactions)
     },
 ];
 

@@ -79,48 +79,61 @@ use crate::commands::{arg_i64, eq_ic};
 use crate::rdb::child_info::{ChildInfoPipe, InfoKind};
 use crate::rdb::{self, CowStats, RdbOptions};
 use crate::resp::Args;
-use crate::server::command::{CommandDef, CommandProc, Group};
+use crate::server::command::{CommandDef, Group};
 use crate::server::{Ctx, Server, SYNTAX_ERR};
 
-#[allow(clippy::too_many_arguments)]
-const fn row(
-    name: &'static str,
-    arity: i32,
-    flags: &'static str,
-    keys: (i32, i32, i32),
-    group: Group,
-    since: &'static str,
-    summary: &'static str,
-    run: CommandProc,
-) -> CommandDef {
-    CommandDef {
-        name,
-        arity,
-        flags,
-        first_key: keys.0,
-        last_key: keys.1,
-        key_step: keys.2,
-        group,
-        since,
-        summary,
-        run,
-        get_keys: None,
-        subcommands: &[],
-    }
-}
-
-#[rustfmt::skip]
 pub static COMMANDS: &[CommandDef] = &[
-    row("save", 1, "admin noscript no_async_loading no_multi", (0, 0, 0), Group::Server, "1.0.0",
-        "Writes the dataset to the RDB file, blocking the server.", save),
-    row("bgsave", -1, "admin noscript no_async_loading", (0, 0, 0), Group::Server, "1.0.0",
-        "Writes the dataset to the RDB file from a forked child.", bgsave),
-    row("lastsave", 1, "loading stale fast", (0, 0, 0), Group::Server, "1.0.0",
-        "Returns the Unix time of the last successful save.", lastsave),
-    row("dump", 2, "readonly", (1, 1, 1), Group::Generic, "2.6.0",
-        "Serialises a key's value in RDB form.", dump),
-    row("restore", -4, "write denyoom", (1, 1, 1), Group::Generic, "2.6.0",
-        "Creates a key from a DUMP payload.", restore),
+    CommandDef {
+        name: "save",
+        arity: 1,
+        flags: "admin noscript no_async_loading no_multi",
+        since: "1.0.0",
+        summary: "Writes the dataset to the RDB file, blocking the server.",
+        run: save,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "bgsave",
+        arity: -1,
+        flags: "admin noscript no_async_loading",
+        since: "1.0.0",
+        summary: "Writes the dataset to the RDB file from a forked child.",
+        run: bgsave,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "lastsave",
+        arity: 1,
+        flags: "loading stale fast",
+        since: "1.0.0",
+        summary: "Returns the Unix time of the last successful save.",
+        run: lastsave,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "dump",
+        arity: 2,
+        flags: "readonly",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "2.6.0",
+        summary: "Serialises a key's value in RDB form.",
+        run: dump,
+        ..CommandDef::base(Group::Generic)
+    },
+    CommandDef {
+        name: "restore",
+        arity: -4,
+        flags: "write denyoom",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "2.6.0",
+        summary: "Creates a key from a DUMP payload.",
+        run: restore,
+        ..CommandDef::base(Group::Generic)
+    },
 ];
 
 /// The save settings, copied out of the config.

@@ -16,21 +16,6 @@ use crate::resp::Args;
 use crate::server::command::{CommandDef, Group};
 use crate::server::Ctx;
 
-const PUBSUB_ROW: CommandDef = CommandDef {
-    name: "",
-    arity: 0,
-    flags: "",
-    first_key: 0,
-    last_key: 0,
-    key_step: 0,
-    group: Group::PubSub,
-    since: "2.0.0",
-    summary: "",
-    run: pubsub_container,
-    get_keys: None,
-    subcommands: &[],
-};
-
 /// What Redis 7.0 flags the (un)subscribe commands with.
 const SUBSCRIBE_FLAGS: &str = "pubsub noscript loading stale";
 const PUBSUB_SUB: &str = "pubsub loading stale";
@@ -40,48 +25,55 @@ pub static COMMANDS: &[CommandDef] = &[
         name: "subscribe",
         arity: -2,
         flags: SUBSCRIBE_FLAGS,
+        since: "2.0.0",
         summary: "Listens for messages published to the channels.",
         run: subscribe,
-        ..PUBSUB_ROW
+        ..CommandDef::base(Group::PubSub)
     },
     CommandDef {
         name: "unsubscribe",
         arity: -1,
         flags: SUBSCRIBE_FLAGS,
+        since: "2.0.0",
         summary: "Stops listening to the channels, or to all of them.",
         run: unsubscribe,
-        ..PUBSUB_ROW
+        ..CommandDef::base(Group::PubSub)
     },
     CommandDef {
         name: "psubscribe",
         arity: -2,
         flags: SUBSCRIBE_FLAGS,
+        since: "2.0.0",
         summary: "Listens for messages on every channel matching the glob patterns.",
         run: psubscribe,
-        ..PUBSUB_ROW
+        ..CommandDef::base(Group::PubSub)
     },
     CommandDef {
         name: "punsubscribe",
         arity: -1,
         flags: SUBSCRIBE_FLAGS,
+        since: "2.0.0",
         summary: "Stops listening to the patterns, or to all of them.",
         run: punsubscribe,
-        ..PUBSUB_ROW
+        ..CommandDef::base(Group::PubSub)
     },
     CommandDef {
         name: "publish",
         arity: 3,
         flags: "pubsub loading stale fast may_replicate",
+        since: "2.0.0",
         summary: "Sends a message to the channel's subscribers; returns how many got it.",
         run: publish,
-        ..PUBSUB_ROW
+        ..CommandDef::base(Group::PubSub)
     },
     CommandDef {
         name: "pubsub",
         arity: -2,
+        since: "2.0.0",
         summary: "Inspects the Pub/Sub state: channels, subscriber counts.",
+        run: pubsub_container,
         subcommands: PUBSUB_SUBCOMMANDS,
-        ..PUBSUB_ROW
+        ..CommandDef::base(Group::PubSub)
     },
 ];
 
@@ -93,7 +85,7 @@ static PUBSUB_SUBCOMMANDS: &[CommandDef] = &[
         since: "2.8.0",
         summary: "Lists the channels that have subscribers, optionally matching a pattern.",
         run: pubsub_channels,
-        ..PUBSUB_ROW
+        ..CommandDef::base(Group::PubSub)
     },
     CommandDef {
         name: "numsub",
@@ -102,7 +94,7 @@ static PUBSUB_SUBCOMMANDS: &[CommandDef] = &[
         since: "2.8.0",
         summary: "Counts the subscribers of each channel (pattern subscribers excluded).",
         run: pubsub_numsub,
-        ..PUBSUB_ROW
+        ..CommandDef::base(Group::PubSub)
     },
     CommandDef {
         name: "numpat",
@@ -111,7 +103,7 @@ static PUBSUB_SUBCOMMANDS: &[CommandDef] = &[
         since: "2.8.0",
         summary: "Counts the patterns that have subscribers.",
         run: pubsub_numpat,
-        ..PUBSUB_ROW
+        ..CommandDef::base(Group::PubSub)
     },
     CommandDef {
         name: "shardchannels",
@@ -120,7 +112,7 @@ static PUBSUB_SUBCOMMANDS: &[CommandDef] = &[
         since: "7.0.0",
         summary: "Lists the shard channels that have subscribers (none: no cluster).",
         run: pubsub_channels,
-        ..PUBSUB_ROW
+        ..CommandDef::base(Group::PubSub)
     },
     CommandDef {
         name: "shardnumsub",
@@ -129,7 +121,7 @@ static PUBSUB_SUBCOMMANDS: &[CommandDef] = &[
         since: "7.0.0",
         summary: "Counts the subscribers of each shard channel (none: no cluster).",
         run: pubsub_numsub,
-        ..PUBSUB_ROW
+        ..CommandDef::base(Group::PubSub)
     },
     CommandDef {
         name: "help",
@@ -138,7 +130,7 @@ static PUBSUB_SUBCOMMANDS: &[CommandDef] = &[
         since: "6.2.0",
         summary: "Lists the PUBSUB subcommands.",
         run: pubsub_help,
-        ..PUBSUB_ROW
+        ..CommandDef::base(Group::PubSub)
     },
 ];
 

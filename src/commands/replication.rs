@@ -13,51 +13,74 @@ use crate::commands::eq_ic;
 use crate::replication::{self, AckWaiter, ReplicaState};
 use crate::resp::{parse_i64, Args};
 use crate::server::blocking::TimeoutReply;
-use crate::server::command::{CommandDef, CommandProc, Group};
+use crate::server::command::{CommandDef, Group};
 use crate::server::{Ctx, NOT_INTEGER, SYNTAX_ERR};
 
-#[allow(clippy::too_many_arguments)]
-const fn row(
-    name: &'static str,
-    arity: i32,
-    flags: &'static str,
-    group: Group,
-    since: &'static str,
-    summary: &'static str,
-    run: CommandProc,
-) -> CommandDef {
-    CommandDef {
-        name,
-        arity,
-        flags,
-        first_key: 0,
-        last_key: 0,
-        key_step: 0,
-        group,
-        since,
-        summary,
-        run,
-        get_keys: None,
-        subcommands: &[],
-    }
-}
-
-#[rustfmt::skip]
 pub static COMMANDS: &[CommandDef] = &[
-    row("sync", 1, "admin noscript no_async_loading no_multi", Group::Server, "1.0.0",
-        "An internal command used in replication", sync),
-    row("psync", -3, "admin noscript no_async_loading no_multi", Group::Server, "2.8.0",
-        "An internal command used in replication", psync),
-    row("replconf", -1, "admin noscript loading stale allow_busy", Group::Server, "3.0.0",
-        "An internal command for configuring the replication stream", replconf),
-    row("wait", 3, "noscript", Group::Generic, "3.0.0",
-        "Wait for the synchronous replication of all the write commands sent in the context of the current connection", wait),
-    row("replicaof", 3, "admin noscript stale no_async_loading", Group::Server, "5.0.0",
-        "Make the server a replica of another instance, or promote it as master.", replicaof),
-    row("slaveof", 3, "admin noscript stale no_async_loading", Group::Server, "1.0.0",
-        "Make the server a replica of another instance, or promote it as master.", replicaof),
-    row("role", 1, "noscript loading stale fast", Group::Server, "2.8.12",
-        "Return the role of the instance in the context of replication", role),
+    CommandDef {
+        name: "sync",
+        arity: 1,
+        flags: "admin noscript no_async_loading no_multi",
+        since: "1.0.0",
+        summary: "An internal command used in replication",
+        run: sync,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "psync",
+        arity: -3,
+        flags: "admin noscript no_async_loading no_multi",
+        since: "2.8.0",
+        summary: "An internal command used in replication",
+        run: psync,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "replconf",
+        arity: -1,
+        flags: "admin noscript loading stale allow_busy",
+        since: "3.0.0",
+        summary: "An internal command for configuring the replication stream",
+        run: replconf,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "wait",
+        arity: 3,
+        flags: "noscript",
+        since: "3.0.0",
+        summary:
+            "Wait for the synchronous replication of all the write commands sent in the context of the current connection",
+        run: wait,
+        ..CommandDef::base(Group::Generic)
+    },
+    CommandDef {
+        name: "replicaof",
+        arity: 3,
+        flags: "admin noscript stale no_async_loading",
+        since: "5.0.0",
+        summary: "Make the server a replica of another instance, or promote it as master.",
+        run: replicaof,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "slaveof",
+        arity: 3,
+        flags: "admin noscript stale no_async_loading",
+        since: "1.0.0",
+        summary: "Make the server a replica of another instance, or promote it as master.",
+        run: replicaof,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "role",
+        arity: 1,
+        flags: "noscript loading stale fast",
+        since: "2.8.12",
+        summary: "Return the role of the instance in the context of replication",
+        run: role,
+        ..CommandDef::base(Group::Server)
+    },
 ];
 
 /// The checks SYNC and PSYNC share (`syncCommand`'s prologue). Returns

@@ -75,118 +75,329 @@ use crate::resp::{Aggregate, Args, Reply};
 use crate::server::command::{command_table, flags, Command, CommandDef, CommandTable, Group};
 use crate::server::{Client, Ctx, Server, NOT_INTEGER, SYNTAX_ERR};
 
-/// A row with no keys; everything here is keyless.
-const fn row(
-    name: &'static str,
-    arity: i32,
-    flags: &'static str,
-    since: &'static str,
-    summary: &'static str,
-    run: fn(&mut Ctx, Args),
-    subcommands: &'static [CommandDef],
-) -> CommandDef {
-    CommandDef {
-        name,
-        arity,
-        flags,
-        first_key: 0,
-        last_key: 0,
-        key_step: 0,
-        group: Group::Server,
-        since,
-        summary,
-        run,
-        get_keys: None,
-        subcommands,
-    }
-}
-
-#[rustfmt::skip]
 pub static COMMANDS: &[CommandDef] = &[
-    row("info", -1, "loading stale", "1.0.0",
-        "Reports the server's state and counters, section by section.", info, &[]),
-    row("dbsize", 1, "readonly fast", "1.0.0",
-        "Counts the keys of the selected database.", dbsize, &[]),
-    row("flushdb", -1, "write", "1.0.0",
-        "Deletes every key of the selected database.", flushdb, &[]),
-    row("flushall", -1, "write", "1.0.0",
-        "Deletes every key of every database.", flushall, &[]),
-    row("time", 1, "loading stale fast", "2.6.0",
-        "Returns the server's clock as seconds and microseconds.", time, &[]),
-    row("config", -2, "", "2.0.0",
-        "Reads and changes the configuration of the running server.", container, CONFIG_SUBCOMMANDS),
-    row("command", -1, "loading stale", "2.8.13",
-        "Describes the commands this server knows.", command, COMMAND_SUBCOMMANDS),
-    row("debug", -2, "admin noscript loading stale protected", "1.0.0",
-        "Inspects internals: object encodings, hash tables, timing.", debug, &[]),
-    row("shutdown", -1, "admin noscript loading stale no_multi allow_busy", "1.0.0",
-        "Stops the server.", shutdown, &[]),
-    row("monitor", 1, "admin noscript loading stale", "1.0.0",
-        "Streams every command the server runs to this connection.", monitor, &[]),
-    row("slowlog", -2, "", "2.2.12",
-        "Reads and clears the log of slow commands.", container, SLOWLOG_SUBCOMMANDS),
-    row("latency", -2, "", "2.8.13",
-        "Reads and clears the latency spikes the server recorded.", container, LATENCY_SUBCOMMANDS),
+    CommandDef {
+        name: "info",
+        arity: -1,
+        flags: "loading stale",
+        since: "1.0.0",
+        summary: "Reports the server's state and counters, section by section.",
+        run: info,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "dbsize",
+        arity: 1,
+        flags: "readonly fast",
+        since: "1.0.0",
+        summary: "Counts the keys of the selected database.",
+        run: dbsize,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "flushdb",
+        arity: -1,
+        flags: "write",
+        since: "1.0.0",
+        summary: "Deletes every key of the selected database.",
+        run: flushdb,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "flushall",
+        arity: -1,
+        flags: "write",
+        since: "1.0.0",
+        summary: "Deletes every key of every database.",
+        run: flushall,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "time",
+        arity: 1,
+        flags: "loading stale fast",
+        since: "2.6.0",
+        summary: "Returns the server's clock as seconds and microseconds.",
+        run: time,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "config",
+        arity: -2,
+        flags: "",
+        since: "2.0.0",
+        summary: "Reads and changes the configuration of the running server.",
+        run: container,
+        subcommands: CONFIG_SUBCOMMANDS,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "command",
+        arity: -1,
+        flags: "loading stale",
+        since: "2.8.13",
+        summary: "Describes the commands this server knows.",
+        run: command,
+        subcommands: COMMAND_SUBCOMMANDS,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "debug",
+        arity: -2,
+        flags: "admin noscript loading stale protected",
+        since: "1.0.0",
+        summary: "Inspects internals: object encodings, hash tables, timing.",
+        run: debug,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "shutdown",
+        arity: -1,
+        flags: "admin noscript loading stale no_multi allow_busy",
+        since: "1.0.0",
+        summary: "Stops the server.",
+        run: shutdown,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "monitor",
+        arity: 1,
+        flags: "admin noscript loading stale",
+        since: "1.0.0",
+        summary: "Streams every command the server runs to this connection.",
+        run: monitor,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "slowlog",
+        arity: -2,
+        flags: "",
+        since: "2.2.12",
+        summary: "Reads and clears the log of slow commands.",
+        run: container,
+        subcommands: SLOWLOG_SUBCOMMANDS,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "latency",
+        arity: -2,
+        flags: "",
+        since: "2.8.13",
+        summary: "Reads and clears the latency spikes the server recorded.",
+        run: container,
+        subcommands: LATENCY_SUBCOMMANDS,
+        ..CommandDef::base(Group::Server)
+    },
 ];
 
-#[rustfmt::skip]
 static CONFIG_SUBCOMMANDS: &[CommandDef] = &[
-    row("get", -3, "admin noscript loading stale", "2.0.0",
-        "Returns the directives matching the patterns, with their values.", config_get, &[]),
-    row("set", -4, "admin noscript loading stale", "2.0.0",
-        "Changes directives of the running server.", config_set, &[]),
-    row("resetstat", 2, "admin noscript loading stale", "2.0.0",
-        "Zeroes the counters INFO reports.", config_resetstat, &[]),
-    row("rewrite", 2, "admin noscript loading stale", "2.8.0",
-        "Writes the running configuration back to the config file.", config_rewrite, &[]),
-    row("help", 2, "loading stale", "5.0.0",
-        "Lists the CONFIG subcommands.", config_help, &[]),
+    CommandDef {
+        name: "get",
+        arity: -3,
+        flags: "admin noscript loading stale",
+        since: "2.0.0",
+        summary: "Returns the directives matching the patterns, with their values.",
+        run: config_get,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "set",
+        arity: -4,
+        flags: "admin noscript loading stale",
+        since: "2.0.0",
+        summary: "Changes directives of the running server.",
+        run: config_set,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "resetstat",
+        arity: 2,
+        flags: "admin noscript loading stale",
+        since: "2.0.0",
+        summary: "Zeroes the counters INFO reports.",
+        run: config_resetstat,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "rewrite",
+        arity: 2,
+        flags: "admin noscript loading stale",
+        since: "2.8.0",
+        summary: "Writes the running configuration back to the config file.",
+        run: config_rewrite,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "help",
+        arity: 2,
+        flags: "loading stale",
+        since: "5.0.0",
+        summary: "Lists the CONFIG subcommands.",
+        run: config_help,
+        ..CommandDef::base(Group::Server)
+    },
 ];
 
-#[rustfmt::skip]
 static COMMAND_SUBCOMMANDS: &[CommandDef] = &[
-    row("count", 2, "loading stale", "2.8.13",
-        "Counts the commands.", command_count, &[]),
-    row("info", -2, "loading stale", "2.8.13",
-        "Describes commands: arity, flags, keys, ACL categories.", command_info, &[]),
-    row("docs", -2, "loading stale", "7.0.0",
-        "Returns the documentation of commands.", command_docs, &[]),
-    row("getkeys", -4, "loading stale", "2.8.13",
-        "Finds the keys in a full command line.", command_getkeys, &[]),
-    row("getkeysandflags", -4, "loading stale", "7.0.0",
-        "Finds the keys in a full command line, with how each is used.", command_getkeysandflags, &[]),
-    row("list", -2, "loading stale", "7.0.0",
-        "Lists command names, optionally filtered.", command_list, &[]),
-    row("help", 2, "loading stale", "5.0.0",
-        "Lists the COMMAND subcommands.", command_help, &[]),
+    CommandDef {
+        name: "count",
+        arity: 2,
+        flags: "loading stale",
+        since: "2.8.13",
+        summary: "Counts the commands.",
+        run: command_count,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "info",
+        arity: -2,
+        flags: "loading stale",
+        since: "2.8.13",
+        summary: "Describes commands: arity, flags, keys, ACL categories.",
+        run: command_info,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "docs",
+        arity: -2,
+        flags: "loading stale",
+        since: "7.0.0",
+        summary: "Returns the documentation of commands.",
+        run: command_docs,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "getkeys",
+        arity: -4,
+        flags: "loading stale",
+        since: "2.8.13",
+        summary: "Finds the keys in a full command line.",
+        run: command_getkeys,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "getkeysandflags",
+        arity: -4,
+        flags: "loading stale",
+        since: "7.0.0",
+        summary: "Finds the keys in a full command line, with how each is used.",
+        run: command_getkeysandflags,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "list",
+        arity: -2,
+        flags: "loading stale",
+        since: "7.0.0",
+        summary: "Lists command names, optionally filtered.",
+        run: command_list,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "help",
+        arity: 2,
+        flags: "loading stale",
+        since: "5.0.0",
+        summary: "Lists the COMMAND subcommands.",
+        run: command_help,
+        ..CommandDef::base(Group::Server)
+    },
 ];
 
-#[rustfmt::skip]
 static SLOWLOG_SUBCOMMANDS: &[CommandDef] = &[
-    row("get", -2, "admin loading stale", "2.2.12",
-        "Returns the newest slow log entries.", slowlog_get, &[]),
-    row("len", 2, "admin loading stale", "2.2.12",
-        "Counts the slow log entries.", slowlog_len, &[]),
-    row("reset", 2, "admin loading stale", "2.2.12",
-        "Empties the slow log.", slowlog_reset, &[]),
-    row("help", 2, "loading stale", "6.2.0",
-        "Lists the SLOWLOG subcommands.", slowlog_help, &[]),
+    CommandDef {
+        name: "get",
+        arity: -2,
+        flags: "admin loading stale",
+        since: "2.2.12",
+        summary: "Returns the newest slow log entries.",
+        run: slowlog_get,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "len",
+        arity: 2,
+        flags: "admin loading stale",
+        since: "2.2.12",
+        summary: "Counts the slow log entries.",
+        run: slowlog_len,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "reset",
+        arity: 2,
+        flags: "admin loading stale",
+        since: "2.2.12",
+        summary: "Empties the slow log.",
+        run: slowlog_reset,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "help",
+        arity: 2,
+        flags: "loading stale",
+        since: "6.2.0",
+        summary: "Lists the SLOWLOG subcommands.",
+        run: slowlog_help,
+        ..CommandDef::base(Group::Server)
+    },
 ];
 
-#[rustfmt::skip]
 static LATENCY_SUBCOMMANDS: &[CommandDef] = &[
-    row("latest", 2, "admin noscript loading stale", "2.8.13",
-        "Returns the latest and worst spike of every event.", latency_latest, &[]),
-    row("history", 3, "admin noscript loading stale", "2.8.13",
-        "Returns the recorded spikes of one event.", latency_history, &[]),
-    row("reset", -2, "admin noscript loading stale", "2.8.13",
-        "Forgets the spikes of some or all events.", latency_reset, &[]),
-    row("doctor", 2, "admin noscript loading stale", "2.8.13",
-        "Summarises the recorded spikes in words.", latency_doctor, &[]),
-    row("histogram", -2, "admin noscript loading stale", "7.0.0",
-        "Returns the cumulative distribution of run times of some or all commands.", latency_histogram, &[]),
-    row("help", 2, "loading stale", "2.8.13",
-        "Lists the LATENCY subcommands.", latency_help, &[]),
+    CommandDef {
+        name: "latest",
+        arity: 2,
+        flags: "admin noscript loading stale",
+        since: "2.8.13",
+        summary: "Returns the latest and worst spike of every event.",
+        run: latency_latest,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "history",
+        arity: 3,
+        flags: "admin noscript loading stale",
+        since: "2.8.13",
+        summary: "Returns the recorded spikes of one event.",
+        run: latency_history,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "reset",
+        arity: -2,
+        flags: "admin noscript loading stale",
+        since: "2.8.13",
+        summary: "Forgets the spikes of some or all events.",
+        run: latency_reset,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "doctor",
+        arity: 2,
+        flags: "admin noscript loading stale",
+        since: "2.8.13",
+        summary: "Summarises the recorded spikes in words.",
+        run: latency_doctor,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "histogram",
+        arity: -2,
+        flags: "admin noscript loading stale",
+        since: "7.0.0",
+        summary: "Returns the cumulative distribution of run times of some or all commands.",
+        run: latency_histogram,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "help",
+        arity: 2,
+        flags: "loading stale",
+        since: "2.8.13",
+        summary: "Lists the LATENCY subcommands.",
+        run: latency_help,
+        ..CommandDef::base(Group::Server)
+    },
 ];
 
 /// The run function of a container row. The table resolves `CONFIG GET`

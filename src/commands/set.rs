@@ -65,7 +65,7 @@ use crate::intset::Intset;
 use crate::object::{RObj, SetValue, Value};
 use crate::resp::{fmt_i64, parse_i64, Aggregate, Args, Reply};
 use crate::sds::Sds;
-use crate::server::command::{CommandDef, CommandProc, Group};
+use crate::server::command::{CommandDef, Group};
 use crate::server::notify_class::{GENERIC, SET};
 use crate::server::{Ctx, Server, NOT_INTEGER, SYNTAX_ERR, WRONGTYPE};
 
@@ -327,75 +327,210 @@ fn max_intset(ctx: &Ctx) -> usize {
 // The command table
 // ===========================================================================
 
-#[allow(clippy::too_many_arguments)]
-const fn row(
-    name: &'static str,
-    arity: i32,
-    flags: &'static str,
-    keys: (i32, i32, i32),
-    since: &'static str,
-    summary: &'static str,
-    run: CommandProc,
-    get_keys: Option<crate::server::command::GetKeysProc>,
-) -> CommandDef {
-    CommandDef {
-        name,
-        arity,
-        flags,
-        first_key: keys.0,
-        last_key: keys.1,
-        key_step: keys.2,
-        group: Group::Set,
-        since,
-        summary,
-        run,
-        get_keys,
-        subcommands: &[],
-    }
-}
-
-const ONE_KEY: (i32, i32, i32) = (1, 1, 1);
-const ALL_KEYS: (i32, i32, i32) = (1, -1, 1);
-
 /// The flags and key positions are Redis 7.0's, as `COMMAND INFO` prints them.
-#[rustfmt::skip]
 pub static COMMANDS: &[CommandDef] = &[
-    row("sadd", -3, "write denyoom fast", ONE_KEY, "1.0.0",
-        "Adds members to a set; answers how many were new.", sadd, None),
-    row("srem", -3, "write fast", ONE_KEY, "1.0.0",
-        "Removes members from a set; answers how many were there.", srem, None),
-    row("smembers", 2, "readonly", ONE_KEY, "1.0.0",
-        "Returns every member of a set.", smembers, None),
-    row("sismember", 3, "readonly fast", ONE_KEY, "1.0.0",
-        "Tells whether a value is a member of a set.", sismember, None),
-    row("smismember", -3, "readonly fast", ONE_KEY, "6.2.0",
-        "Tells, for each of several values, whether it is a member of a set.", smismember, None),
-    row("scard", 2, "readonly fast", ONE_KEY, "1.0.0",
-        "Counts the members of a set.", scard, None),
-    row("spop", -2, "write fast", ONE_KEY, "1.0.0",
-        "Removes and returns one or more random members of a set.", spop, None),
-    row("srandmember", -2, "readonly", ONE_KEY, "1.0.0",
-        "Returns random members of a set, distinct or (negative count) with repeats.",
-        srandmember, None),
-    row("smove", 4, "write fast", (1, 2, 1), "1.0.0",
-        "Moves a member from one set to another.", smove, None),
-    row("sinter", -2, "readonly", ALL_KEYS, "1.0.0",
-        "Returns the members common to every given set.", sinter, None),
-    row("sintercard", -3, "readonly", (0, 0, 0), "7.0.0",
-        "Counts the members common to every given set, stopping at a limit.",
-        sintercard, Some(sintercard_keys)),
-    row("sinterstore", -3, "write denyoom", ALL_KEYS, "1.0.0",
-        "Stores the intersection of sets under a key; answers its size.", sinterstore, None),
-    row("sunion", -2, "readonly", ALL_KEYS, "1.0.0",
-        "Returns the members of any of the given sets.", sunion, None),
-    row("sunionstore", -3, "write denyoom", ALL_KEYS, "1.0.0",
-        "Stores the union of sets under a key; answers its size.", sunionstore, None),
-    row("sdiff", -2, "readonly", ALL_KEYS, "1.0.0",
-        "Returns the members of the first set that no other given set has.", sdiff, None),
-    row("sdiffstore", -3, "write denyoom", ALL_KEYS, "1.0.0",
-        "Stores the difference of sets under a key; answers its size.", sdiffstore, None),
-    row("sscan", -3, "readonly", ONE_KEY, "2.8.0",
-        "Walks the members of a set a slice at a time with a resumable cursor.", sscan, None),
+    CommandDef {
+        name: "sadd",
+        arity: -3,
+        flags: "write denyoom fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Adds members to a set; answers how many were new.",
+        run: sadd,
+        ..CommandDef::base(Group::Set)
+    },
+    CommandDef {
+        name: "srem",
+        arity: -3,
+        flags: "write fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Removes members from a set; answers how many were there.",
+        run: srem,
+        ..CommandDef::base(Group::Set)
+    },
+    CommandDef {
+        name: "smembers",
+        arity: 2,
+        flags: "readonly",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Returns every member of a set.",
+        run: smembers,
+        ..CommandDef::base(Group::Set)
+    },
+    CommandDef {
+        name: "sismember",
+        arity: 3,
+        flags: "readonly fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Tells whether a value is a member of a set.",
+        run: sismember,
+        ..CommandDef::base(Group::Set)
+    },
+    CommandDef {
+        name: "smismember",
+        arity: -3,
+        flags: "readonly fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "6.2.0",
+        summary: "Tells, for each of several values, whether it is a member of a set.",
+        run: smismember,
+        ..CommandDef::base(Group::Set)
+    },
+    CommandDef {
+        name: "scard",
+        arity: 2,
+        flags: "readonly fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Counts the members of a set.",
+        run: scard,
+        ..CommandDef::base(Group::Set)
+    },
+    CommandDef {
+        name: "spop",
+        arity: -2,
+        flags: "write fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Removes and returns one or more random members of a set.",
+        run: spop,
+        ..CommandDef::base(Group::Set)
+    },
+    CommandDef {
+        name: "srandmember",
+        arity: -2,
+        flags: "readonly",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Returns random members of a set, distinct or (negative count) with repeats.",
+        run: srandmember,
+        ..CommandDef::base(Group::Set)
+    },
+    CommandDef {
+        name: "smove",
+        arity: 4,
+        flags: "write fast",
+        first_key: 1,
+        last_key: 2,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Moves a member from one set to another.",
+        run: smove,
+        ..CommandDef::base(Group::Set)
+    },
+    CommandDef {
+        name: "sinter",
+        arity: -2,
+        flags: "readonly",
+        first_key: 1,
+        last_key: -1,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Returns the members common to every given set.",
+        run: sinter,
+        ..CommandDef::base(Group::Set)
+    },
+    CommandDef {
+        name: "sintercard",
+        arity: -3,
+        flags: "readonly",
+        since: "7.0.0",
+        summary: "Counts the members common to every given set, stopping at a limit.",
+        run: sintercard,
+        get_keys: Some(sintercard_keys),
+        ..CommandDef::base(Group::Set)
+    },
+    CommandDef {
+        name: "sinterstore",
+        arity: -3,
+        flags: "write denyoom",
+        first_key: 1,
+        last_key: -1,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Stores the intersection of sets under a key; answers its size.",
+        run: sinterstore,
+        ..CommandDef::base(Group::Set)
+    },
+    CommandDef {
+        name: "sunion",
+        arity: -2,
+        flags: "readonly",
+        first_key: 1,
+        last_key: -1,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Returns the members of any of the given sets.",
+        run: sunion,
+        ..CommandDef::base(Group::Set)
+    },
+    CommandDef {
+        name: "sunionstore",
+        arity: -3,
+        flags: "write denyoom",
+        first_key: 1,
+        last_key: -1,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Stores the union of sets under a key; answers its size.",
+        run: sunionstore,
+        ..CommandDef::base(Group::Set)
+    },
+    CommandDef {
+        name: "sdiff",
+        arity: -2,
+        flags: "readonly",
+        first_key: 1,
+        last_key: -1,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Returns the members of the first set that no other given set has.",
+        run: sdiff,
+        ..CommandDef::base(Group::Set)
+    },
+    CommandDef {
+        name: "sdiffstore",
+        arity: -3,
+        flags: "write denyoom",
+        first_key: 1,
+        last_key: -1,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Stores the difference of sets under a key; answers its size.",
+        run: sdiffstore,
+        ..CommandDef::base(Group::Set)
+    },
+    CommandDef {
+        name: "sscan",
+        arity: -3,
+        flags: "readonly",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "2.8.0",
+        summary: "Walks the members of a set a slice at a time with a resumable cursor.",
+        run: sscan,
+        ..CommandDef::base(Group::Set)
+    },
 ];
 
 /// C's `atoi`: optional spaces and sign, then digits, stopping at the

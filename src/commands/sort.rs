@@ -72,45 +72,41 @@ use crate::object::{HashValue, SortedTable, Value, ZSetValue};
 use crate::quicklist::Quicklist;
 use crate::resp::Args;
 use crate::sds::Sds;
-use crate::server::command::{CommandDef, CommandProc, Group};
+use crate::server::command::{CommandDef, Group};
 use crate::server::notify_class::{GENERIC, LIST};
 use crate::server::{Ctx, NOT_INTEGER, SYNTAX_ERR, WRONGTYPE};
 use crate::skiplist::{strtod, Skiplist};
 
 use super::eq_ic;
 
-const fn row(
-    name: &'static str,
-    arity: i32,
-    flags: &'static str,
-    since: &'static str,
-    summary: &'static str,
-    run: CommandProc,
-    get_keys: crate::server::command::GetKeysProc,
-) -> CommandDef {
+pub static COMMANDS: &[CommandDef] = &[
     CommandDef {
-        name,
-        arity,
-        flags,
+        name: "sort",
+        arity: -2,
+        flags: "write denyoom",
         first_key: 1,
         last_key: 1,
         key_step: 1,
-        group: Group::Generic,
-        since,
-        summary,
-        run,
-        get_keys: Some(get_keys),
-        subcommands: &[],
-    }
-}
-
-#[rustfmt::skip]
-pub static COMMANDS: &[CommandDef] = &[
-    row("sort", -2, "write denyoom", "1.0.0",
-        "Sorts a list, set or sorted set, by itself or by other keys, optionally storing the result.",
-        sort, sort_keys),
-    row("sort_ro", -2, "readonly", "7.0.0",
-        "Sorts a list, set or sorted set like SORT, without STORE.", sort_ro, sort_ro_keys),
+        since: "1.0.0",
+        summary:
+            "Sorts a list, set or sorted set, by itself or by other keys, optionally storing the result.",
+        run: sort,
+        get_keys: Some(sort_keys),
+        ..CommandDef::base(Group::Generic)
+    },
+    CommandDef {
+        name: "sort_ro",
+        arity: -2,
+        flags: "readonly",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "7.0.0",
+        summary: "Sorts a list, set or sorted set like SORT, without STORE.",
+        run: sort_ro,
+        get_keys: Some(sort_ro_keys),
+        ..CommandDef::base(Group::Generic)
+    },
 ];
 
 // ANCHOR: sort_get_keys

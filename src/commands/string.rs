@@ -65,64 +65,279 @@
 use crate::object::{StrValue, Value};
 use crate::resp::{parse_i64, Aggregate, Args, Reply};
 use crate::sds::Sds;
-use crate::server::command::{CommandDef, CommandProc, Group};
+use crate::server::command::{CommandDef, Group};
 use crate::server::notify_class::{GENERIC, STRING};
 use crate::server::{Ctx, NOT_FLOAT, NOT_INTEGER, SYNTAX_ERR, WRONGTYPE};
 
 use super::{arg_i64, eq_ic, parse_f64};
 
-/// One row of the table for this chapter: all string commands have one key
-/// position triple and no subcommands.
-#[allow(clippy::too_many_arguments)]
-const fn row(
-    name: &'static str,
-    arity: i32,
-    flags: &'static str,
-    (first_key, last_key, key_step): (i32, i32, i32),
-    since: &'static str,
-    summary: &'static str,
-    run: CommandProc,
-) -> CommandDef {
-    CommandDef {
-        name,
-        arity,
-        flags,
-        first_key,
-        last_key,
-        key_step,
-        group: Group::String,
-        since,
-        summary,
-        run,
-        get_keys: None,
-        subcommands: &[],
-    }
-}
-
 /// The flags are Redis 7.0's, as `COMMAND INFO` prints them.
 pub static COMMANDS: &[CommandDef] = &[
-    row("get", 2, "readonly fast", (1, 1, 1), "1.0.0", "Reads the value of a string key.", get),
-    row("set", -3, "write denyoom", (1, 1, 1), "1.0.0", "Stores a string value, optionally only if the key is absent or present, with a TTL, or returning the old value.", set),
-    row("setnx", 3, "write denyoom fast", (1, 1, 1), "1.0.0", "Stores a string value only if the key does not exist.", setnx),
-    row("setex", 4, "write denyoom", (1, 1, 1), "2.0.0", "Stores a string value with a TTL in seconds.", setex),
-    row("psetex", 4, "write denyoom", (1, 1, 1), "2.6.0", "Stores a string value with a TTL in milliseconds.", psetex),
-    row("getset", 3, "write denyoom fast", (1, 1, 1), "1.0.0", "Stores a string value and returns the one it replaced.", getset),
-    row("getdel", 2, "write fast", (1, 1, 1), "6.2.0", "Reads a string value and deletes its key.", getdel),
-    row("getex", -2, "write fast", (1, 1, 1), "6.2.0", "Reads a string value and changes or removes its TTL.", getex),
-    row("mget", -2, "readonly fast", (1, -1, 1), "1.0.0", "Reads the values of several keys; non-strings read as nil.", mget),
-    row("mset", -3, "write denyoom", (1, -1, 2), "1.0.1", "Stores several key-value pairs at once.", mset),
-    row("msetnx", -3, "write denyoom", (1, -1, 2), "1.0.1", "Stores several key-value pairs, only if none of the keys exists.", msetnx),
-    row("incr", 2, "write denyoom fast", (1, 1, 1), "1.0.0", "Adds one to the integer in a key.", incr),
-    row("decr", 2, "write denyoom fast", (1, 1, 1), "1.0.0", "Subtracts one from the integer in a key.", decr),
-    row("incrby", 3, "write denyoom fast", (1, 1, 1), "1.0.0", "Adds an integer to the integer in a key.", incrby),
-    row("decrby", 3, "write denyoom fast", (1, 1, 1), "1.0.0", "Subtracts an integer from the integer in a key.", decrby),
-    row("incrbyfloat", 3, "write denyoom fast", (1, 1, 1), "2.6.0", "Adds a decimal number to the number in a key.", incrbyfloat),
-    row("append", 3, "write denyoom fast", (1, 1, 1), "2.0.0", "Appends bytes to a string, creating it if needed.", append),
-    row("strlen", 2, "readonly fast", (1, 1, 1), "2.2.0", "Returns the length of a string value in bytes.", strlen),
-    row("setrange", 4, "write denyoom", (1, 1, 1), "2.2.0", "Overwrites part of a string at a byte offset, padding with zeros.", setrange),
-    row("getrange", 4, "readonly", (1, 1, 1), "2.4.0", "Returns the bytes of a string between two offsets.", getrange),
-    row("substr", 4, "readonly", (1, 1, 1), "1.0.0", "The old name of GETRANGE.", getrange),
-    row("lcs", -3, "readonly", (1, 2, 1), "7.0.0", "Finds the longest common subsequence of two string values.", lcs),
+    CommandDef {
+        name: "get",
+        arity: 2,
+        flags: "readonly fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Reads the value of a string key.",
+        run: get,
+        ..CommandDef::base(Group::String)
+    },
+    CommandDef {
+        name: "set",
+        arity: -3,
+        flags: "write denyoom",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "1.0.0",
+        summary:
+            "Stores a string value, optionally only if the key is absent or present, with a TTL, or returning the old value.",
+        run: set,
+        ..CommandDef::base(Group::String)
+    },
+    CommandDef {
+        name: "setnx",
+        arity: 3,
+        flags: "write denyoom fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Stores a string value only if the key does not exist.",
+        run: setnx,
+        ..CommandDef::base(Group::String)
+    },
+    CommandDef {
+        name: "setex",
+        arity: 4,
+        flags: "write denyoom",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "2.0.0",
+        summary: "Stores a string value with a TTL in seconds.",
+        run: setex,
+        ..CommandDef::base(Group::String)
+    },
+    CommandDef {
+        name: "psetex",
+        arity: 4,
+        flags: "write denyoom",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "2.6.0",
+        summary: "Stores a string value with a TTL in milliseconds.",
+        run: psetex,
+        ..CommandDef::base(Group::String)
+    },
+    CommandDef {
+        name: "getset",
+        arity: 3,
+        flags: "write denyoom fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Stores a string value and returns the one it replaced.",
+        run: getset,
+        ..CommandDef::base(Group::String)
+    },
+    CommandDef {
+        name: "getdel",
+        arity: 2,
+        flags: "write fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "6.2.0",
+        summary: "Reads a string value and deletes its key.",
+        run: getdel,
+        ..CommandDef::base(Group::String)
+    },
+    CommandDef {
+        name: "getex",
+        arity: -2,
+        flags: "write fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "6.2.0",
+        summary: "Reads a string value and changes or removes its TTL.",
+        run: getex,
+        ..CommandDef::base(Group::String)
+    },
+    CommandDef {
+        name: "mget",
+        arity: -2,
+        flags: "readonly fast",
+        first_key: 1,
+        last_key: -1,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Reads the values of several keys; non-strings read as nil.",
+        run: mget,
+        ..CommandDef::base(Group::String)
+    },
+    CommandDef {
+        name: "mset",
+        arity: -3,
+        flags: "write denyoom",
+        first_key: 1,
+        last_key: -1,
+        key_step: 2,
+        since: "1.0.1",
+        summary: "Stores several key-value pairs at once.",
+        run: mset,
+        ..CommandDef::base(Group::String)
+    },
+    CommandDef {
+        name: "msetnx",
+        arity: -3,
+        flags: "write denyoom",
+        first_key: 1,
+        last_key: -1,
+        key_step: 2,
+        since: "1.0.1",
+        summary: "Stores several key-value pairs, only if none of the keys exists.",
+        run: msetnx,
+        ..CommandDef::base(Group::String)
+    },
+    CommandDef {
+        name: "incr",
+        arity: 2,
+        flags: "write denyoom fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Adds one to the integer in a key.",
+        run: incr,
+        ..CommandDef::base(Group::String)
+    },
+    CommandDef {
+        name: "decr",
+        arity: 2,
+        flags: "write denyoom fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Subtracts one from the integer in a key.",
+        run: decr,
+        ..CommandDef::base(Group::String)
+    },
+    CommandDef {
+        name: "incrby",
+        arity: 3,
+        flags: "write denyoom fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Adds an integer to the integer in a key.",
+        run: incrby,
+        ..CommandDef::base(Group::String)
+    },
+    CommandDef {
+        name: "decrby",
+        arity: 3,
+        flags: "write denyoom fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "Subtracts an integer from the integer in a key.",
+        run: decrby,
+        ..CommandDef::base(Group::String)
+    },
+    CommandDef {
+        name: "incrbyfloat",
+        arity: 3,
+        flags: "write denyoom fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "2.6.0",
+        summary: "Adds a decimal number to the number in a key.",
+        run: incrbyfloat,
+        ..CommandDef::base(Group::String)
+    },
+    CommandDef {
+        name: "append",
+        arity: 3,
+        flags: "write denyoom fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "2.0.0",
+        summary: "Appends bytes to a string, creating it if needed.",
+        run: append,
+        ..CommandDef::base(Group::String)
+    },
+    CommandDef {
+        name: "strlen",
+        arity: 2,
+        flags: "readonly fast",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "2.2.0",
+        summary: "Returns the length of a string value in bytes.",
+        run: strlen,
+        ..CommandDef::base(Group::String)
+    },
+    CommandDef {
+        name: "setrange",
+        arity: 4,
+        flags: "write denyoom",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "2.2.0",
+        summary: "Overwrites part of a string at a byte offset, padding with zeros.",
+        run: setrange,
+        ..CommandDef::base(Group::String)
+    },
+    CommandDef {
+        name: "getrange",
+        arity: 4,
+        flags: "readonly",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "2.4.0",
+        summary: "Returns the bytes of a string between two offsets.",
+        run: getrange,
+        ..CommandDef::base(Group::String)
+    },
+    CommandDef {
+        name: "substr",
+        arity: 4,
+        flags: "readonly",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "1.0.0",
+        summary: "The old name of GETRANGE.",
+        run: getrange,
+        ..CommandDef::base(Group::String)
+    },
+    CommandDef {
+        name: "lcs",
+        arity: -3,
+        flags: "readonly",
+        first_key: 1,
+        last_key: 2,
+        key_step: 1,
+        since: "7.0.0",
+        summary: "Finds the longest common subsequence of two string values.",
+        run: lcs,
+        ..CommandDef::base(Group::String)
+    },
 ];
 
 // ============================================================================

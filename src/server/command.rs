@@ -15,6 +15,15 @@
 //!
 //! Adding a command is adding one row and one function.
 //!
+//! ## Writing a row
+//!
+//! Every chapter writes its rows the same way: a `CommandDef` struct
+//! literal that names the fields it sets, finished by
+//! `..CommandDef::base(Group::...)`, which supplies the rest (no keys, no
+//! flags, no key function, no subcommands). Named fields keep a row
+//! readable without looking up a helper's parameter order, and a command
+//! with keys says where they are right in its row.
+//!
 //! ## Arity
 //!
 //! Redis's convention: a positive arity is the exact number of arguments
@@ -200,7 +209,54 @@ pub struct CommandDef {
     pub get_keys: Option<GetKeysProc>,
     pub subcommands: &'static [CommandDef],
 }
+
+impl CommandDef {
+    /// The starting point of every row: a command of `group` with no keys,
+    /// no flags, no key function and no subcommands. A row names the
+    /// fields it sets and takes the rest from here with struct-update
+    /// syntax:
+    ///
+    /// ```rust,ignore
+    /// CommandDef {
+    ///     name: "get",
+    ///     arity: 2,
+    ///     flags: "readonly fast",
+    ///     first_key: 1,
+    ///     last_key: 1,
+    ///     key_step: 1,
+    ///     since: "1.0.0",
+    ///     summary: "...",
+    ///     run: get,
+    ///     ..CommandDef::base(Group::String)
+    /// }
+    /// ```
+    ///
+    /// `name`, `arity`, `since`, `summary` and `run` have no sensible
+    /// default, so every row sets them; the placeholders here only fill
+    /// the struct (a row that forgot `run` panics the first time it runs).
+    pub const fn base(group: Group) -> CommandDef {
+        CommandDef {
+            name: "",
+            arity: 0,
+            flags: "",
+            first_key: 0,
+            last_key: 0,
+            key_step: 0,
+            group,
+            since: "",
+            summary: "",
+            run: run_unset,
+            get_keys: None,
+            subcommands: &[],
+        }
+    }
+}
 // ANCHOR_END: command_def
+
+/// The `run` of [`CommandDef::base`], replaced by every row.
+fn run_unset(_: &mut Ctx, _: Args) {
+    unreachable!("a command row without its own run function")
+}
 
 /// A row with its flags parsed and its full name computed.
 pub struct Command {
