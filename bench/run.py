@@ -41,6 +41,10 @@ What it does, and why each step is there:
 * Persistence (SAVE and load time of the 1M string keys, BGREWRITEAOF time, SET throughput
   with appendfsync always/everysec) is measured on Redis and, once the server has SAVE and
   BGREWRITEAOF, on redis-anatomy; until then its column reads "n/a (persistence not built yet)".
+* BGSAVE under load: with the same 1M keys (named as redis-benchmark -r names them, so the load
+  overwrites them), BGSAVE, then at once redis-benchmark SET at -P 1 while the child writes:
+  child duration (polled to 5 ms), throughput kept against the same run with no child, p99 and
+  max latency, and rdb_last_cow_size, for both servers, interleaved.
 
 Output: the table on stdout, and the same table in bench/results.md (or --output) with the
 date, the machine (nproc, CPU model, kernel) and the exact command line.
@@ -530,6 +534,7 @@ def parse_args():
     p.add_argument("--no-throughput", action="store_true")
     p.add_argument("--no-memory", action="store_true")
     p.add_argument("--no-persistence", action="store_true")
+    p.add_argument("--no-bgsave", action="store_true", help="skip the BGSAVE-under-load section")
     p.add_argument("--no-pin", action="store_true", help="do not use taskset")
     p.add_argument("--nice", type=int, default=0,
                    help="run servers and clients under `nice -n NICE` (negative needs root); "
@@ -830,6 +835,175 @@ def persistence_section(args, pinning, ports, workroot, out):
     out.append(table(["figure", "redis (median)", "anatomy (median)", "ratio (min–max)"], rows) + "\n")
 
 
+def bgsave_section(args, pinning, ports, workroot, out):
+    """BGSAVE under load: does the parent keep answering while the child writes 1M keys?
+
+    Both servers hold the same 1M string keys, named as redis-benchmark names them
+    (`key:` and 12 digits, which is what `-r 1000000` draws), so the SET load overwrites keys
+    that exist: every write dirties a page the child may still need, which is what makes
+    copy-on-write cost something. Per round and per server, alternating the order:
+
+    * baseline: redis-benchmark SET (-c --clients, -P 1, -r 1000000) with no child running;
+    * under BGSAVE: BGSAVE, then at once the same redis-benchmark run, while this script polls
+      `rdb_bgsave_in_progress` (INFO persistence) every 5 ms to time the child to the
+      millisecond (`rdb_last_bgsave_time_sec` counts whole seconds); the run is sized to last
+      about 40% of the child's expected life, and the share of the run that overlapped the
+      child is reported, so a figure measured after the child ended shows as such;
+    * idle: a BGSAVE with no load, for the child's duration and copy-on-write alone.
+
+    `rdb_last_cow_size` is read after each child. With pinning, the forked child inherits the
+    server's core, so parent and child share one core: the throughput kept is the parent's
+    share of that core while the child writes (a machine with a spare core does better)."""
+    say("bgsave under load")
+    n = args.memory_keys
+    value32 = b"v" * 32
+
+    def strings():
+        for i in range(n):
+            yield ["SET", b"key:%012d" % i, value32]
+
+    def wait_bgsave(s, poll=0.005):
+        while info_fields(s.conn, "persistence").get("rdb_bgsave_in_progress") != "0":
+            time.sleep(poll)
+        return time.monotonic()
+
+    def bench_set(s, reqs):
+        argv = pinning.client_prefix() + [
+            args.redis_benchmark, "-h", "127.0.0.1", "-p", str(s.port), "-c", str(args.clients),
+            "-n", str(reqs), "-P", "1", "-r", str(n), "-d", "32", "--csv", "-t", "set"]
+        return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def parse_csv(proc, name):
+        stdout, stderr = proc.communicate(timeout=600)
+        header = None
+        for line in stdout.splitlines():
+            cells = [c.strip('"') for c in line.strip().split('","')]
+            if cells and cells[0] == "test":
+                header = cells
+            elif header and cells and cells[0].upper().startswith("SET"):
+                row = dict(zip(header, cells))
+                return {"rps": float(row["rps"]), "p99": float(row["p99_latency_ms"]),
+                        "max": float(row["max_latency_ms"])}
+        raise RuntimeError("no SET row from redis-benchmark against %s:\n%s\n%s"
+                           % (name, stdout, stderr))
+
+    servers = {}
+    try:
+        for sname, binary in (("redis", args.redis_server), ("anatomy", args.anatomy)):
+            s = Server(sname, binary, pinning, ports, workroot).start()
+            servers[sname] = s
+            if s.supports([["BGSAVE"]]):
+                s.stop()
+                del servers[sname]
+                continue
+            wait_bgsave(s)  # the probe's BGSAVE
+            s.conn.call("FLUSHALL")
+            s.conn.load(batches_of(strings(), 10000))
+            if s.conn.call("DBSIZE") != n:
+                raise RuntimeError("%s: expected %d keys" % (sname, n))
+        names = list(servers)
+
+        def idle(name):
+            s = servers[name]
+            t0 = time.monotonic()
+            s.conn.call("BGSAVE")
+            t1 = wait_bgsave(s)
+            cow = int(info_fields(s.conn, "persistence").get("rdb_last_cow_size", "0"))
+            return {"secs": t1 - t0, "cow": cow}
+
+        # Size the runs: the child's life on an idle server, and Redis's SET rate.
+        calib = {name: idle(name) for name in names}
+        probe = parse_csv(bench_set(servers[names[0]], 5000), names[0])
+        child_secs = min(c["secs"] for c in calib.values())
+        reqs = max(5000, int(round(0.4 * child_secs * probe["rps"], -3)))
+
+        def loaded(name):
+            s = servers[name]
+            base = parse_csv(bench_set(s, reqs), name)
+            t0 = time.monotonic()
+            if s.conn.call("BGSAVE") not in (b"Background saving started",):
+                raise RuntimeError("%s: BGSAVE did not start" % name)
+            b0 = time.monotonic()
+            proc = bench_set(s, reqs)
+            poll = Conn(s.port)
+            try:
+                while info_fields(poll, "persistence").get("rdb_bgsave_in_progress") != "0":
+                    time.sleep(0.005)
+                t1 = time.monotonic()
+            finally:
+                poll.close()
+            during = parse_csv(proc, name)
+            b1 = time.monotonic()
+            fields = info_fields(s.conn, "persistence")
+            if fields.get("rdb_last_bgsave_status") != "ok":
+                raise RuntimeError("%s: BGSAVE failed" % name)
+            overlap = max(0.0, min(b1, t1) - b0) / (b1 - b0)
+            return {"base": base, "during": during, "secs": t1 - t0,
+                    "cow": int(fields.get("rdb_last_cow_size", "0")), "overlap": overlap}
+
+        per = {name: [] for name in names}
+        per_idle = {name: [] for name in names}
+        for r in range(args.rounds):
+            for name in (names if r % 2 == 0 else names[::-1]):
+                per_idle[name].append(idle(name))
+                per[name].append(loaded(name))
+    finally:
+        for s in servers.values():
+            s.stop()
+
+    med = statistics.median
+
+    def fig(name, f):
+        return med(f(x) for x in per[name])
+
+    def kept(x):
+        return x["during"]["rps"] / x["base"]["rps"]
+
+    def ratio_of(f):
+        if "redis" not in per or "anatomy" not in per:
+            return "n/a"
+        return fmt_ratio(*median_min_max([f(a) / f(r) for a, r in zip(per["anatomy"], per["redis"])]))
+
+    def idle_fig(name, key):
+        return med(x[key] for x in per_idle[name])
+
+    def idle_ratio(key):
+        if "redis" not in per_idle or "anatomy" not in per_idle:
+            return "n/a"
+        return fmt_ratio(*median_min_max([a[key] / r[key] for a, r in
+                                          zip(per_idle["anatomy"], per_idle["redis"])]))
+
+    def cells(fmt, get):
+        return [fmt % get("redis") if "redis" in per else "?",
+                fmt % get("anatomy") if "anatomy" in per else "n/a (BGSAVE not built)"]
+
+    rows = [
+        ["BGSAVE with no load (s)"] + cells("%.3f", lambda nm: idle_fig(nm, "secs")) + [idle_ratio("secs")],
+        ["rdb_last_cow_size, no load (MB)"] + cells("%.1f", lambda nm: idle_fig(nm, "cow") / 1e6) + ["-"],
+        ["BGSAVE under SET load (s)"] + cells("%.3f", lambda nm: fig(nm, lambda x: x["secs"])) + [ratio_of(lambda x: x["secs"])],
+        ["rdb_last_cow_size under load (MB)"] + cells("%.1f", lambda nm: fig(nm, lambda x: x["cow"]) / 1e6) + [ratio_of(lambda x: max(1, x["cow"]))],
+        ["SET req/s, no child"] + cells("%.0f", lambda nm: fig(nm, lambda x: x["base"]["rps"])) + [ratio_of(lambda x: x["base"]["rps"])],
+        ["SET req/s, during BGSAVE"] + cells("%.0f", lambda nm: fig(nm, lambda x: x["during"]["rps"])) + [ratio_of(lambda x: x["during"]["rps"])],
+        ["throughput kept during BGSAVE"] + cells("%.2f", lambda nm: fig(nm, kept)) + [ratio_of(kept)],
+        ["p99 / max latency ms, no child"] + ["%.2f / %.2f" % (fig(nm, lambda x: x["base"]["p99"]), fig(nm, lambda x: x["base"]["max"])) if nm in per else "n/a" for nm in ("redis", "anatomy")] + ["-"],
+        ["p99 / max latency ms, during BGSAVE"] + ["%.2f / %.2f" % (fig(nm, lambda x: x["during"]["p99"]), fig(nm, lambda x: x["during"]["max"])) if nm in per else "n/a" for nm in ("redis", "anatomy")] + ["-"],
+        ["share of the loaded run inside the child"] + cells("%.2f", lambda nm: fig(nm, lambda x: x["overlap"])) + ["-"],
+    ]
+    out.append("## BGSAVE under load\n")
+    out.append("Both servers hold %s string keys (`key:` + 12 digits, 32-byte values, %.0f MB "
+               "of RDB work); each round, per server in alternating order: a BGSAVE with no load, "
+               "then `redis-benchmark -t set -c %d -P 1 -r %d -d 32 -n %d` with no child, then "
+               "BGSAVE followed at once by the same run. The SETs overwrite existing keys, so "
+               "every write can dirty a page the child still reads. BGSAVE time is from the "
+               "command to `rdb_bgsave_in_progress:0` (polled every 5 ms); `rdb_last_cow_size` "
+               "from INFO persistence after the child ends. Parent and child share the server's "
+               "core (pinned), so the throughput kept is what the parent gets of one core while "
+               "its child writes. Medians over %d round(s); ratio column: median of per-round "
+               "ratios anatomy/redis (min–max).\n"
+               % (f"{n:,}", n * 45 / 1e6, args.clients, n, reqs, args.rounds))
+    out.append(table(["figure", "redis (median)", "anatomy (median)", "ratio (min–max)"], rows) + "\n")
+
+
 def main():
     args = parse_args()
     for b in (args.anatomy, args.redis_server, args.redis_benchmark):
@@ -860,6 +1034,8 @@ def main():
             memory_section(args, pinning, ports, workroot, out)
         if not args.no_persistence:
             persistence_section(args, pinning, ports, workroot, out)
+        if not args.no_bgsave:
+            bgsave_section(args, pinning, ports, workroot, out)
     finally:
         shutil.rmtree(workroot, ignore_errors=True)
     if below:
