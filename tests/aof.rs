@@ -489,19 +489,7 @@ fn a_truncated_tail_is_cut_or_refused_per_aof_load_truncated() {
 }
 
 fn tool(name: &str) -> bool {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {name}"))
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !found {
-        if std::env::var_os("REDIS_ANATOMY_REQUIRE_INTEROP").is_some() {
-            panic!("{name} is required (apt-get install redis-tools / redis-server)");
-        }
-        eprintln!("skipping: {name} is not installed");
-    }
-    found
+    interop_tool(name).is_some()
 }
 
 #[test]
@@ -548,46 +536,21 @@ fn redis_check_aof_accepts_our_folder() {
 }
 
 /// Real redis-server 7.0 on a free port, on `dir`, with the AOF on.
-fn start_real_redis(dir: &Path, preamble: bool) -> (std::process::Child, redis::Connection) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
+fn start_real_redis(dir: &Path, preamble: bool) -> (RealRedis, redis::Connection) {
+    let preamble = if preamble { "yes" } else { "no" };
+    let real = RealRedis::start(
+        dir,
+        &[
             "--appendonly",
             "yes",
             "--appendfsync",
             "always",
             "--aof-use-rdb-preamble",
-            if preamble { "yes" } else { "no" },
-        ])
-        .arg("--dir")
-        .arg(dir)
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let c = loop {
-        match client.get_connection() {
-            Ok(mut c) => {
-                if redis::cmd("PING").query::<String>(&mut c).is_ok() {
-                    break c;
-                }
-            }
-            Err(_) => assert!(Instant::now() < deadline, "redis-server did not start"),
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    (child, c)
+            preamble,
+        ],
+    );
+    let c = real.conn();
+    (real, c)
 }
 
 #[test]
@@ -617,10 +580,10 @@ fn real_redis_loads_our_appendonlydir() {
             std::fs::read_to_string(dir.join("appendonlydir/appendonly.aof.manifest")).unwrap();
         let ext = if preamble { "rdb" } else { "aof" };
         assert!(manifest.contains(&format!("appendonly.aof.2.base.{ext} seq 2 type b")));
-        let (mut child, mut c) = start_real_redis(&dir, preamble);
+        let (mut real, mut c) = start_real_redis(&dir, preamble);
         let after = snapshot(&mut c);
         let _ = redis::cmd("SHUTDOWN").arg("NOSAVE").query::<()>(&mut c);
-        let _ = child.wait();
+        let _ = real.child.wait();
         assert_eq!(after, before, "preamble {preamble}");
     }
 }
@@ -633,7 +596,7 @@ fn we_load_real_redis_appendonlydir() {
     for preamble in [true, false] {
         let dir = temp_dir("reverse");
         let _cleanup = Cleanup(dir.clone());
-        let (mut child, mut c) = start_real_redis(&dir, preamble);
+        let (mut real, mut c) = start_real_redis(&dir, preamble);
         workload(&mut c);
         redis::cmd("BGREWRITEAOF").query::<()>(&mut c).unwrap();
         wait_for_rewrites(&mut c, 1);
@@ -644,7 +607,7 @@ fn we_load_real_redis_appendonlydir() {
             .unwrap();
         let before = snapshot(&mut c);
         let _ = redis::cmd("SHUTDOWN").arg("NOSAVE").query::<()>(&mut c);
-        let _ = child.wait();
+        let _ = real.child.wait();
         let ext = if preamble { "rdb" } else { "aof" };
         assert!(dir
             .join(format!("appendonlydir/appendonly.aof.2.base.{ext}"))

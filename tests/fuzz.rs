@@ -334,72 +334,13 @@ fn check_transcript(input: &[u8], out: &[u8]) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-/// Debian's real Redis, on a free port, killed on drop; `None` when it is
-/// not installed (CI installs it and sets `REDIS_ANATOMY_REQUIRE_INTEROP`).
-struct RealRedis {
-    child: std::process::Child,
-    addr: std::net::SocketAddr,
-    _dir: std::path::PathBuf,
-}
-
-impl RealRedis {
-    fn start() -> Option<RealRedis> {
-        let found = std::process::Command::new("sh")
-            .args(["-c", "command -v redis-server"])
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false);
-        if !found {
-            if std::env::var_os("REDIS_ANATOMY_REQUIRE_INTEROP").is_some() {
-                panic!("redis-server is required (apt-get install redis-server)");
-            }
-            eprintln!("skipping the comparison: redis-server is not installed");
-            return None;
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir = scratch_dir();
-        let child = std::process::Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--logfile", ""])
-            .arg("--dir")
-            .arg(&dir)
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server starts");
-        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(addr).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "redis-server did not come up"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Some(RealRedis {
-            child,
-            addr,
-            _dir: dir,
-        })
-    }
-}
-
-impl Drop for RealRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self._dir);
-    }
-}
-
 #[test]
 fn hostile_bytes_get_well_formed_replies_and_never_hurt_the_server() {
     watch_server_panics();
     let server = start();
-    let real = RealRedis::start();
+    // Compared byte for byte with Debian's real Redis when it is installed.
+    let real_dir = scratch_dir();
+    let real = interop_tool("redis-server").map(|_| RealRedis::start(&real_dir, &[]));
     let mut runner = TestRunner::new(ProptestConfig {
         cases: budget(300),
         failure_persistence: None,
@@ -411,7 +352,7 @@ fn hostile_bytes_get_well_formed_replies_and_never_hurt_the_server() {
             assert_no_server_panic(&format!("{:?}", text(&input)));
             check_transcript(&input, &ours)?;
             if let Some(real) = &real {
-                let theirs = transcript(real.addr, &input);
+                let theirs = transcript(real.addr(), &input);
                 prop_assert_eq!(
                     text(&ours),
                     text(&theirs),

@@ -8,83 +8,11 @@ mod common;
 mod rdb_support;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use common::*;
 use rdb_support::*;
 use redis_anatomy::server::Config;
-
-fn tool(name: &str) -> Option<String> {
-    for dir in ["/usr/bin", "/usr/local/bin"] {
-        let p = format!("{dir}/{name}");
-        if Path::new(&p).exists() {
-            return Some(p);
-        }
-    }
-    if std::env::var_os("REDIS_ANATOMY_REQUIRE_INTEROP").is_some() {
-        panic!("{name} is required (apt-get install redis-server redis-tools)");
-    }
-    eprintln!("skipping: {name} is not installed (apt-get install redis-server redis-tools)");
-    None
-}
-
-/// A real Redis on a free port in `dir`, killed on drop.
-struct RealRedis {
-    child: Child,
-    port: u16,
-}
-
-impl RealRedis {
-    fn start(bin: &str, dir: &Path) -> RealRedis {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(bin)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-            ])
-            .args(["--dir", dir.to_str().unwrap(), "--dbfilename", "dump.rdb"])
-            .args(["--daemonize", "no", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server starts");
-        let r = RealRedis { child, port };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Ok(mut c) = r.try_conn() {
-                if redis::cmd("PING").query::<String>(&mut c).is_ok() {
-                    return r;
-                }
-            }
-            assert!(Instant::now() < deadline, "redis-server did not come up");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn try_conn(&self) -> redis::RedisResult<redis::Connection> {
-        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))?.get_connection()
-    }
-
-    fn conn(&self) -> redis::Connection {
-        self.try_conn().unwrap()
-    }
-}
-
-impl Drop for RealRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn ours_in(dir: &Path) -> redis_anatomy::server::ServerHandle {
     let dir = dir.to_path_buf();
@@ -93,7 +21,10 @@ fn ours_in(dir: &Path) -> redis_anatomy::server::ServerHandle {
 
 #[test]
 fn our_rdb_loads_into_real_redis_and_passes_redis_check_rdb() {
-    let (Some(redis_bin), Some(check)) = (tool("redis-server"), tool("redis-check-rdb")) else {
+    let (Some(_), Some(check)) = (
+        interop_tool("redis-server"),
+        interop_tool("redis-check-rdb"),
+    ) else {
         return;
     };
     let dir = scratch_dir();
@@ -113,7 +44,7 @@ fn our_rdb_loads_into_real_redis_and_passes_redis_check_rdb() {
         out.status.success() && text.contains("RDB looks OK"),
         "{text}"
     );
-    let real = RealRedis::start(&redis_bin, &dir);
+    let real = RealRedis::start(&dir, &["--dbfilename", "dump.rdb"]);
     let mut c = real.conn();
     assert_eq!(describe(&mut c), ours);
     assert_eq!(encodings(&mut c), our_enc);
@@ -121,12 +52,12 @@ fn our_rdb_loads_into_real_redis_and_passes_redis_check_rdb() {
 
 #[test]
 fn real_redis_rdb_loads_into_ours() {
-    let Some(redis_bin) = tool("redis-server") else {
+    let Some(_) = interop_tool("redis-server") else {
         return;
     };
     let dir = scratch_dir();
     let (theirs, their_enc) = {
-        let real = RealRedis::start(&redis_bin, &dir);
+        let real = RealRedis::start(&dir, &["--dbfilename", "dump.rdb"]);
         let mut c = real.conn();
         populate(&mut c);
         let _: () = redis::cmd("SAVE").query(&mut c).unwrap();
@@ -140,10 +71,10 @@ fn real_redis_rdb_loads_into_ours() {
 
 #[test]
 fn dump_payloads_cross_both_ways() {
-    let Some(redis_bin) = tool("redis-server") else {
+    let Some(_) = interop_tool("redis-server") else {
         return;
     };
-    let real = RealRedis::start(&redis_bin, &scratch_dir());
+    let real = RealRedis::start(&scratch_dir(), &[]);
     let mut theirs = real.conn();
     let server = start();
     let mut ours = conn(&server);

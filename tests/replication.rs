@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -474,71 +473,6 @@ fn the_backlog_is_sized_by_repl_backlog_size() {
 
 // ---- A real redis-server as our replica ----
 
-fn redis_server() -> Option<&'static str> {
-    let bin = "/usr/bin/redis-server";
-    if Path::new(bin).exists() {
-        return Some(bin);
-    }
-    if std::env::var_os("REDIS_ANATOMY_REQUIRE_INTEROP").is_some() {
-        panic!("redis-server is required (apt-get install redis-server)");
-    }
-    eprintln!("skipping: redis-server is not installed (apt-get install redis-server)");
-    None
-}
-
-/// A real Redis replicating from `master_port`, killed on drop.
-struct RealReplica {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for RealReplica {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl RealReplica {
-    fn start(bin: &str, dir: &Path, master_port: u16) -> RealReplica {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(bin)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-            ])
-            .args(["--dir", dir.to_str().unwrap(), "--appendonly", "no"])
-            .args(["--replicaof", "127.0.0.1", &master_port.to_string()])
-            .args(["--enable-debug-command", "yes"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server starts");
-        RealReplica { child, port }
-    }
-
-    fn conn(&self) -> redis::Connection {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Ok(c) = redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))
-                .and_then(|c| c.get_connection())
-            {
-                return c;
-            }
-            assert!(Instant::now() < deadline, "redis-server did not come up");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
 /// Every key of every db, rendered by type, with whether it has a TTL.
 fn dataset(c: &mut redis::Connection) -> BTreeMap<(u32, String), String> {
     let mut out = BTreeMap::new();
@@ -627,13 +561,25 @@ fn wait_for_equal(ours: &mut redis::Connection, theirs: &mut redis::Connection) 
 
 #[test]
 fn a_real_redis_replica_follows_us_and_resumes_with_a_partial_resync() {
-    let Some(bin) = redis_server() else { return };
+    let Some(_) = interop_tool("redis-server") else {
+        return;
+    };
     let server = quiet();
     let mut c = conn(&server);
     // A dataset to transfer in the RDB.
     workload(&mut c, 0);
     let dir = scratch_dir();
-    let replica = RealReplica::start(bin, &dir, server.addr.port());
+    let master_port = server.addr.port().to_string();
+    let replica = RealRedis::start(
+        &dir,
+        &[
+            "--replicaof",
+            "127.0.0.1",
+            &master_port,
+            "--enable-debug-command",
+            "yes",
+        ],
+    );
     let mut r = replica.conn();
     eventually("the replica to sync", || {
         info_field(&mut r, "replication", "master_link_status") == "up"

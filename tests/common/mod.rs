@@ -229,3 +229,92 @@ pub fn text(bytes: &[u8]) -> String {
         })
         .collect()
 }
+
+// ---------------------------------------------------------------------
+// Debian's real Redis, for the interop tests
+// ---------------------------------------------------------------------
+
+/// The path of Debian's tool `name` (`redis-server`, `redis-check-rdb`,
+/// `redis-check-aof`, ...), or `None`, after saying so, when it is not
+/// installed: interop tests then skip. CI installs the tools and sets
+/// `REDIS_ANATOMY_REQUIRE_INTEROP`, which turns a missing tool into a
+/// failure instead, so a skip can never hide in CI.
+pub fn interop_tool(name: &str) -> Option<String> {
+    for dir in ["/usr/bin", "/usr/local/bin"] {
+        let path = format!("{dir}/{name}");
+        if std::path::Path::new(&path).exists() {
+            return Some(path);
+        }
+    }
+    if std::env::var_os("REDIS_ANATOMY_REQUIRE_INTEROP").is_some() {
+        panic!("{name} is required (apt-get install redis-server redis-tools)");
+    }
+    eprintln!("skipping: {name} is not installed (apt-get install redis-server redis-tools)");
+    None
+}
+
+/// A real `redis-server` on a free loopback port, working in `dir`, with
+/// no save points and no AOF unless `args` (appended last, so they win)
+/// say otherwise. `start` returns once it answers PING; drop kills it.
+pub struct RealRedis {
+    pub child: std::process::Child,
+    pub port: u16,
+}
+
+impl RealRedis {
+    pub fn start(dir: &std::path::Path, args: &[&str]) -> RealRedis {
+        let bin = interop_tool("redis-server").expect("checked by the caller");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new(bin)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .arg("--dir")
+            .arg(dir)
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        let real = RealRedis { child, port };
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(mut c) = real.try_conn() {
+                // A replica answers -LOADING while it loads its primary's
+                // snapshot: wait for a real PONG.
+                if redis::cmd("PING").query::<String>(&mut c).is_ok() {
+                    return real;
+                }
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "redis-server did not come up"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn addr(&self) -> std::net::SocketAddr {
+        std::net::SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    fn try_conn(&self) -> redis::RedisResult<redis::Connection> {
+        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))?.get_connection()
+    }
+
+    pub fn conn(&self) -> redis::Connection {
+        let c = self.try_conn().unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        c
+    }
+}
+
+impl Drop for RealRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
