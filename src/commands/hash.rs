@@ -92,7 +92,7 @@ use crate::sds::Sds;
 use crate::server::command::{CommandDef, Group};
 use crate::server::config::Config;
 use crate::server::notify_class::{GENERIC, HASH};
-use crate::server::{Ctx, NOT_FLOAT, NOT_INTEGER, SYNTAX_ERR, WRONGTYPE};
+use crate::server::{Ctx, NOT_FLOAT, SYNTAX_ERR, WRONGTYPE};
 use crate::skiplist::strtod;
 
 use super::keys::parse_scan_cursor;
@@ -1280,30 +1280,11 @@ fn hscan(ctx: &mut Ctx, args: Args) {
         return;
     };
 
-    let mut count: i64 = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < args.len() {
-        let has_value = args.len() - i >= 2;
-        if eq_ic(&args[i], "count") && has_value {
-            let Some(n) = parse_i64(&args[i + 1]) else {
-                reply.error(NOT_INTEGER);
-                return;
-            };
-            if n < 1 {
-                reply.error(SYNTAX_ERR);
-                return;
-            }
-            count = n;
-        } else if eq_ic(&args[i], "match") && has_value {
-            let p = &args[i + 1];
-            pattern = (p != b"*").then_some(p);
-        } else {
-            reply.error(SYNTAX_ERR);
-            return;
-        }
-        i += 2;
-    }
+    let super::keys::ScanOptions { count, pattern, .. } =
+        match super::keys::parse_scan_options(&args, 3, false) {
+            Ok(options) => options,
+            Err(e) => return reply.error(e),
+        };
 
     match hash {
         HashValue::Listpack(_) => {

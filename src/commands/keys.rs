@@ -689,6 +689,47 @@ pub fn parse_scan_cursor(arg: &[u8]) -> Option<u64> {
     Some(if negative { v.wrapping_neg() } else { v })
 }
 
+/// The options of SCAN, SSCAN, HSCAN and ZSCAN, parsed once for all four
+/// as Redis does in `scanGenericCommand`: `COUNT n` (at least 1, default
+/// 10), `MATCH pattern` (`*` is no filter at all), and for SCAN alone
+/// `TYPE name`. Options start at argument `first`; anything else, or an
+/// option without its value, is a syntax error.
+pub struct ScanOptions<'a> {
+    pub count: i64,
+    pub pattern: Option<&'a [u8]>,
+    pub type_name: Option<&'a [u8]>,
+}
+
+/// Parse [`ScanOptions`]; `Err` is the full error text to reply.
+pub fn parse_scan_options<'a>(
+    args: &Args<'a>,
+    first: usize,
+    allow_type: bool,
+) -> Result<ScanOptions<'a>, &'static str> {
+    let mut options = ScanOptions {
+        count: 10,
+        pattern: None,
+        type_name: None,
+    };
+    let mut i = first;
+    while i < args.len() {
+        let option = args.get(i);
+        let value = (i + 1 < args.len()).then(|| args.get(i + 1));
+        match value {
+            Some(n) if eq_ic(option, "count") => match crate::resp::parse_i64(n) {
+                None => return Err(crate::server::NOT_INTEGER),
+                Some(n) if n < 1 => return Err(SYNTAX_ERR),
+                Some(n) => options.count = n,
+            },
+            Some(p) if eq_ic(option, "match") => options.pattern = (p != b"*").then_some(p),
+            Some(t) if allow_type && eq_ic(option, "type") => options.type_name = Some(t),
+            _ => return Err(SYNTAX_ERR),
+        }
+        i += 2;
+    }
+    Ok(options)
+}
+
 /// Key names collected by a SCAN walk, packed into one buffer (one
 /// allocation per call, not one per key).
 #[derive(Default)]
@@ -728,32 +769,14 @@ fn scan(ctx: &mut Ctx, args: Args) {
         ctx.reply().error("ERR invalid cursor");
         return;
     };
-    let mut count: i64 = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut type_name: Option<&[u8]> = None;
-    let mut i = 2;
-    while i < args.len() {
-        let has_value = args.len() - i >= 2;
-        if eq_ic(&args[i], "count") && has_value {
-            let Some(n) = arg_i64(ctx, &args[i + 1]) else {
-                return;
-            };
-            if n < 1 {
-                ctx.reply().error(SYNTAX_ERR);
-                return;
-            }
-            count = n;
-        } else if eq_ic(&args[i], "match") && has_value {
-            let p = &args[i + 1];
-            pattern = (p != b"*").then_some(p);
-        } else if eq_ic(&args[i], "type") && has_value {
-            type_name = Some(&args[i + 1]);
-        } else {
-            ctx.reply().error(SYNTAX_ERR);
-            return;
-        }
-        i += 2;
-    }
+    let ScanOptions {
+        count,
+        pattern,
+        type_name,
+    } = match parse_scan_options(&args, 2, true) {
+        Ok(options) => options,
+        Err(e) => return ctx.reply().error(e),
+    };
 
     let (db, now) = (ctx.client.db, ctx.now_ms);
     let mut found = KeyList::default();

@@ -1268,25 +1268,11 @@ fn sscan(ctx: &mut Ctx, args: Args) {
         }
         Ok(Some(set)) => set,
     };
-    let mut count: i64 = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < args.len() {
-        let has_value = i + 1 < args.len();
-        if eq_ic(&args[i], "count") && has_value {
-            match parse_i64(&args[i + 1]) {
-                None => return reply.error(NOT_INTEGER),
-                Some(n) if n < 1 => return reply.error(SYNTAX_ERR),
-                Some(n) => count = n,
-            }
-        } else if eq_ic(&args[i], "match") && has_value {
-            let p = &args[i + 1];
-            pattern = (p != b"*").then_some(p);
-        } else {
-            return reply.error(SYNTAX_ERR);
-        }
-        i += 2;
-    }
+    let super::keys::ScanOptions { count, pattern, .. } =
+        match super::keys::parse_scan_options(&args, 3, false) {
+            Ok(options) => options,
+            Err(e) => return reply.error(e),
+        };
 
     // Matching members, packed in one buffer: `ends[i]` is where the
     // i-th one stops.

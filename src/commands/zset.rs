@@ -2885,33 +2885,11 @@ fn zscan(ctx: &mut Ctx, args: Args) {
         reply.error(WRONGTYPE);
         return;
     };
-    let mut count: i64 = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < args.len() {
-        let has_value = args.len() - i >= 2;
-        let opt = args.get(i);
-        if eq_ic(opt, "count") && has_value {
-            match parse_i64(args.get(i + 1)) {
-                Some(n) if n >= 1 => count = n,
-                Some(_) => {
-                    reply.error(SYNTAX_ERR);
-                    return;
-                }
-                None => {
-                    reply.error(crate::server::NOT_INTEGER);
-                    return;
-                }
-            }
-        } else if eq_ic(opt, "match") && has_value {
-            let p = args.get(i + 1);
-            pattern = (p != b"*").then_some(p);
-        } else {
-            reply.error(SYNTAX_ERR);
-            return;
-        }
-        i += 2;
-    }
+    let super::keys::ScanOptions { count, pattern, .. } =
+        match super::keys::parse_scan_options(&args, 3, false) {
+            Ok(options) => options,
+            Err(e) => return reply.error(e),
+        };
 
     // Collect (member, score text) pairs, then filter on the member.
     let mut found: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
