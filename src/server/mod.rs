@@ -44,6 +44,7 @@
 //! sockets; like Redis by default (`io-threads 1`), we don't.
 
 pub mod blocking;
+pub mod busy;
 pub mod client;
 pub mod command;
 pub mod config;
