@@ -602,6 +602,17 @@ fn write_base_commands(
                 Value::List(ql) => {
                     push_items!(b"RPUSH", 1, ql.iter().map(|e| [e]));
                 }
+                Value::Stream(s) => {
+                    let mut result = Ok(());
+                    crate::stream::rewrite_commands(key, s, |argv| {
+                        if result.is_ok() {
+                            cmd.clear();
+                            encode_command(&mut cmd, argv);
+                            result = w.write_all(&cmd);
+                        }
+                    });
+                    result?;
+                }
                 Value::Set(set) => match &**set {
                     SetValue::Intset(is) => {
                         push_items!(b"SADD", 1, is.iter().map(|i| [i.to_string().into_bytes()]));

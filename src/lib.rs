@@ -30,6 +30,7 @@ pub mod quicklist;
 pub mod intset;
 pub mod skiplist;
 pub mod geo;
+pub mod stream;
 
 // Part V: memory
 pub mod memory;

@@ -69,6 +69,7 @@ pub enum ObjType {
     Set,
     ZSet,
     Hash,
+    Stream,
 }
 
 impl ObjType {
@@ -80,6 +81,7 @@ impl ObjType {
             ObjType::Set => "set",
             ObjType::ZSet => "zset",
             ObjType::Hash => "hash",
+            ObjType::Stream => "stream",
         }
     }
 }
@@ -109,6 +111,9 @@ pub enum Value {
     Hash(Box<HashValue>),
     Set(Box<SetValue>),
     ZSet(Box<ZSetValue>),
+    /// Streams: a sorted map of listpack nodes. Behaviour: `stream.rs`,
+    /// `commands/stream.rs`.
+    Stream(Box<crate::stream::Stream>),
 }
 
 /// A hash: a listpack of field, value, field, value... while small
@@ -346,6 +351,7 @@ impl Value {
             Value::Hash(_) => ObjType::Hash,
             Value::Set(_) => ObjType::Set,
             Value::ZSet(_) => ObjType::ZSet,
+            Value::Stream(_) => ObjType::Stream,
         }
     }
 
@@ -366,6 +372,7 @@ impl Value {
                 ZSetValue::Listpack(_) => "listpack",
                 ZSetValue::Skiplist(_) => "skiplist",
             },
+            Value::Stream(_) => "stream",
         }
     }
 }

@@ -145,7 +145,7 @@ fn anatomy_dict(ctx: &mut Ctx, args: Args) {
                 )),
                 ZSetValue::Listpack(_) => None,
             },
-            Value::Str(_) | Value::List(_) => None,
+            Value::Str(_) | Value::List(_) | Value::Stream(_) => None,
         };
         match snap {
             Some(snap) => to_json(&snap),

@@ -154,6 +154,7 @@ fn value_digest(digest: &mut [u8; 20], o: &RObj, has_ttl: bool) {
         Value::Set(_) => 2,
         Value::ZSet(_) => 3,
         Value::Hash(_) => 4,
+        Value::Stream(_) => 6,
     };
     mix_digest(digest, &type_code.to_be_bytes());
     match &o.value {
@@ -224,6 +225,7 @@ fn value_digest(digest: &mut [u8; 20], o: &RObj, has_ttl: bool) {
                 }
             }
         }
+        Value::Stream(s) => crate::stream::digest_parts(s, |part| mix_digest(digest, part)),
     }
     if has_ttl {
         xor_digest(digest, b"!!expire!!");

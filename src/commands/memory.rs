@@ -222,6 +222,29 @@ fn dict_usage<V>(d: &Dict<Sds, V>, samples: usize, value_bytes: impl Fn(&V) -> u
 /// The value and everything it owns.
 fn value_usage(value: &Value, samples: usize) -> usize {
     match value {
+        Value::Stream(s) => {
+            // The struct, each node's listpack plus its share of the
+            // B-tree (a 16-byte key and a listpack header, about 48 bytes
+            // with the tree's own slack), and the PEL entries of the
+            // groups and consumers (each a tree slot and a small record).
+            boxed::<crate::stream::Stream>()
+                + sampled(
+                    s.nodes.values().map(|lp| size_class(lp.bytes_len()) + 48),
+                    s.nodes.len(),
+                    samples,
+                )
+                + s.groups
+                    .iter()
+                    .map(|(name, g)| {
+                        size_class(name.len() + 96)
+                            + g.pel.len() * 64
+                            + g.consumers
+                                .iter()
+                                .map(|(c, cons)| size_class(c.len() + 64) + cons.pel.len() * 24)
+                                .sum::<usize>()
+                    })
+                    .sum::<usize>()
+        }
         // The integer lives in the entry itself.
         Value::Str(StrValue::Int(_)) => 0,
         Value::Str(StrValue::Embstr(s) | StrValue::Raw(s)) => sds_bytes(s),

@@ -26,6 +26,7 @@ pub mod replication;
 pub mod server;
 pub mod set;
 pub mod sort;
+pub mod stream;
 pub mod string;
 pub mod zset;
 
@@ -46,6 +47,7 @@ pub static ALL: &[&[CommandDef]] = &[
     zset::COMMANDS,
     geo::COMMANDS,
     hyperloglog::COMMANDS,
+    stream::COMMANDS,
     pubsub::COMMANDS,
     multi::COMMANDS,
     anatomy::COMMANDS,

@@ -1520,7 +1520,7 @@ fn debug_htstats_key(ctx: &mut Ctx, key: &[u8]) {
             ZSetValue::Skiplist(t) => Some(t.dict.stats(true)),
             ZSetValue::Listpack(_) => None,
         },
-        Value::Str(_) | Value::List(_) => None,
+        Value::Str(_) | Value::List(_) | Value::Stream(_) => None,
     };
     match stats {
         Some(text) => ctx.client.reply.verbatim(text.as_bytes()),

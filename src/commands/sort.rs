@@ -444,7 +444,7 @@ fn load_vector(value: Option<&Value>, o: &SortOptions) -> (Vec<SortItem>, i64, i
     let direct = (end - start + 1).max(0) as usize;
     let mut items = Vec::new();
     match value {
-        None | Some(Value::Str(_)) | Some(Value::Hash(_)) => {}
+        None | Some(Value::Str(_)) | Some(Value::Hash(_)) | Some(Value::Stream(_)) => {}
         Some(Value::List(l)) if o.dont_sort => {
             if end >= start {
                 let elements = if o.desc { l.iter_rev() } else { l.iter() };

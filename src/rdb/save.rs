@@ -207,6 +207,7 @@ impl<W: Write> RdbWriter<W> {
                 ZSetValue::Listpack(_) => rdb_type::ZSET_LISTPACK,
                 ZSetValue::Skiplist(_) => rdb_type::ZSET_2,
             },
+            Value::Stream(_) => rdb_type::STREAM_LISTPACKS_2,
         })
     }
 
@@ -265,9 +266,55 @@ impl<W: Write> RdbWriter<W> {
                     Ok(())
                 }
             },
+            Value::Stream(s) => self.stream(s),
         }
     }
     // ANCHOR_END: rdb_save_object
+
+    // ANCHOR: rdb_save_stream
+    /// A stream (`RDB_TYPE_STREAM_LISTPACKS_2`, Redis's `rdbSaveObject`):
+    /// the nodes as (16-byte big-endian master ID, listpack bytes) pairs,
+    /// the length, last ID, first ID, max deleted ID and entries added,
+    /// then each group: name, last ID, entries read, its PEL (raw 16-byte
+    /// IDs, delivery time as 8 little-endian bytes, delivery count), and
+    /// its consumers (name, seen time, their PEL as raw IDs only).
+    fn stream(&mut self, s: &crate::stream::Stream) -> io::Result<()> {
+        self.len(s.nodes.len() as u64)?;
+        for (master, lp) in &s.nodes {
+            self.string(&master.to_be_bytes())?;
+            self.string(lp.as_bytes())?;
+        }
+        self.len(s.length)?;
+        for id in [s.last_id, s.first_id, s.max_deleted_entry_id] {
+            self.len(id.ms)?;
+            self.len(id.seq)?;
+        }
+        self.len(s.entries_added)?;
+        self.len(s.groups.len() as u64)?;
+        for (name, group) in &s.groups {
+            self.string(name)?;
+            self.len(group.last_id.ms)?;
+            self.len(group.last_id.seq)?;
+            self.len(group.entries_read as u64)?;
+            self.len(group.pel.len() as u64)?;
+            for (id, nack) in &group.pel {
+                self.put(&id.to_be_bytes())?;
+                self.put(&nack.delivery_time.to_le_bytes())?;
+                self.len(nack.delivery_count)?;
+            }
+            self.len(group.consumers.len() as u64)?;
+            for (cname, consumer) in &group.consumers {
+                self.string(cname)?;
+                self.put(&consumer.seen_time.to_le_bytes())?;
+                self.len(consumer.pel.len() as u64)?;
+                for id in consumer.pel.keys() {
+                    self.put(&id.to_be_bytes())?;
+                }
+            }
+        }
+        Ok(())
+    }
+    // ANCHOR_END: rdb_save_stream
 
     fn aux(&mut self, key: &str, value: &[u8]) -> io::Result<()> {
         self.byte(opcode::AUX)?;

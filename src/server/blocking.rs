@@ -258,6 +258,7 @@ fn key_type_serves(cmd: &Command, value: Option<&crate::object::RObj>) -> bool {
     match cmd.def.group {
         Group::List => value.obj_type() == ObjType::List,
         Group::SortedSet => value.obj_type() == ObjType::ZSet,
+        Group::Stream => value.obj_type() == ObjType::Stream,
         _ => true,
     }
 }

@@ -144,6 +144,7 @@ pub enum Group {
     HyperLogLog,
     Scripting,
     Geo,
+    Stream,
 }
 
 impl Group {
@@ -154,6 +155,7 @@ impl Group {
             Group::List => "list",
             Group::Set => "set",
             Group::SortedSet => "sorted-set",
+            Group::Stream => "stream",
             Group::Hash => "hash",
             Group::PubSub => "pubsub",
             Group::Transactions => "transactions",
@@ -181,6 +183,7 @@ impl Group {
             Group::Bitmap => "@bitmap",
             Group::HyperLogLog => "@hyperloglog",
             Group::Scripting => "@scripting",
+            Group::Stream => "@stream",
             Group::Geo => "@geo",
             Group::Server => return None,
         })
