@@ -1789,36 +1789,593 @@ fn xpending(ctx: &mut Ctx, args: Args) {
 // XCLAIM and XAUTOCLAIM
 // ============================================================================
 
-fn xclaim(ctx: &mut Ctx, _args: Args) {
-    ctx.reply().error("ERR XCLAIM is not implemented yet");
+/// Move the pending entry `id` to `consumer`, creating the consumer if
+/// needed (Redis's shared core of XCLAIM and XAUTOCLAIM). Returns whether
+/// the consumer was created.
+fn claim_one(group: &mut ConsumerGroup, id: StreamId, cname: &[u8], now: i64) -> bool {
+    let mut created = false;
+    if !group.consumers.contains_key(cname) {
+        group.consumers.insert(
+            cname.to_vec(),
+            crate::stream::Consumer {
+                seen_time: now,
+                ..Default::default()
+            },
+        );
+        created = true;
+    }
+    let nack = group.pel.get_mut(&id).expect("pending");
+    if nack.consumer != cname {
+        let old = std::mem::replace(&mut nack.consumer, cname.to_vec());
+        if let Some(c) = group.consumers.get_mut(&old) {
+            c.pel.remove(&id);
+        }
+    }
+    let consumer = group.consumers.get_mut(cname).expect("present");
+    consumer.seen_time = now;
+    consumer.pel.insert(id, ());
+    created
 }
 
-fn xautoclaim(ctx: &mut Ctx, _args: Args) {
-    ctx.reply().error("ERR XAUTOCLAIM is not implemented yet");
+fn nogroup_key_or_group(reply: &mut Reply, key: &[u8], g: &[u8]) {
+    let msg = format!(
+        "NOGROUP No such key '{}' or consumer group '{}'",
+        String::from_utf8_lossy(key),
+        String::from_utf8_lossy(g)
+    );
+    reply.error(&msg);
+}
+
+// ANCHOR: stream_xclaim
+/// XCLAIM key group consumer min-idle-time id [id ...] [IDLE ms] [TIME
+/// unix-ms] [RETRYCOUNT n] [FORCE] [JUSTID] [LASTID id]
+///
+/// The IDs run until the first argument that is not one; the options
+/// follow. An ID still pending and idle long enough moves to `consumer`
+/// (FORCE: even if it was not pending); an ID whose entry was deleted
+/// leaves the PEL. Each change is propagated as a canonical XCLAIM.
+fn xclaim(ctx: &mut Ctx, args: Args) {
+    let key = &args[1];
+    let gname = args.get(2);
+    let cname = args.get(3);
+    let (obj, reply) = ctx.read_key(key);
+    let s = stream_or_wrongtype!(obj, reply);
+    if !s.is_some_and(|s| s.groups.contains_key(gname)) {
+        return nogroup_key_or_group(reply, key, gname);
+    }
+    let Some(minidle) = parse_i64(args.get(4)) else {
+        return reply.error("ERR Invalid min-idle-time argument for XCLAIM");
+    };
+    let minidle = minidle.max(0);
+    let mut ids = Vec::new();
+    let mut j = 5;
+    while j < args.len() {
+        match parse_id(args.get(j), 0, true, false) {
+            Some((id, _)) => ids.push(id),
+            None => break,
+        }
+        j += 1;
+    }
+    let now = ctx.now_ms;
+    let (mut force, mut justid) = (false, false);
+    let mut retrycount: i64 = -1;
+    let mut deliverytime: i64 = -1;
+    let mut lastid = StreamId::MIN;
+    while j < args.len() {
+        let more = args.len() - 1 - j;
+        let opt = args.get(j);
+        let mut number = |ctx: &mut Ctx, what: &str| -> Option<i64> {
+            j += 1;
+            let n = parse_i64(args.get(j));
+            if n.is_none() {
+                ctx.reply()
+                    .error(&format!("ERR Invalid {what} option argument for XCLAIM"));
+            }
+            n
+        };
+        if opt.eq_ignore_ascii_case(b"force") {
+            force = true;
+        } else if opt.eq_ignore_ascii_case(b"justid") {
+            justid = true;
+        } else if opt.eq_ignore_ascii_case(b"idle") && more > 0 {
+            let Some(n) = number(ctx, "IDLE") else { return };
+            deliverytime = now - n;
+        } else if opt.eq_ignore_ascii_case(b"time") && more > 0 {
+            let Some(n) = number(ctx, "TIME") else { return };
+            deliverytime = n;
+        } else if opt.eq_ignore_ascii_case(b"retrycount") && more > 0 {
+            let Some(n) = number(ctx, "RETRYCOUNT") else {
+                return;
+            };
+            retrycount = n;
+        } else if opt.eq_ignore_ascii_case(b"lastid") && more > 0 {
+            j += 1;
+            let Some(id) = id_or_reply(ctx, args.get(j), 0, true) else {
+                return;
+            };
+            lastid = id;
+        } else {
+            let msg = format!(
+                "ERR Unrecognized XCLAIM option '{}'",
+                String::from_utf8_lossy(opt)
+            );
+            return ctx.reply().error(&msg);
+        }
+        j += 1;
+    }
+    if deliverytime == -1 || deliverytime < 0 || deliverytime > now {
+        deliverytime = now;
+    }
+
+    let db = ctx.client.db;
+    let Some(Value::Stream(s)) = ctx.server.dbs[db]
+        .dict
+        .get_mut(&key[..])
+        .map(|o| &mut o.value)
+    else {
+        return;
+    };
+    let mut props: Vec<Vec<Vec<u8>>> = Vec::new();
+    let mut dirty = 0u64;
+    let mut created = false;
+    let mut propagate_last_id = false;
+    {
+        let g = s.groups.get_mut(gname).expect("checked");
+        if lastid > g.last_id {
+            g.last_id = lastid;
+            propagate_last_id = true;
+        }
+    }
+    let reply = &mut ctx.client.reply;
+    let at = reply.defer_len();
+    let mut n = 0;
+    for (k, id) in ids.iter().enumerate() {
+        let exists = entry_exists(s, *id);
+        let g = s.groups.get_mut(gname).expect("checked");
+        if !exists {
+            if g.pel.contains_key(id) {
+                props.push(xclaim_propagation(
+                    key,
+                    gname,
+                    &g.pel[id].consumer.clone(),
+                    *id,
+                    g,
+                ));
+                propagate_last_id = false;
+                dirty += 1;
+                let nack = g.pel.remove(id).expect("pending");
+                if let Some(c) = g.consumers.get_mut(&nack.consumer) {
+                    c.pel.remove(id);
+                }
+            }
+            continue;
+        }
+        if force && !g.pel.contains_key(id) {
+            // A NACK with no owner yet: claim_one gives it one.
+            g.pel.insert(
+                *id,
+                PendingEntry {
+                    delivery_time: now,
+                    delivery_count: 1,
+                    consumer: Vec::new(),
+                },
+            );
+        }
+        let Some(nack) = g.pel.get(id) else { continue };
+        if !nack.consumer.is_empty() && minidle != 0 && now - nack.delivery_time < minidle {
+            continue;
+        }
+        created |= claim_one(g, *id, cname, now);
+        let nack = g.pel.get_mut(id).expect("pending");
+        nack.delivery_time = deliverytime;
+        if retrycount >= 0 {
+            nack.delivery_count = retrycount as u64;
+        } else if !justid {
+            nack.delivery_count += 1;
+        }
+        let _ = k;
+        props.push(xclaim_propagation(key, gname, cname, *id, g));
+        propagate_last_id = false;
+        dirty += 1;
+        if justid {
+            bulk_id(reply, *id);
+        } else {
+            s.for_each_in_range(*id, *id, false, |lp, view, e| {
+                reply_entry(reply, lp, view, e);
+                false
+            });
+        }
+        n += 1;
+    }
+    if propagate_last_id {
+        let g = &s.groups[gname];
+        props.push(setid_propagation(key, gname, g));
+        dirty += 1;
+    }
+    reply.set_len(at, Aggregate::Array, n);
+    if created {
+        ctx.dirty(1);
+        ctx.notify(STREAM, "xgroup-createconsumer", key);
+    }
+    for p in &props {
+        ctx.also_propagate(p);
+    }
+    ctx.dirty(dirty);
+    ctx.prevent_propagation();
+}
+// ANCHOR_END: stream_xclaim
+
+fn entry_exists(s: &Stream, id: StreamId) -> bool {
+    let mut found = false;
+    s.for_each_in_range(id, id, false, |_, _, _| {
+        found = true;
+        false
+    });
+    found
+}
+
+/// XAUTOCLAIM key group consumer min-idle-time start [COUNT n] [JUSTID]:
+/// XCLAIM over the PEL from `start`, at most `n` (100) entries and 10n
+/// PEL slots looked at. Replies the cursor to continue from (0-0 at the
+/// end), the claimed entries, and the IDs dropped because deleted.
+fn xautoclaim(ctx: &mut Ctx, args: Args) {
+    let key = &args[1];
+    let gname = args.get(2);
+    let cname = args.get(3);
+    let Some(minidle) = parse_i64(args.get(4)) else {
+        return ctx
+            .reply()
+            .error("ERR Invalid min-idle-time argument for XAUTOCLAIM");
+    };
+    let minidle = minidle.max(0);
+    let Some((mut start, ex)) = interval_or_reply(ctx, args.get(5), 0) else {
+        return;
+    };
+    if ex {
+        match start.next() {
+            Some(id) => start = id,
+            None => return ctx.reply().error("ERR invalid start ID for the interval"),
+        }
+    }
+    let mut count: i64 = 100;
+    let mut justid = false;
+    let mut j = 6;
+    while j < args.len() {
+        let more = args.len() - 1 - j;
+        let opt = args.get(j);
+        if opt.eq_ignore_ascii_case(b"count") && more > 0 {
+            let max = i64::MAX / 16;
+            match parse_i64(args.get(j + 1)) {
+                Some(n) if (1..=max).contains(&n) => count = n,
+                _ => return ctx.reply().error("ERR COUNT must be > 0"),
+            }
+            j += 1;
+        } else if opt.eq_ignore_ascii_case(b"justid") {
+            justid = true;
+        } else {
+            return ctx.reply().error(SYNTAX_ERR);
+        }
+        j += 1;
+    }
+    let (obj, reply) = ctx.read_key(key);
+    let s = stream_or_wrongtype!(obj, reply);
+    if !s.is_some_and(|s| s.groups.contains_key(gname)) {
+        return nogroup_key_or_group(reply, key, gname);
+    }
+    let db = ctx.client.db;
+    let Some(Value::Stream(s)) = ctx.server.dbs[db]
+        .dict
+        .get_mut(&key[..])
+        .map(|o| &mut o.value)
+    else {
+        return;
+    };
+    let now = ctx.now_ms;
+    let mut attempts = count * 10;
+    let mut props: Vec<Vec<Vec<u8>>> = Vec::new();
+    let mut deleted: Vec<StreamId> = Vec::new();
+    let mut created = false;
+    let reply = &mut ctx.client.reply;
+    reply.array(3);
+    let mut claimed: Vec<StreamId> = Vec::new();
+    let mut cursor = start;
+    let mut next_id = None;
+    loop {
+        let candidate = s.groups[gname]
+            .pel
+            .range(cursor..)
+            .next()
+            .map(|(id, _)| *id);
+        let Some(id) = candidate else { break };
+        if attempts == 0 || count == 0 {
+            next_id = Some(id);
+            break;
+        }
+        attempts -= 1;
+        cursor = id.next().unwrap_or(StreamId::MAX);
+        let exists = entry_exists(s, id);
+        let g = s.groups.get_mut(gname).expect("checked");
+        if !exists {
+            let owner = g.pel[&id].consumer.clone();
+            props.push(xclaim_propagation(key, gname, &owner, id, g));
+            let nack = g.pel.remove(&id).expect("pending");
+            if let Some(c) = g.consumers.get_mut(&nack.consumer) {
+                c.pel.remove(&id);
+            }
+            deleted.push(id);
+            count -= 1;
+            if id == StreamId::MAX {
+                break;
+            }
+            continue;
+        }
+        if minidle != 0 && now - g.pel[&id].delivery_time < minidle {
+            if id == StreamId::MAX {
+                break;
+            }
+            continue;
+        }
+        created |= claim_one(g, id, cname, now);
+        let nack = g.pel.get_mut(&id).expect("pending");
+        nack.delivery_time = now;
+        if !justid {
+            nack.delivery_count += 1;
+        }
+        props.push(xclaim_propagation(key, gname, cname, id, g));
+        claimed.push(id);
+        count -= 1;
+        if id == StreamId::MAX {
+            break;
+        }
+    }
+    bulk_id(reply, next_id.unwrap_or(StreamId::MIN));
+    reply.array(claimed.len());
+    for id in &claimed {
+        if justid {
+            bulk_id(reply, *id);
+        } else {
+            s.for_each_in_range(*id, *id, false, |lp, view, e| {
+                reply_entry(reply, lp, view, e);
+                false
+            });
+        }
+    }
+    reply.array(deleted.len());
+    for id in &deleted {
+        bulk_id(reply, *id);
+    }
+    if created {
+        ctx.dirty(1);
+        ctx.notify(STREAM, "xgroup-createconsumer", key);
+    }
+    ctx.dirty(props.len() as u64);
+    for p in &props {
+        ctx.also_propagate(p);
+    }
+    ctx.prevent_propagation();
 }
 
 // ============================================================================
 // XINFO
 // ============================================================================
 
+const XINFO_HELP: &[&str] = &[
+    "CONSUMERS <key> <groupname>",
+    "    Show consumers of <groupname>.",
+    "GROUPS <key>",
+    "    Show the stream consumer groups.",
+    "STREAM <key> [FULL [COUNT <count>]",
+    "    Show information about the stream.",
+];
+
+// ANCHOR: stream_xinfo
+/// XINFO STREAM key [FULL [COUNT n]] | GROUPS key | CONSUMERS key group | HELP
 fn xinfo(ctx: &mut Ctx, args: Args) {
     let sub = args.get(1).to_ascii_lowercase();
     if sub == b"help" {
-        return reply_help(
-            ctx.reply(),
-            "XINFO",
-            &[
-                "CONSUMERS <key> <groupname>",
-                "    Show consumers of <groupname>.",
-                "GROUPS <key>",
-                "    Show the stream consumer groups.",
-                "STREAM <key> [FULL [COUNT <count>]",
-                "    Show information about the stream.",
-            ],
-        );
+        return reply_help(ctx.reply(), "XINFO", XINFO_HELP);
     }
-    ctx.reply().error("ERR XINFO is not implemented yet");
+    let key = &args[2];
+    let now = ctx.now_ms;
+    let (obj, reply) = ctx.read_key(key);
+    let Some(s) = stream_or_wrongtype!(obj, reply) else {
+        return reply.error("ERR no such key");
+    };
+    match &sub[..] {
+        b"consumers" => {
+            let Some(g) = s.groups.get(args.get(3)) else {
+                let msg = format!(
+                    "NOGROUP No such consumer group '{}' for key name '{}'",
+                    String::from_utf8_lossy(args.get(3)),
+                    String::from_utf8_lossy(key)
+                );
+                return reply.error(&msg);
+            };
+            reply.array(g.consumers.len());
+            for (name, c) in &g.consumers {
+                reply.map(3);
+                reply.bulk(b"name");
+                reply.bulk(name);
+                reply.bulk(b"pending");
+                reply.int(c.pel.len() as i64);
+                reply.bulk(b"idle");
+                reply.int((now - c.seen_time).max(0));
+            }
+        }
+        b"groups" => {
+            reply.array(s.groups.len());
+            for (name, g) in &s.groups {
+                reply.map(6);
+                reply.bulk(b"name");
+                reply.bulk(name);
+                reply.bulk(b"consumers");
+                reply.int(g.consumers.len() as i64);
+                reply.bulk(b"pending");
+                reply.int(g.pel.len() as i64);
+                reply.bulk(b"last-delivered-id");
+                bulk_id(reply, g.last_id);
+                reply.bulk(b"entries-read");
+                reply_entries_read(reply, g);
+                reply.bulk(b"lag");
+                reply_lag(reply, s, g);
+            }
+        }
+        _ => xinfo_stream(reply, s, &args),
+    }
 }
+
+fn reply_entries_read(reply: &mut Reply, g: &ConsumerGroup) {
+    if g.entries_read != -1 {
+        reply.int(g.entries_read);
+    } else {
+        reply.null();
+    }
+}
+
+/// XINFO STREAM: the stream's counters, then its first and last entries,
+/// or with FULL its entries and every group, PEL and consumer (COUNT
+/// bounds each list, default 10, 0: all).
+fn xinfo_stream(reply: &mut Reply, s: &Stream, args: &Args) {
+    let opts = args.len() - 3;
+    let full = opts > 0;
+    let mut count: usize = 10;
+    if full {
+        if (opts != 1 && opts != 3) || !args.get(3).eq_ignore_ascii_case(b"full") {
+            return subcommand_syntax_error(reply, "XINFO", args.get(1));
+        }
+        if opts == 3 {
+            if !args.get(4).eq_ignore_ascii_case(b"count") {
+                return subcommand_syntax_error(reply, "XINFO", args.get(1));
+            }
+            let Some(n) = parse_i64(args.get(5)) else {
+                return reply.error(NOT_INTEGER);
+            };
+            count = if n < 0 { 10 } else { n as usize };
+        }
+    }
+    reply.map(if full { 9 } else { 10 });
+    reply.bulk(b"length");
+    reply.int(s.length as i64);
+    reply.bulk(b"radix-tree-keys");
+    reply.int(s.nodes.len() as i64);
+    reply.bulk(b"radix-tree-nodes");
+    reply.int(radix_tree_nodes(s) as i64);
+    reply.bulk(b"last-generated-id");
+    bulk_id(reply, s.last_id);
+    reply.bulk(b"max-deleted-entry-id");
+    bulk_id(reply, s.max_deleted_entry_id);
+    reply.bulk(b"entries-added");
+    reply.int(s.entries_added as i64);
+    reply.bulk(b"recorded-first-entry-id");
+    bulk_id(reply, s.first_id);
+    if !full {
+        reply.bulk(b"groups");
+        reply.int(s.groups.len() as i64);
+        for (name, rev) in [(&b"first-entry"[..], false), (&b"last-entry"[..], true)] {
+            reply.bulk(name);
+            let mut emitted = false;
+            s.for_each_in_range(StreamId::MIN, StreamId::MAX, rev, |lp, view, e| {
+                reply_entry(reply, lp, view, e);
+                emitted = true;
+                false
+            });
+            if !emitted {
+                reply.null();
+            }
+        }
+        return;
+    }
+    reply.bulk(b"entries");
+    reply_range(reply, s, StreamId::MIN, StreamId::MAX, count, false);
+    reply.bulk(b"groups");
+    reply.array(s.groups.len());
+    let limit = if count == 0 { usize::MAX } else { count };
+    for (name, g) in &s.groups {
+        reply.map(7);
+        reply.bulk(b"name");
+        reply.bulk(name);
+        reply.bulk(b"last-delivered-id");
+        bulk_id(reply, g.last_id);
+        reply.bulk(b"entries-read");
+        reply_entries_read(reply, g);
+        reply.bulk(b"lag");
+        reply_lag(reply, s, g);
+        reply.bulk(b"pel-count");
+        reply.int(g.pel.len() as i64);
+        reply.bulk(b"pending");
+        let shown = g.pel.len().min(limit);
+        reply.array(shown);
+        for (id, nack) in g.pel.iter().take(shown) {
+            reply.array(4);
+            bulk_id(reply, *id);
+            reply.bulk(&nack.consumer);
+            reply.int(nack.delivery_time);
+            reply.int(nack.delivery_count as i64);
+        }
+        reply.bulk(b"consumers");
+        reply.array(g.consumers.len());
+        for (cname, c) in &g.consumers {
+            reply.map(4);
+            reply.bulk(b"name");
+            reply.bulk(cname);
+            reply.bulk(b"seen-time");
+            reply.int(c.seen_time);
+            reply.bulk(b"pel-count");
+            reply.int(c.pel.len() as i64);
+            reply.bulk(b"pending");
+            let shown = c.pel.len().min(limit);
+            reply.array(shown);
+            for id in c.pel.keys().take(shown) {
+                let nack = &g.pel[id];
+                reply.array(3);
+                bulk_id(reply, *id);
+                reply.int(nack.delivery_time);
+                reply.int(nack.delivery_count as i64);
+            }
+        }
+    }
+}
+// ANCHOR_END: stream_xinfo
+
+// ANCHOR: stream_rax_nodes
+/// How many nodes Redis's radix tree would have for these keys (XINFO's
+/// `radix-tree-nodes`), so the number a student compares is Redis's.
+///
+/// A rax node sits at the root, at every key, at every prefix where keys
+/// branch, and at every child of a branching prefix; a run of single-child
+/// positions between those is one compressed node. With the 16-byte keys
+/// sorted, two neighbours with common prefix length `l` show that their
+/// `l`-byte prefix branches, and their `l + 1`-byte prefixes are children
+/// of it; every branching prefix and every child shows up this way. So
+/// the node set is: the root, the keys, and for each neighbour pair those
+/// three prefixes. Example: keys `AAx`, `AAy`, `B..`: root (branches on A/B),
+/// `A` (its child), `AA` (branches), `AAx`, `AAy`, `B..` (child, key): 6.
+fn radix_tree_nodes(s: &Stream) -> usize {
+    use std::collections::HashSet;
+    let keys: Vec<[u8; 16]> = s.nodes.keys().map(|id| id.to_be_bytes()).collect();
+    let prefix = |k: &[u8; 16], len: usize| {
+        let mut p = [0u8; 16];
+        p[..len].copy_from_slice(&k[..len]);
+        (len as u8, p)
+    };
+    let mut set: HashSet<(u8, [u8; 16])> = HashSet::with_capacity(keys.len() * 3);
+    set.insert((0, [0u8; 16]));
+    for k in &keys {
+        set.insert(prefix(k, 16));
+    }
+    for pair in keys.windows(2) {
+        let l = pair[0]
+            .iter()
+            .zip(&pair[1])
+            .take_while(|(a, b)| a == b)
+            .count();
+        set.insert(prefix(&pair[1], l));
+        set.insert(prefix(&pair[0], l + 1));
+        set.insert(prefix(&pair[1], l + 1));
+    }
+    set.len()
+}
+// ANCHOR_END: stream_rax_nodes
 
 #[cfg(test)]
 mod tests {
