@@ -342,6 +342,91 @@ pub fn decode_node(master: StreamId, lp: &Listpack) -> NodeView {
 }
 // ANCHOR_END: stream_decode_node
 
+// ANCHOR: stream_validate_node
+/// Is `lp` a well-formed stream node (Redis's
+/// `streamValidateListpackIntegrity`, deep)? The master entry must be
+/// `count deleted nfields fields... 0`, and every entry `flags ms-diff
+/// seq-diff [nfields] fields/values lp-count` with a consistent lp-count,
+/// IDs strictly increasing from the master, and `count`/`deleted` equal to
+/// the live and deleted entries found. Loading (RDB, RESTORE) checks this
+/// so that [`decode_node`] can trust the layout.
+pub fn validate_node(master: StreamId, lp: &Listpack) -> bool {
+    let mut pos = lp.first();
+    let next_int = |pos: &mut Option<LpPos>| -> Option<i64> {
+        let p = (*pos)?;
+        let v = lp.get(p).as_i64();
+        *pos = lp.next(p);
+        v
+    };
+    let skip = |pos: &mut Option<LpPos>| -> bool {
+        match *pos {
+            Some(p) => {
+                *pos = lp.next(p);
+                true
+            }
+            None => false,
+        }
+    };
+    let (Some(count), Some(deleted), Some(nfields)) =
+        (next_int(&mut pos), next_int(&mut pos), next_int(&mut pos))
+    else {
+        return false;
+    };
+    if count < 0 || deleted < 0 || nfields < 0 {
+        return false;
+    }
+    for _ in 0..nfields {
+        if !skip(&mut pos) {
+            return false;
+        }
+    }
+    if next_int(&mut pos) != Some(0) {
+        return false;
+    }
+    let (mut live, mut dead) = (0i64, 0i64);
+    let mut prev: Option<StreamId> = None;
+    while pos.is_some() {
+        let Some(flags) = next_int(&mut pos) else { return false };
+        let (Some(ms), Some(seq)) = (next_int(&mut pos), next_int(&mut pos)) else {
+            return false;
+        };
+        let id = StreamId::new(
+            master.ms.wrapping_add(ms as u64),
+            master.seq.wrapping_add(seq as u64),
+        );
+        if id < master || prev.is_some_and(|p| id <= p) {
+            return false;
+        }
+        prev = Some(id);
+        let elements = if flags & FLAG_SAMEFIELDS != 0 {
+            nfields
+        } else {
+            let Some(n) = next_int(&mut pos) else { return false };
+            if n < 0 {
+                return false;
+            }
+            2 * n
+        };
+        for _ in 0..elements {
+            if !skip(&mut pos) {
+                return false;
+            }
+        }
+        let lp_count = next_int(&mut pos);
+        let want = 3 + if flags & FLAG_SAMEFIELDS != 0 { nfields } else { elements + 1 };
+        if lp_count != Some(want) {
+            return false;
+        }
+        if flags & FLAG_DELETED != 0 {
+            dead += 1;
+        } else {
+            live += 1;
+        }
+    }
+    live == count && dead == deleted
+}
+// ANCHOR_END: stream_validate_node
+
 impl NodeView {
     /// The field/value pairs of `entry`, in order.
     pub fn fields<'a>(

@@ -1302,7 +1302,7 @@ fn range_has_tombstones(s: &Stream, start: StreamId, end: StreamId) -> bool {
 /// `streamEstimateDistanceFromFirstEverEntry`): exact at the ends of the
 /// stream, and when no deletion happened inside it; otherwise unknown
 /// (-1), and XINFO's lag is then null.
-fn estimate_distance(s: &Stream, id: StreamId) -> i64 {
+pub fn estimate_distance(s: &Stream, id: StreamId) -> i64 {
     if s.entries_added == 0 {
         return 0;
     }
