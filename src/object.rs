@@ -343,7 +343,39 @@ impl RObj {
     }
 }
 
+/// Values whose free effort is above this are freed in the background by
+/// UNLINK in Redis (`LAZYFREE_THRESHOLD`).
+pub const LAZYFREE_THRESHOLD: usize = 64;
+
 impl Value {
+    /// About how many allocations freeing this value takes (Redis's
+    /// `lazyfreeGetFreeEffort`): a quicklist's nodes, a table's entries,
+    /// a stream's rax nodes plus its groups times the first group's PEL;
+    /// one for everything stored in a single block.
+    pub fn free_effort(&self) -> usize {
+        match self {
+            Value::List(ql) => ql.node_count(),
+            Value::Set(s) => match &**s {
+                SetValue::Table(d) => d.len(),
+                SetValue::Intset(_) => 1,
+            },
+            Value::ZSet(z) => match &**z {
+                ZSetValue::Skiplist(t) => t.list.len(),
+                ZSetValue::Listpack(_) => 1,
+            },
+            Value::Hash(h) => match &**h {
+                HashValue::Table(d) => d.len(),
+                HashValue::Listpack(_) => 1,
+            },
+            Value::Stream(s) => {
+                let groups = s.groups.len();
+                let first_pel = s.groups.values().next().map_or(0, |g| g.pel.len());
+                s.radix_tree_nodes() + groups * (1 + first_pel)
+            }
+            Value::Str(_) => 1,
+        }
+    }
+
     pub fn obj_type(&self) -> ObjType {
         match self {
             Value::Str(_) => ObjType::String,

@@ -816,6 +816,46 @@ impl Stream {
         out
     }
 
+    // ANCHOR: stream_rax_nodes
+    /// How many nodes Redis's radix tree would have for these keys (XINFO's
+    /// `radix-tree-nodes`), so the number a student compares is Redis's.
+    ///
+    /// A rax node sits at the root, at every key, at every prefix where keys
+    /// branch, and at every child of a branching prefix; a run of single-child
+    /// positions between those is one compressed node. With the 16-byte keys
+    /// sorted, two neighbours with common prefix length `l` show that their
+    /// `l`-byte prefix branches, and their `l + 1`-byte prefixes are children
+    /// of it; every branching prefix and every child shows up this way. So
+    /// the node set is: the root, the keys, and for each neighbour pair those
+    /// three prefixes. Example: keys `AAx`, `AAy`, `B..`: root (branches on A/B),
+    /// `A` (its child), `AA` (branches), `AAx`, `AAy`, `B..` (child, key): 6.
+    pub fn radix_tree_nodes(&self) -> usize {
+        use std::collections::HashSet;
+        let keys: Vec<[u8; 16]> = self.nodes.keys().map(|id| id.to_be_bytes()).collect();
+        let prefix = |k: &[u8; 16], len: usize| {
+            let mut p = [0u8; 16];
+            p[..len].copy_from_slice(&k[..len]);
+            (len as u8, p)
+        };
+        let mut set: HashSet<(u8, [u8; 16])> = HashSet::with_capacity(keys.len() * 3);
+        set.insert((0, [0u8; 16]));
+        for k in &keys {
+            set.insert(prefix(k, 16));
+        }
+        for pair in keys.windows(2) {
+            let l = pair[0]
+                .iter()
+                .zip(&pair[1])
+                .take_while(|(a, b)| a == b)
+                .count();
+            set.insert(prefix(&pair[1], l));
+            set.insert(prefix(&pair[0], l + 1));
+            set.insert(prefix(&pair[1], l + 1));
+        }
+        set.len()
+    }
+    // ANCHOR_END: stream_rax_nodes
+
     /// Bytes held by the nodes' listpacks (MEMORY USAGE's main part).
     pub fn nodes_bytes(&self) -> usize {
         self.nodes.values().map(|lp| lp.bytes_len()).sum()

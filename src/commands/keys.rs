@@ -408,6 +408,16 @@ fn del(ctx: &mut Ctx, args: Args) {
 /// are freed at once, so there is nothing to hand off until the memory
 /// chapter brings lazy freeing.
 fn unlink(ctx: &mut Ctx, args: Args) {
+    // Count what Redis would hand to its lazyfree thread (an effort above
+    // LAZYFREE_THRESHOLD, 64 allocations), though we free it here.
+    let db = ctx.client.db;
+    for key in args.iter().skip(1) {
+        if let Some(obj) = ctx.server.dbs[db].dict.get(key) {
+            if obj.value.free_effort() > crate::object::LAZYFREE_THRESHOLD {
+                ctx.server.stats.lazyfreed_objects += 1;
+            }
+        }
+    }
     del(ctx, args)
 }
 

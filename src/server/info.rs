@@ -391,7 +391,7 @@ fn memory_section(s: &Server, out: &mut String) {
     // FLUSHALL ASYNC included, see db.rs): nothing is ever pending.
     field!(out, "active_defrag_running", "0");
     field!(out, "lazyfree_pending_objects", "0");
-    field!(out, "lazyfreed_objects", "0");
+    field!(out, "lazyfreed_objects", "{}", s.stats.lazyfreed_objects);
 }
 
 fn ratio(a: u64, b: u64) -> f64 {

@@ -91,6 +91,9 @@ pub struct Stats {
     pub total_error_replies: u64,
     pub total_reads_processed: u64,
     pub total_writes_processed: u64,
+    /// Values UNLINK judged big enough to free in the background
+    /// (INFO `lazyfreed_objects`; see `Value::free_effort`).
+    pub lazyfreed_objects: u64,
     /// `errorstats`: count per error code (`ERR`, `WRONGTYPE`...).
     pub error_codes: BTreeMap<String, u64>,
     /// Samples of (time, commands, input bytes, output bytes) for the
