@@ -386,7 +386,9 @@ pub fn validate_node(master: StreamId, lp: &Listpack) -> bool {
     let (mut live, mut dead) = (0i64, 0i64);
     let mut prev: Option<StreamId> = None;
     while pos.is_some() {
-        let Some(flags) = next_int(&mut pos) else { return false };
+        let Some(flags) = next_int(&mut pos) else {
+            return false;
+        };
         let (Some(ms), Some(seq)) = (next_int(&mut pos), next_int(&mut pos)) else {
             return false;
         };
@@ -401,7 +403,9 @@ pub fn validate_node(master: StreamId, lp: &Listpack) -> bool {
         let elements = if flags & FLAG_SAMEFIELDS != 0 {
             nfields
         } else {
-            let Some(n) = next_int(&mut pos) else { return false };
+            let Some(n) = next_int(&mut pos) else {
+                return false;
+            };
             if n < 0 {
                 return false;
             }
@@ -413,7 +417,11 @@ pub fn validate_node(master: StreamId, lp: &Listpack) -> bool {
             }
         }
         let lp_count = next_int(&mut pos);
-        let want = 3 + if flags & FLAG_SAMEFIELDS != 0 { nfields } else { elements + 1 };
+        let want = 3 + if flags & FLAG_SAMEFIELDS != 0 {
+            nfields
+        } else {
+            elements + 1
+        };
         if lp_count != Some(want) {
             return false;
         }

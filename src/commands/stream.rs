@@ -2337,7 +2337,6 @@ fn xinfo_stream(reply: &mut Reply, s: &Stream, args: &Args) {
 }
 // ANCHOR_END: stream_xinfo
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -431,9 +431,8 @@ pub fn load_value(t: u8, r: &mut Reader, cfg: &Config) -> LoadResult<Option<Valu
 /// lacks the 7.0 counters: they are derived as Redis derives them.
 fn load_stream(r: &mut Reader, v2: bool) -> LoadResult<crate::stream::Stream> {
     use crate::stream::{Consumer, ConsumerGroup, PendingEntry, Stream, StreamId};
-    let read_id = |r: &mut Reader| -> LoadResult<StreamId> {
-        Ok(StreamId::new(r.len()?, r.len()?))
-    };
+    let read_id =
+        |r: &mut Reader| -> LoadResult<StreamId> { Ok(StreamId::new(r.len()?, r.len()?)) };
     let raw_id = |r: &mut Reader| -> LoadResult<StreamId> {
         let b: &[u8; 16] = r.take(16)?.try_into().expect("16 bytes");
         Ok(StreamId::from_be_bytes(b))
@@ -447,7 +446,8 @@ fn load_stream(r: &mut Reader, v2: bool) -> LoadResult<crate::stream::Stream> {
             .try_into()
             .map_err(|_| "Stream node key entry is not the size of a stream ID".to_string())?;
         let master = StreamId::from_be_bytes(key);
-        let lp = Listpack::from_bytes(r.string()?).ok_or("Stream listpack integrity check failed.")?;
+        let lp =
+            Listpack::from_bytes(r.string()?).ok_or("Stream listpack integrity check failed.")?;
         if lp.is_empty() {
             return Err("Empty listpack inside stream".into());
         }
@@ -516,7 +516,9 @@ fn load_stream(r: &mut Reader, v2: bool) -> LoadResult<crate::stream::Stream> {
                     .ok_or("Consumer entry not found in group global PEL")?;
                 nack.consumer = cname.clone();
                 if c.pel.insert(id, ()).is_some() {
-                    return Err("Duplicated consumer PEL entry loading a stream consumer group".into());
+                    return Err(
+                        "Duplicated consumer PEL entry loading a stream consumer group".into(),
+                    );
                 }
             }
             if g.consumers.insert(cname, c).is_some() {
