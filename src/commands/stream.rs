@@ -587,7 +587,11 @@ fn parse_add_trim(ctx: &mut Ctx, args: &Args, xadd: bool) -> Option<AddTrimArgs>
             .error("ERR syntax error, XTRIM must be called with a trimming strategy");
         return None;
     }
-    if limit_given {
+    if ctx.server.aof.loading {
+        // Replaying the AOF (Redis's `mustObeyClient`): the threshold was
+        // rewritten to what the trim reached, so it is applied in full.
+        p.limit = 0;
+    } else if limit_given {
         if !p.approx {
             ctx.reply()
                 .error("ERR syntax error, LIMIT cannot be used without the special ~ option");
@@ -1239,7 +1243,11 @@ fn serve_group(
             .insert(*id, ());
         props.push(xclaim_propagation(key, gname, cname, *id, group));
     }
-    props.push(setid_propagation(key, gname, group));
+    // Redis 7.0 sends the group's new position only under NOACK (with
+    // acknowledgements the XCLAIMs carry it as LASTID).
+    if noack {
+        props.push(setid_propagation(key, gname, group));
+    }
     created
 }
 // ANCHOR_END: stream_serve_group
