@@ -115,6 +115,7 @@ walkthroughs!(
     encodings,
     sets,
     skiplist,
+    stream,
     bitmaps,
     pubsub,
     transactions,
