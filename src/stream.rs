@@ -467,6 +467,9 @@ impl NodeView {
     }
 }
 
+/// An entry as owned data: its ID and its field/value pairs.
+pub type OwnedEntry = (StreamId, Vec<(Vec<u8>, Vec<u8>)>);
+
 /// How XADD/XTRIM trim: Redis's `streamAddTrimArgs` minus the parsing.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum TrimStrategy {
@@ -506,10 +509,10 @@ impl Stream {
     /// Append an entry (Redis's `streamAppendItem`). `id` is the resolved
     /// ID; the caller checks it is above `last_id` or gets `IdTooSmall`.
     /// `pairs` holds field, value, field, value...
-    pub fn append<'a>(
+    pub fn append(
         &mut self,
         id: StreamId,
-        pairs: &[&'a [u8]],
+        pairs: &[&[u8]],
         node_max_bytes: usize,
         node_max_entries: u64,
     ) -> Result<(), AppendError> {
@@ -811,7 +814,7 @@ impl Stream {
     // ANCHOR_END: stream_trim
 
     /// Every live entry as owned data (tests, DEBUG, COPY checks).
-    pub fn entries(&self) -> Vec<(StreamId, Vec<(Vec<u8>, Vec<u8>)>)> {
+    pub fn entries(&self) -> Vec<OwnedEntry> {
         let mut out = Vec::new();
         self.for_each_in_range(StreamId::MIN, StreamId::MAX, false, |lp, view, e| {
             let fields = view
@@ -1057,7 +1060,7 @@ mod tests {
         #[test]
         fn stream_matches_a_vector_model(ops in proptest::collection::vec((0u8..4, 0u64..40), 1..120)) {
             let mut s = Stream::new();
-            let mut model: Vec<(StreamId, Vec<(Vec<u8>, Vec<u8>)>)> = Vec::new();
+            let mut model: Vec<OwnedEntry> = Vec::new();
             let mut next = 1u64;
             for (op, n) in ops {
                 match op {

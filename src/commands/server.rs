@@ -918,6 +918,10 @@ fn reply_key_specs(reply: &mut Reply, cmd: &Command) {
         return;
     }
     reply.set(1);
+    if let Some(spec) = def.key_spec {
+        reply_stated_key_spec(reply, def, spec);
+        return;
+    }
     reply.map(3);
     reply.bulk(b"flags");
     let kflags = key_spec_flags(cmd);
@@ -967,6 +971,58 @@ fn reply_key_specs(reply: &mut Reply, cmd: &Command) {
     reply.int(0);
 }
 // ANCHOR_END: server_command_info
+
+/// A key spec the row states (`CommandDef::key_spec`), in Redis's order:
+/// notes, flags, begin_search, find_keys.
+fn reply_stated_key_spec(
+    reply: &mut Reply,
+    def: &crate::server::command::CommandDef,
+    spec: &crate::server::command::KeySpec,
+) {
+    reply.map(3 + usize::from(spec.notes.is_some()));
+    if let Some(notes) = spec.notes {
+        reply.bulk(b"notes");
+        reply.bulk(notes.as_bytes());
+    }
+    reply.bulk(b"flags");
+    reply.set(spec.flags.len());
+    for f in spec.flags {
+        reply.simple(f);
+    }
+    reply.bulk(b"begin_search");
+    reply.map(2);
+    reply.bulk(b"type");
+    match spec.keyword {
+        Some((keyword, startfrom)) => {
+            reply.bulk(b"keyword");
+            reply.bulk(b"spec");
+            reply.map(2);
+            reply.bulk(b"keyword");
+            reply.bulk(keyword.as_bytes());
+            reply.bulk(b"startfrom");
+            reply.int(startfrom);
+        }
+        None => {
+            reply.bulk(b"index");
+            reply.bulk(b"spec");
+            reply.map(1);
+            reply.bulk(b"index");
+            reply.int(def.first_key as i64);
+        }
+    }
+    reply.bulk(b"find_keys");
+    reply.map(2);
+    reply.bulk(b"type");
+    reply.bulk(b"range");
+    reply.bulk(b"spec");
+    reply.map(3);
+    reply.bulk(b"lastkey");
+    reply.int(spec.range.0);
+    reply.bulk(b"keystep");
+    reply.int(spec.range.1);
+    reply.bulk(b"limit");
+    reply.int(spec.range.2);
+}
 
 /// COMMAND DOCS [name ...]: a map of name → documentation. Unknown names
 /// are skipped (not nulls, unlike COMMAND INFO).

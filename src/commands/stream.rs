@@ -26,7 +26,7 @@ use crate::listpack::{Listpack, LpValue};
 use crate::object::Value;
 use crate::resp::{parse_i64, Aggregate, Args, OwnedArgs, Reply};
 use crate::server::blocking::TimeoutReply;
-use crate::server::command::{CommandDef, Group};
+use crate::server::command::{CommandDef, Group, KeySpec};
 use crate::server::notify_class::STREAM;
 use crate::server::{Ctx, NOT_INTEGER, SYNTAX_ERR};
 use crate::stream::{
@@ -40,6 +40,21 @@ const INVALID_ID: &str = "ERR Invalid stream ID specified as stream command argu
 // ============================================================================
 
 macro_rules! keyed {
+    ($name:expr, $arity:expr, $flags:expr, $since:expr, $summary:expr, $run:expr, $spec:expr) => {
+        CommandDef {
+            name: $name,
+            arity: $arity,
+            flags: $flags,
+            first_key: 1,
+            last_key: 1,
+            key_step: 1,
+            since: $since,
+            summary: $summary,
+            run: $run,
+            key_spec: Some($spec),
+            ..CommandDef::base(Group::Stream)
+        }
+    };
     ($name:expr, $arity:expr, $flags:expr, $since:expr, $summary:expr, $run:expr) => {
         CommandDef {
             name: $name,
@@ -57,6 +72,21 @@ macro_rules! keyed {
 }
 
 macro_rules! sub {
+    ($name:expr, $arity:expr, $flags:expr, $since:expr, $summary:expr, $run:expr, $spec:expr) => {
+        CommandDef {
+            name: $name,
+            arity: $arity,
+            flags: $flags,
+            first_key: 2,
+            last_key: 2,
+            key_step: 1,
+            since: $since,
+            summary: $summary,
+            run: $run,
+            key_spec: Some($spec),
+            ..CommandDef::base(Group::Stream)
+        }
+    };
     ($name:expr, $arity:expr, $flags:expr, $since:expr, $summary:expr, $run:expr) => {
         CommandDef {
             name: $name,
@@ -73,6 +103,45 @@ macro_rules! sub {
     };
 }
 
+// Key specs where Redis's differ from the derived `RW update`/`RO access`.
+static RW_INSERT: KeySpec = KeySpec {
+    notes: None,
+    flags: &["RW", "insert"],
+    keyword: None,
+    range: (0, 1, 0),
+};
+static RW_DELETE: KeySpec = KeySpec {
+    notes: None,
+    flags: &["RW", "delete"],
+    keyword: None,
+    range: (0, 1, 0),
+};
+static RO_ONLY: KeySpec = KeySpec {
+    notes: None,
+    flags: &["RO"],
+    keyword: None,
+    range: (0, 1, 0),
+};
+static XADD_SPEC: KeySpec = KeySpec {
+    notes: Some("UPDATE instead of INSERT because of the optional trimming feature"),
+    flags: &["RW", "update"],
+    keyword: None,
+    range: (0, 1, 0),
+};
+/// XREAD's keys: after STREAMS, up to the end, the first half (limit 2).
+static XREAD_SPEC: KeySpec = KeySpec {
+    notes: None,
+    flags: &["RO", "access"],
+    keyword: Some(("STREAMS", 1)),
+    range: (-1, 1, 2),
+};
+static XREADGROUP_SPEC: KeySpec = KeySpec {
+    notes: None,
+    flags: &["RO", "access"],
+    keyword: Some(("STREAMS", 4)),
+    range: (-1, 1, 2),
+};
+
 pub static COMMANDS: &[CommandDef] = &[
     keyed!(
         "xadd",
@@ -80,7 +149,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "write denyoom fast",
         "5.0.0",
         "Appends a new entry to a stream.",
-        xadd
+        xadd,
+        &XADD_SPEC
     ),
     keyed!(
         "xrange",
@@ -104,7 +174,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "readonly fast",
         "5.0.0",
         "Returns the number of entries in a stream.",
-        xlen
+        xlen,
+        &RO_ONLY
     ),
     keyed!(
         "xdel",
@@ -112,7 +183,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "write fast",
         "5.0.0",
         "Deletes entries from a stream by ID.",
-        xdel
+        xdel,
+        &RW_DELETE
     ),
     keyed!(
         "xtrim",
@@ -120,7 +192,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "write",
         "5.0.0",
         "Deletes the oldest entries of a stream.",
-        xtrim
+        xtrim,
+        &RW_DELETE
     ),
     keyed!(
         "xsetid",
@@ -160,7 +233,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "write fast",
         "6.2.0",
         "Moves idle pending entries to another consumer, scanning the PEL.",
-        xautoclaim
+        xautoclaim,
+        &RW_DELETE
     ),
     CommandDef {
         name: "xread",
@@ -171,6 +245,7 @@ pub static COMMANDS: &[CommandDef] = &[
             "Returns entries of streams with IDs above the given ones, waiting if there are none.",
         run: xread,
         get_keys: Some(xread_keys),
+        key_spec: Some(&XREAD_SPEC),
         ..CommandDef::base(Group::Stream)
     },
     CommandDef {
@@ -181,6 +256,7 @@ pub static COMMANDS: &[CommandDef] = &[
         summary: "Returns entries of streams for a consumer of a group, waiting if there are none.",
         run: xread,
         get_keys: Some(xread_keys),
+        key_spec: Some(&XREADGROUP_SPEC),
         ..CommandDef::base(Group::Stream)
     },
     CommandDef {
@@ -204,44 +280,13 @@ pub static COMMANDS: &[CommandDef] = &[
 ];
 
 static XGROUP_SUBCOMMANDS: &[CommandDef] = &[
-    sub!(
-        "create",
-        -5,
-        "write denyoom",
-        "5.0.0",
-        "Creates a consumer group.",
-        xgroup
-    ),
+    // In the order Redis 7.0 lists them (COMMAND INFO xgroup).
     sub!(
         "setid",
         -5,
         "write",
         "5.0.0",
         "Sets a consumer group's last delivered ID.",
-        xgroup
-    ),
-    sub!(
-        "destroy",
-        4,
-        "write",
-        "5.0.0",
-        "Destroys a consumer group.",
-        xgroup
-    ),
-    sub!(
-        "createconsumer",
-        5,
-        "write denyoom",
-        "6.2.0",
-        "Creates a consumer in a consumer group.",
-        xgroup
-    ),
-    sub!(
-        "delconsumer",
-        5,
-        "write",
-        "5.0.0",
-        "Deletes a consumer from a consumer group.",
         xgroup
     ),
     CommandDef {
@@ -253,6 +298,42 @@ static XGROUP_SUBCOMMANDS: &[CommandDef] = &[
         run: xgroup,
         ..CommandDef::base(Group::Stream)
     },
+    sub!(
+        "create",
+        -5,
+        "write denyoom",
+        "5.0.0",
+        "Creates a consumer group.",
+        xgroup,
+        &RW_INSERT
+    ),
+    sub!(
+        "delconsumer",
+        5,
+        "write",
+        "5.0.0",
+        "Deletes a consumer from a consumer group.",
+        xgroup,
+        &RW_DELETE
+    ),
+    sub!(
+        "destroy",
+        4,
+        "write",
+        "5.0.0",
+        "Destroys a consumer group.",
+        xgroup,
+        &RW_DELETE
+    ),
+    sub!(
+        "createconsumer",
+        5,
+        "write denyoom",
+        "6.2.0",
+        "Creates a consumer in a consumer group.",
+        xgroup,
+        &RW_INSERT
+    ),
 ];
 
 static XINFO_SUBCOMMANDS: &[CommandDef] = &[
@@ -342,7 +423,7 @@ fn xread_keys(args: Args) -> Vec<usize> {
         return Vec::new();
     };
     let num = args.len() - at - 1;
-    if num == 0 || num % 2 != 0 {
+    if num == 0 || !num.is_multiple_of(2) {
         return Vec::new();
     }
     (at + 1..at + 1 + num / 2).collect()
@@ -941,9 +1022,7 @@ fn xread(ctx: &mut Ctx, args: Args) {
             count = n.max(0) as usize;
         } else if o.eq_ignore_ascii_case(b"streams") && more > 0 {
             streams_at = i + 1;
-            if (args.len() - streams_at) % 2 != 0 {
-                let which = if xreadgroup { "XREADGROUP" } else { "XREAD" };
-                let _ = which;
+            if !(args.len() - streams_at).is_multiple_of(2) {
                 ctx.reply().error(
                     "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.",
                 );
@@ -1024,7 +1103,7 @@ fn xread(ctx: &mut Ctx, args: Args) {
     let mut served = 0usize;
     let mut at = None;
     let now = ctx.now_ms;
-    for k in 0..nstreams {
+    for (k, &gt) in ids.iter().enumerate() {
         let key = args.get(streams_at + k);
         let db = ctx.client.db;
         let Some(obj) = ctx.server.dbs[db].dict.get_mut(key) else {
@@ -1033,7 +1112,6 @@ fn xread(ctx: &mut Ctx, args: Args) {
         let Value::Stream(s) = &mut obj.value else {
             continue;
         };
-        let gt = ids[k];
         let (serve, history) = match group {
             Some((g, _)) => {
                 if gt != StreamId::MAX {
@@ -1196,10 +1274,9 @@ fn serve_group(
         count == 0 || delivered.len() < count
     });
     reply.set_len(at, Aggregate::Array, delivered.len());
-    let Some(&last) = delivered.last() else {
+    if delivered.is_empty() {
         return created;
-    };
-    let _ = last;
+    }
     // Per delivered entry: may a deleted entry lie after it, and what is
     // its distance from the first entry ever (both O(1) questions).
     let counters: Vec<(bool, i64)> = delivered
@@ -1916,11 +1993,7 @@ fn xclaim(ctx: &mut Ctx, args: Args) {
     }
 
     let db = ctx.client.db;
-    let Some(Value::Stream(s)) = ctx.server.dbs[db]
-        .dict
-        .get_mut(&key[..])
-        .map(|o| &mut o.value)
-    else {
+    let Some(Value::Stream(s)) = ctx.server.dbs[db].dict.get_mut(key).map(|o| &mut o.value) else {
         return;
     };
     let mut props: Vec<Vec<Vec<u8>>> = Vec::new();
@@ -1937,7 +2010,7 @@ fn xclaim(ctx: &mut Ctx, args: Args) {
     let reply = &mut ctx.client.reply;
     let at = reply.defer_len();
     let mut n = 0;
-    for (k, id) in ids.iter().enumerate() {
+    for id in &ids {
         let exists = entry_exists(s, *id);
         let g = s.groups.get_mut(gname).expect("checked");
         if !exists {
@@ -1981,7 +2054,6 @@ fn xclaim(ctx: &mut Ctx, args: Args) {
         } else if !justid {
             nack.delivery_count += 1;
         }
-        let _ = k;
         props.push(xclaim_propagation(key, gname, cname, *id, g));
         propagate_last_id = false;
         dirty += 1;
@@ -2071,11 +2143,7 @@ fn xautoclaim(ctx: &mut Ctx, args: Args) {
         return nogroup_key_or_group(reply, key, gname);
     }
     let db = ctx.client.db;
-    let Some(Value::Stream(s)) = ctx.server.dbs[db]
-        .dict
-        .get_mut(&key[..])
-        .map(|o| &mut o.value)
-    else {
+    let Some(Value::Stream(s)) = ctx.server.dbs[db].dict.get_mut(key).map(|o| &mut o.value) else {
         return;
     };
     let now = ctx.now_ms;

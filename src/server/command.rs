@@ -211,6 +211,24 @@ pub struct CommandDef {
     /// For commands whose keys move (`numkeys` arguments).
     pub get_keys: Option<GetKeysProc>,
     pub subcommands: &'static [CommandDef],
+    /// The key spec, when the one derived from the flags and key positions
+    /// is not Redis's (XGROUP CREATE inserts, XDEL deletes, XREAD's keys
+    /// follow STREAMS). `None`: derive it.
+    pub key_spec: Option<&'static KeySpec>,
+}
+
+/// A key spec stated by a row (COMMAND INFO's `key_specs`, one spec).
+#[derive(Debug)]
+pub struct KeySpec {
+    /// `notes`, printed first when present.
+    pub notes: Option<&'static str>,
+    /// `flags`, e.g. `&["RW", "insert"]`.
+    pub flags: &'static [&'static str],
+    /// `begin_search` by keyword: the keys start after this argument,
+    /// searched from `startfrom`. `None`: by index, the row's `first_key`.
+    pub keyword: Option<(&'static str, i64)>,
+    /// `find_keys` range: `lastkey`, `keystep`, `limit`.
+    pub range: (i64, i64, i64),
 }
 
 impl CommandDef {
@@ -251,6 +269,7 @@ impl CommandDef {
             run: run_unset,
             get_keys: None,
             subcommands: &[],
+            key_spec: None,
         }
     }
 }
