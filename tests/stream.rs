@@ -264,6 +264,80 @@ fn xread_block_is_served_by_the_next_xadd_and_dollar_means_then() {
     );
 }
 
+/// Park `line` on `waiter` and wait until the server counts it blocked.
+fn park(waiter: &mut Wire, c: &mut Connection, line: &[&[u8]]) {
+    waiter.send(line);
+    for _ in 0..500 {
+        let info: String = redis::cmd("INFO").arg("clients").query(c).unwrap();
+        if info.contains("blocked_clients:1") {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    panic!("the waiter never blocked");
+}
+
+/// A blocked XREADGROUP whose stream is deleted, overwritten with another
+/// type (directly or inside MULTI), or flushed away is answered with
+/// Redis's `-UNBLOCKED` error: its group is gone, no XADD could serve it.
+/// A blocked XREAD stays parked and is served by the next stream of that
+/// name (both as redis-server 7.0.15 does).
+#[test]
+fn deleting_a_stream_unblocks_its_group_readers_but_not_plain_readers() {
+    let server = start();
+    let mut c = conn(&server);
+    let read_group: &[&[u8]] = &[
+        b"XREADGROUP",
+        b"GROUP",
+        b"g",
+        b"alice",
+        b"BLOCK",
+        b"0",
+        b"STREAMS",
+        b"s",
+        b">",
+    ];
+    let unblocked = "-UNBLOCKED the stream key no longer exists\r\n";
+    let ways: &[&[&str]] = &[
+        &["DEL s"],
+        &["SET s v"],
+        &["MULTI", "DEL s", "SADD s e1", "EXEC"],
+        &["FLUSHALL"],
+    ];
+    for way in ways {
+        q(&mut c, "DEL s");
+        q(&mut c, "XADD s 666 f v");
+        q(&mut c, "XGROUP CREATE s g $");
+        let mut waiter = Wire::connect(&server);
+        park(&mut waiter, &mut c, read_group);
+        for line in *way {
+            q(&mut c, line);
+        }
+        assert_eq!(waiter.reply(), unblocked, "after {way:?}");
+    }
+    let errorstats: String = redis::cmd("INFO").arg("errorstats").query(&mut c).unwrap();
+    assert!(
+        errorstats.contains("errorstat_UNBLOCKED:count=4"),
+        "{errorstats}"
+    );
+
+    // XREAD survives the deletion and takes the new stream's entry.
+    q(&mut c, "DEL s");
+    q(&mut c, "XADD s 666 f v");
+    let mut waiter = Wire::connect(&server);
+    park(
+        &mut waiter,
+        &mut c,
+        &[b"XREAD", b"BLOCK", b"0", b"STREAMS", b"s", b"$"],
+    );
+    q(&mut c, "DEL s");
+    q(&mut c, "XADD s 667 f v");
+    assert_eq!(
+        waiter.reply(),
+        "*1\r\n*2\r\n$1\r\ns\r\n*1\r\n*2\r\n$5\r\n667-0\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n"
+    );
+}
+
 #[test]
 fn digest_value_equals_redis() {
     let server = start_with(|c: &mut Config| {

@@ -547,20 +547,10 @@ fn swapdb(ctx: &mut Ctx, args: Args) {
     swap_db_contents(&mut ctx.server.dbs, a, b);
     // Clients blocked on a key that exists now are served after this
     // command (Redis's `scanDatabaseForReadyKeys`); an expired one is
-    // deleted then, and the waiter stays parked.
-    let waited: Vec<(usize, Vec<u8>)> = ctx
-        .server
-        .blocking
-        .waiters
-        .keys()
-        .filter(|(db, _)| *db == a || *db == b)
-        .cloned()
-        .collect();
-    for (db, key) in waited {
-        if ctx.server.dbs[db].dict.contains_key(&key[..]) {
-            ctx.server.signal_key_as_ready(db, &key);
-        }
-    }
+    // deleted then, and the waiter stays parked. An XREADGROUP whose
+    // stream is gone is unblocked with an error.
+    ctx.server.signal_waited_keys_in_db(a);
+    ctx.server.signal_waited_keys_in_db(b);
     ctx.dirty(1);
     ctx.reply().ok();
 }

@@ -479,6 +479,7 @@ fn flushdb(ctx: &mut Ctx, args: Args) {
     let db = ctx.client.db;
     crate::multi::touch_all_watched_keys_in_db(ctx.server, Some(ctx.client), db, None);
     let removed = ctx.db().clear();
+    ctx.server.signal_waited_keys_in_db(db);
     //
     // Every removed key counts as a change. Redis also forces FLUSHDB into
     // the AOF and to replicas even when nothing was removed
@@ -507,6 +508,9 @@ fn flushall(ctx: &mut Ctx, args: Args) {
         crate::multi::touch_all_watched_keys_in_db(ctx.server, Some(ctx.client), db, None);
     }
     let removed: usize = ctx.server.dbs.iter_mut().map(|db| db.clear()).sum();
+    for db in 0..ctx.server.dbs.len() {
+        ctx.server.signal_waited_keys_in_db(db);
+    }
     ctx.dirty(removed as u64);
     force_propagation(ctx, args, removed);
     // With save points configured, Redis then writes the (empty) RDB at

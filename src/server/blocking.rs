@@ -205,6 +205,21 @@ impl Server {
                     Some(queue) => queue.iter().copied().collect(),
                     None => continue,
                 };
+                // A stream key that was deleted or overwritten with
+                // another type strands its XREADGROUP waiters: their group
+                // went with it, so no XADD can ever serve them. Redis
+                // unblocks them with an error (`unblockDeletedStream-
+                // ReadgroupClients`); XREAD waiters stay, a new stream of
+                // the same name serves them.
+                let now = super::unix_ms();
+                let is_stream = !self.expire_if_needed(db, &key, now)
+                    && self.dbs[db]
+                        .dict
+                        .get(&key[..])
+                        .is_some_and(|v| v.obj_type() == crate::object::ObjType::Stream);
+                if !is_stream {
+                    self.unblock_stranded_group_readers(&waiting);
+                }
                 for id in waiting {
                     // Nothing left for the next waiter: the key was
                     // emptied (and so deleted) by the ones served before,
@@ -246,6 +261,59 @@ impl Server {
         }
     }
     // ANCHOR_END: handle_blocked
+
+    /// Answer every XREADGROUP among `waiting` with Redis's
+    /// `-UNBLOCKED the stream key no longer exists` and take it out of the
+    /// queues, counting the error as a failed call would.
+    fn unblock_stranded_group_readers(&mut self, waiting: &[u64]) {
+        for id in waiting {
+            let Some(rc) = self.clients.get(id).cloned() else {
+                continue;
+            };
+            let Ok(mut client) = rc.try_borrow_mut() else {
+                continue;
+            };
+            if !client
+                .blocked
+                .as_ref()
+                .is_some_and(|b| b.cmd.full_name == "xreadgroup")
+            {
+                continue;
+            }
+            let Some(blocked) = self.unblock_client(&mut client) else {
+                continue;
+            };
+            client
+                .reply
+                .error("UNBLOCKED the stream key no longer exists");
+            client.reply.errors.clear();
+            self.stats.total_error_replies += 1;
+            *self
+                .stats
+                .error_codes
+                .entry("UNBLOCKED".to_string())
+                .or_default() += 1;
+            self.command_stats[blocked.cmd.stats_index].failed_calls += 1;
+            client.wake.notify_one();
+        }
+    }
+
+    /// Every key of database `db` that clients wait on is worth a look
+    /// after the database was flushed or swapped: a waiter may be served
+    /// now, or (XREADGROUP) stranded. Redis's `scanDatabaseForReadyKeys`
+    /// and `scanDatabaseForDeletedStreams`.
+    pub fn signal_waited_keys_in_db(&mut self, db: usize) {
+        let waited: Vec<(usize, Vec<u8>)> = self
+            .blocking
+            .waiters
+            .keys()
+            .filter(|(d, _)| *d == db)
+            .cloned()
+            .collect();
+        for (d, key) in waited {
+            self.signal_key_as_ready(d, &key);
+        }
+    }
 }
 
 /// Does the value now under a ready key have the type the parked command

@@ -415,6 +415,21 @@ impl Ctx<'_> {
         if !self.server.watch.is_empty() {
             crate::multi::touch_watched_key(self.server, Some(self.client), db, key);
         }
+        // A waited-on key that no longer holds a stream may strand an
+        // XREADGROUP (its group went with the stream). Redis signals
+        // deleted and overwritten streams from `dbGenericDelete` and
+        // `dbSetValue`; every change passes here, so look at what the key
+        // holds now. A key that still is a stream needs no signal from
+        // here: the commands that feed a stream signal it themselves.
+        if !self.server.blocking.waiters.is_empty() {
+            let still_stream = self.server.dbs[db]
+                .dict
+                .get(key)
+                .is_some_and(|v| v.obj_type() == crate::object::ObjType::Stream);
+            if !still_stream {
+                self.server.signal_key_as_ready(db, key);
+            }
+        }
     }
 
     /// Redis's `notifyKeyspaceEvent`: publish on `__keyspace@<db>__:` and
@@ -569,6 +584,8 @@ impl Server {
         crate::multi::touch_watched_key(self, None, db, key);
         let lazy = self.config.lazyfree_lazy_expire;
         crate::propagate::propagate_del(self, db, key, lazy);
+        // An expired stream strands its XREADGROUP waiters, as a DEL would.
+        self.signal_key_as_ready(db, key);
     }
 
     /// An evicted key reaches the AOF (and later the replicas) as a DEL,
@@ -577,6 +594,7 @@ impl Server {
     pub fn propagate_eviction(&mut self, db: usize, key: &[u8]) {
         let lazy = self.config.lazyfree_lazy_eviction;
         crate::propagate::propagate_del(self, db, key, lazy);
+        self.signal_key_as_ready(db, key);
     }
 
     /// Is this client allowed to run commands now, or is it held by
