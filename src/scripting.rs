@@ -143,6 +143,8 @@ pub struct Running {
     pub started: Instant,
     /// The hook already reported the script as busy.
     pub busy: bool,
+    /// The SHA1 or the function's name (FUNCTION STATS).
+    pub name: String,
 }
 
 /// The interpreter and what it knows. One per server, replaced whole by
@@ -158,11 +160,18 @@ pub struct Engine {
     slots: Table,
     /// Runs a function under the error handler: `(ok, result-or-err)`.
     runner: Function,
+    /// The functions engine switches what its globals read through to:
+    /// the loader's view (only `redis.register_function` and friends)
+    /// while FUNCTION LOAD runs a library, the full view otherwise.
+    /// `None` for the EVAL engine.
+    views: Option<(Table, Table, Table)>,
 }
 
 /// Scripting state on the server.
 pub struct Scripting {
     pub engine: Engine,
+    /// FUNCTION's libraries, in their own interpreter.
+    pub functions: Functions,
     /// EVAL's script cache, by lower-case hex SHA1 of the body.
     pub scripts: HashMap<String, CachedScript>,
     pub running: Option<Running>,
@@ -171,7 +180,8 @@ pub struct Scripting {
 impl Default for Scripting {
     fn default() -> Self {
         Scripting {
-            engine: Engine::new().expect("the Lua interpreter starts"),
+            engine: Engine::new(false).expect("the Lua interpreter starts"),
+            functions: Functions::default(),
             scripts: HashMap::default(),
             running: None,
         }
@@ -182,7 +192,80 @@ impl Scripting {
     /// SCRIPT FLUSH: forget every script and start a fresh interpreter.
     pub fn flush(&mut self) {
         self.scripts.clear();
-        self.engine = Engine::new().expect("the Lua interpreter starts");
+        self.engine = Engine::new(false).expect("the Lua interpreter starts");
+    }
+}
+
+/// One function of a library.
+pub struct LibFunction {
+    pub name: String,
+    pub description: Option<Vec<u8>>,
+    pub flags: u32,
+    pub function: Function,
+}
+
+/// A library: its code (kept for FUNCTION LIST WITHCODE, DUMP and the
+/// RDB) and the functions it registered.
+pub struct Library {
+    pub name: String,
+    pub code: Vec<u8>,
+    pub functions: Vec<LibFunction>,
+}
+
+/// FUNCTION's registry.
+pub struct Functions {
+    pub engine: Engine,
+    /// By library name, so FUNCTION LIST and DUMP have a stable order.
+    pub libraries: std::collections::BTreeMap<String, Library>,
+    /// Lower-case function name (FCALL's lookup ignores case) to the
+    /// library that holds it.
+    pub index: HashMap<String, String>,
+}
+
+impl Default for Functions {
+    fn default() -> Self {
+        Functions {
+            engine: Engine::new(true).expect("the Lua interpreter starts"),
+            libraries: Default::default(),
+            index: HashMap::default(),
+        }
+    }
+}
+
+impl Functions {
+    /// Find a function by name, as FCALL does.
+    pub fn find(&self, name: &[u8]) -> Option<&LibFunction> {
+        let lower = String::from_utf8_lossy(name).to_lowercase();
+        let lib = self.index.get(&lower)?;
+        self.libraries[lib]
+            .functions
+            .iter()
+            .find(|f| f.name.eq_ignore_ascii_case(&lower))
+    }
+
+    /// Add a loaded library, replacing one of the same name.
+    pub fn insert(&mut self, library: Library) {
+        self.remove(&library.name);
+        for f in &library.functions {
+            self.index.insert(f.name.to_lowercase(), library.name.clone());
+        }
+        self.libraries.insert(library.name.clone(), library);
+    }
+
+    pub fn remove(&mut self, name: &str) -> Option<Library> {
+        let lib = self.libraries.remove(name)?;
+        for f in &lib.functions {
+            self.index.remove(&f.name.to_lowercase());
+        }
+        Some(lib)
+    }
+
+    pub fn flush(&mut self) {
+        *self = Functions::default();
+    }
+
+    pub fn function_count(&self) -> usize {
+        self.index.len()
     }
 }
 
@@ -273,7 +356,9 @@ end
 // ANCHOR_END: scripting_prelude
 
 impl Engine {
-    pub fn new() -> mlua::Result<Engine> {
+    /// A fresh interpreter; `for_functions` adds the loader's view with
+    /// `redis.register_function`.
+    pub fn new(for_functions: bool) -> mlua::Result<Engine> {
         // SAFETY: mlua calls the `debug` library unsafe because some of
         // its functions (getregistry, setupvalue, setmetatable on any
         // value, sethook) let Lua code reach and break the interpreter
@@ -346,6 +431,52 @@ impl Engine {
                 _ => Ok(Value::Nil),
             })?,
         )?;
+        // The helpers that need no running command exist for good.
+        slots.raw_set(
+            "call_set_repl",
+            lua.create_function(move |lua, args: MultiValue| {
+                if args.len() != 1 {
+                    return raise(lua_err_table(lua, "ERR redis.set_repl() requires one argument.")?);
+                }
+                match args.front() {
+                    Some(Value::Integer(0..=3)) => Ok((Value::Nil, false)),
+                    _ => raise(lua_err_table(
+                        lua,
+                        "ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
+                    )?),
+                }
+            })?,
+        )?;
+        slots.raw_set(
+            "call_log",
+            lua.create_function(move |lua, args: MultiValue| {
+                if args.len() < 2 {
+                    return raise(lua_err_table(lua, "ERR redis.log() requires two arguments or more.")?);
+                }
+                let level = match args.front() {
+                    Some(Value::Integer(l @ 0..=3)) => *l,
+                    Some(Value::Integer(_)) => {
+                        return raise(lua_err_table(lua, "ERR Invalid debug level.")?)
+                    }
+                    _ => {
+                        return raise(lua_err_table(lua, "ERR First argument must be a number (log level).")?)
+                    }
+                };
+                let mut line = String::new();
+                for (i, v) in args.iter().skip(1).enumerate() {
+                    if i > 0 {
+                        line.push(' ');
+                    }
+                    if let Ok(Some(s)) = lua.coerce_string(v.clone()) {
+                        line.push_str(&s.to_string_lossy());
+                    }
+                }
+                if level >= 2 {
+                    eprintln!("{line}");
+                }
+                Ok((Value::Nil, false))
+            })?,
+        )?;
         globals.raw_set("redis", redis.clone())?;
         globals.raw_set("bit", bit_library(&lua)?)?;
 
@@ -378,7 +509,7 @@ impl Engine {
         // refuse writes too.
         strict.raw_set("__newindex", readonly_fn.clone())?;
         strict.raw_set("__metatable", false)?;
-        globals.set_metatable(Some(strict))?;
+        globals.set_metatable(Some(strict.clone()))?;
 
         // The scripts' globals: empty, reading through to the real ones,
         // refusing writes.
@@ -387,21 +518,55 @@ impl Engine {
         meta.raw_set("__index", globals.clone())?;
         meta.raw_set("__newindex", readonly_fn.clone())?;
         meta.raw_set("__metatable", false)?;
-        env.set_metatable(Some(meta))?;
-        // `_G` in a script is its own globals, not the real table.
-        env.raw_set("_G", env.clone())?;
+        env.set_metatable(Some(meta.clone()))?;
         // The redis library is read-only as well: scripts see a proxy.
         let redis_proxy = lua.create_table()?;
         let redis_meta = lua.create_table()?;
         redis_meta.raw_set("__index", redis.clone())?;
-        redis_meta.raw_set("__newindex", readonly_fn)?;
+        redis_meta.raw_set("__newindex", readonly_fn.clone())?;
         redis_meta.raw_set("__metatable", false)?;
         redis_proxy.set_metatable(Some(redis_meta))?;
-        env.raw_set("redis", redis_proxy.clone())?;
         let readonly = lua.create_table()?;
         for t in [&globals, &env, &redis, &redis_proxy] {
             readonly.raw_set(t.clone(), true)?;
         }
+        let views = if for_functions {
+            // Run-time view: `redis` and `_G`, then the real globals.
+            let run_view = lua.create_table()?;
+            run_view.raw_set("redis", redis_proxy.clone())?;
+            run_view.raw_set("_G", env.clone())?;
+            let run_meta = lua.create_table()?;
+            run_meta.raw_set("__index", globals.clone())?;
+            run_meta.raw_set("__newindex", readonly_fn.clone())?;
+            run_view.set_metatable(Some(run_meta))?;
+            // Load-time view: a `redis` with register_function, log and
+            // the constants; anything else is a nonexistent global.
+            let load_redis = lua.create_table()?;
+            load_redis.raw_set("register_function", forwarder(&lua, &slots, "register", None)?)?;
+            load_redis.raw_set("log", redis.raw_get::<Value>("log")?)?;
+            for (k, v) in redis.clone().pairs::<String, Value>().flatten() {
+                if k.chars().next().is_some_and(|c| c.is_ascii_uppercase()) {
+                    load_redis.raw_set(k, v)?;
+                }
+            }
+            let load_view = lua.create_table()?;
+            load_view.raw_set("redis", load_redis.clone())?;
+            let load_meta = lua.create_table()?;
+            load_meta.raw_set("__index", strict.raw_get::<Value>("__index")?)?;
+            load_meta.raw_set("__newindex", readonly_fn.clone())?;
+            load_view.set_metatable(Some(load_meta.clone()))?;
+            load_redis.set_metatable(Some(load_meta))?;
+            for t in [&run_view, &load_view, &load_redis] {
+                readonly.raw_set(t.clone(), true)?;
+            }
+            meta.raw_set("__index", run_view.clone())?;
+            Some((meta, run_view, load_view))
+        } else {
+            // `_G` in a script is its own globals, not the real table.
+            env.raw_set("_G", env.clone())?;
+            env.raw_set("redis", redis_proxy.clone())?;
+            None
+        };
         slots.raw_set("readonly", readonly)?;
         // rawset and setmetatable bypass metatables: they check the
         // read-only tables themselves.
@@ -414,7 +579,17 @@ impl Engine {
             env,
             slots,
             runner,
+            views,
         })
+    }
+
+    /// Switch the functions engine's globals to the loader's view (or
+    /// back).
+    fn set_loading(&self, loading: bool) -> mlua::Result<()> {
+        if let Some((meta, run_view, load_view)) = &self.views {
+            meta.raw_set("__index", if loading { load_view } else { run_view })?;
+        }
+        Ok(())
     }
 
     /// Compile a body into a function whose globals are the sandbox.
@@ -671,10 +846,14 @@ pub fn run(
     keys: &[&[u8]],
     argv: &[&[u8]],
 ) {
-    let engine_lua = ctx.server.scripting.engine.lua.clone();
-    let env = ctx.server.scripting.engine.env.clone();
-    let slots = ctx.server.scripting.engine.slots.clone();
-    let runner = ctx.server.scripting.engine.runner.clone();
+    let engine = match kind {
+        RunKind::Eval => &ctx.server.scripting.engine,
+        RunKind::Function => &ctx.server.scripting.functions.engine,
+    };
+    let engine_lua = engine.lua.clone();
+    let env = engine.env.clone();
+    let slots = engine.slots.clone();
+    let runner = engine.runner.clone();
     let lua = &engine_lua;
 
     let to_table = |items: &[&[u8]]| -> mlua::Result<Table> {
@@ -719,6 +898,7 @@ pub fn run(
         kill: false,
         started: Instant::now(),
         busy: false,
+        name: name.to_string(),
     });
 
     let state = RefCell::new(RunState {
@@ -756,51 +936,6 @@ pub fn run(
                 Ok((Value::Nil, false))
             })?,
         )?;
-        slots.raw_set(
-            "call_set_repl",
-            scope.create_function(move |_, args: MultiValue| {
-                if args.len() != 1 {
-                    return raise(lua_err_table(lua, "ERR redis.set_repl() requires one argument.")?);
-                }
-                match args.front() {
-                    Some(Value::Integer(0..=3)) => Ok((Value::Nil, false)),
-                    _ => raise(lua_err_table(
-                        lua,
-                        "ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
-                    )?),
-                }
-            })?,
-        )?;
-        slots.raw_set(
-            "call_log",
-            scope.create_function(move |lua, args: MultiValue| {
-                if args.len() < 2 {
-                    return raise(lua_err_table(lua, "ERR redis.log() requires two arguments or more.")?);
-                }
-                let level = match args.front() {
-                    Some(Value::Integer(l @ 0..=3)) => *l,
-                    Some(Value::Integer(_)) => {
-                        return raise(lua_err_table(lua, "ERR Invalid debug level.")?)
-                    }
-                    _ => {
-                        return raise(lua_err_table(lua, "ERR First argument must be a number (log level).")?)
-                    }
-                };
-                let mut line = String::new();
-                for (i, v) in args.iter().skip(1).enumerate() {
-                    if i > 0 {
-                        line.push(' ');
-                    }
-                    if let Ok(Some(s)) = lua.coerce_string(v.clone()) {
-                        line.push_str(&s.to_string_lossy());
-                    }
-                }
-                if level >= 2 {
-                    eprintln!("{line}");
-                }
-                Ok((Value::Nil, false))
-            })?,
-        )?;
         // The hook is 'static: it finds this run's tick through the slot.
         slots.raw_set(
             "tick",
@@ -827,7 +962,7 @@ pub fn run(
         lua.remove_hook();
         out
     });
-    for slot in ["call", "call_setresp", "call_set_repl", "call_log", "tick"] {
+    for slot in ["call", "call_setresp", "tick"] {
         let _ = slots.raw_set(slot, Value::Nil);
     }
 
@@ -1195,3 +1330,132 @@ pub fn lua_to_reply(reply: &mut Reply, value: &Value, depth: usize) {
     }
 }
 // ANCHOR_END: scripting_lua_to_reply
+
+// ANCHOR: scripting_load_library
+/// FUNCTION LOAD's engine half: compile a library's code and run it with
+/// the loader's view, collecting what it registers. `code` starts with
+/// its `#!lua name=...` line (checked by the caller). The error is the
+/// whole reply text.
+pub fn load_library(functions: &Functions, name: &str, code: &[u8]) -> Result<Library, String> {
+    let engine = &functions.engine;
+    let line_len = code.iter().position(|&b| b == b'\n').unwrap_or(code.len());
+    let chunk = engine
+        .compile(&code[line_len..], "@user_function")
+        .map_err(|e| format!("ERR Error compiling function: {e}"))?;
+    let collected: RefCell<Vec<LibFunction>> = RefCell::new(Vec::new());
+    let lua = &engine.lua;
+    let outcome = lua.scope(|scope| {
+        let collected = &collected;
+        engine.slots.raw_set(
+            "register",
+            scope.create_function(move |lua, args: MultiValue| register_function(lua, collected, args))?,
+        )?;
+        engine.set_loading(true)?;
+        let out = engine.runner.call::<MultiValue>(chunk);
+        engine.set_loading(false)?;
+        out
+    });
+    let _ = engine.slots.raw_set("register", Value::Nil);
+    let _ = engine.set_loading(false);
+    let values = outcome.map_err(|e| format!("ERR Error registering functions: {e}"))?;
+    let mut it = values.into_iter();
+    if !matches!(it.next(), Some(Value::Boolean(true))) {
+        let msg = match it.next() {
+            Some(Value::Table(t)) => t.raw_get::<String>("err").unwrap_or_default(),
+            other => format!("{other:?}"),
+        };
+        return Err(format!("ERR Error registering functions: {msg}"));
+    }
+    let functions = collected.into_inner();
+    if functions.is_empty() {
+        return Err("ERR No functions registered".into());
+    }
+    Ok(Library {
+        name: name.to_string(),
+        code: code.to_vec(),
+        functions,
+    })
+}
+
+/// `redis.register_function(name, callback)` or
+/// `redis.register_function{function_name=, callback=, flags=, description=}`.
+fn register_function(
+    lua: &Lua,
+    collected: &RefCell<Vec<LibFunction>>,
+    args: MultiValue,
+) -> mlua::Result<(Value, bool)> {
+    let fail = |msg: &str| -> mlua::Result<(Value, bool)> {
+        Ok((Value::Table(lua_err_table(lua, msg)?), true))
+    };
+    let (name, callback, flags, description) = match args.len() {
+        1 => {
+            let Some(Value::Table(t)) = args.front() else {
+                return fail("ERR calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).");
+            };
+            let (mut name, mut callback, mut flags, mut description) = (None, None, 0, None);
+            for (k, v) in t.pairs::<Value, Value>().flatten() {
+                let key = match &k {
+                    Value::String(s) => s.to_string_lossy(),
+                    _ => return fail("ERR named argument key given to redis.register_function is not a string"),
+                };
+                match (key.as_str(), v) {
+                    ("function_name", Value::String(s)) => name = Some(s.to_string_lossy()),
+                    ("function_name", _) => return fail("ERR function_name argument given to redis.register_function must be a string"),
+                    ("description", Value::String(s)) => description = Some(s.as_bytes().to_vec()),
+                    ("description", _) => return fail("ERR description argument given to redis.register_function must be a string"),
+                    ("callback", Value::Function(f)) => callback = Some(f),
+                    ("callback", _) => return fail("ERR callback argument given to redis.register_function must be a function"),
+                    ("flags", Value::Table(list)) => {
+                        for flag in list.sequence_values::<Value>() {
+                            let Ok(Value::String(flag)) = flag else {
+                                return fail("ERR unknown flag given");
+                            };
+                            let flag = flag.to_string_lossy();
+                            match script_flags::NAMES.iter().find(|(n, _)| *n == flag) {
+                                Some((_, bit)) => flags |= bit,
+                                None => return fail("ERR unknown flag given"),
+                            }
+                        }
+                    }
+                    ("flags", _) => return fail("ERR flags argument to redis.register_function must be a table representing function flags"),
+                    _ => return fail("ERR unknown argument given to redis.register_function"),
+                }
+            }
+            let Some(name) = name else {
+                return fail("ERR redis.register_function must get a function name argument");
+            };
+            let Some(callback) = callback else {
+                return fail("ERR redis.register_function must get a callback argument");
+            };
+            (name, callback, flags, description)
+        }
+        2 => {
+            let mut it = args.into_iter();
+            let name = match it.next() {
+                Some(Value::String(s)) => s.to_string_lossy(),
+                _ => return fail("ERR first argument to redis.register_function must be a string"),
+            };
+            let Some(Value::Function(callback)) = it.next() else {
+                return fail("ERR second argument to redis.register_function must be a function");
+            };
+            (name, callback, 0, None)
+        }
+        _ => return fail("ERR wrong number of arguments to redis.register_function"),
+    };
+    // (7.0 reuses the library-name message for function names.)
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return fail("ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long");
+    }
+    let mut list = collected.borrow_mut();
+    if list.iter().any(|f| f.name.eq_ignore_ascii_case(&name)) {
+        return fail("ERR Function already exists in the library");
+    }
+    list.push(LibFunction {
+        name,
+        description,
+        flags,
+        function: callback,
+    });
+    Ok((Value::Nil, false))
+}
+// ANCHOR_END: scripting_load_library

@@ -282,6 +282,7 @@ pub fn declares_no_writes(server: &crate::server::Server, name: &str, args: Args
             let sha = String::from_utf8_lossy(args.get(1)).to_ascii_lowercase();
             server.scripting.scripts.get(&sha).map_or(0, |s| s.flags)
         }
+        "fcall" => return crate::commands::function::declares_no_writes(server, args),
         _ => return false,
     };
     flags & script_flags::NO_WRITES != 0
