@@ -1103,14 +1103,16 @@ fn script_call(lua: &Lua, st: &mut RunState, args: MultiValue) -> mlua::Result<(
     if cmd.has(flags::NOSCRIPT) {
         return command_error(lua, raise_errors, "ERR This Redis command is not allowed from script");
     }
+    // A read-only script may not write, nor run what may replicate
+    // (PUBLISH): its caller promised the run changes nothing anywhere.
+    if st.read_only && (cmd.has(flags::WRITE) || cmd.has(flags::MAY_REPLICATE)) {
+        return command_error(
+            lua,
+            raise_errors,
+            "ERR Write commands are not allowed from read-only scripts.",
+        );
+    }
     if cmd.has(flags::WRITE) {
-        if st.read_only {
-            return command_error(
-                lua,
-                raise_errors,
-                "ERR Write commands are not allowed from read-only scripts.",
-            );
-        }
         if let Some(msg) = crate::commands::persistence::writes_denied_by_disk_error(server) {
             return command_error(lua, raise_errors, msg);
         }

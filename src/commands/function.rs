@@ -349,7 +349,6 @@ fn fcall_generic(ctx: &mut Ctx, args: Args, read_only: bool) {
     if !ctx.server.monitors.is_empty() {
         crate::server::feed_monitors(ctx.server, ctx.client, args);
     }
-    ctx.prevent_propagation();
     scripting::run(
         ctx,
         function,
@@ -360,6 +359,8 @@ fn fcall_generic(ctx: &mut Ctx, args: Args, read_only: bool) {
         &keys,
         &argv,
     );
+    // Only the function's effects are propagated (see EVAL).
+    ctx.prevent_propagation();
 }
 // ANCHOR_END: function_fcall
 

@@ -241,8 +241,6 @@ fn eval_generic(ctx: &mut Ctx, args: Args, by_sha: bool, read_only: bool) {
     if !ctx.server.monitors.is_empty() {
         crate::server::feed_monitors(ctx.server, ctx.client, args);
     }
-    // The script's effects are propagated, never the script itself.
-    ctx.prevent_propagation();
     scripting::run(
         ctx,
         function,
@@ -253,6 +251,10 @@ fn eval_generic(ctx: &mut Ctx, args: Args, by_sha: bool, read_only: bool) {
         &keys,
         &argv,
     );
+    // The script's effects were propagated, never the script itself.
+    // (Asked for after the run: the request is for the command that
+    // returns next, and the script's own commands return first.)
+    ctx.prevent_propagation();
 }
 // ANCHOR_END: scripting_eval
 
