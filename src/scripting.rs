@@ -247,7 +247,8 @@ impl Functions {
     pub fn insert(&mut self, library: Library) {
         self.remove(&library.name);
         for f in &library.functions {
-            self.index.insert(f.name.to_lowercase(), library.name.clone());
+            self.index
+                .insert(f.name.to_lowercase(), library.name.clone());
         }
         self.libraries.insert(library.name.clone(), library);
     }
@@ -451,7 +452,10 @@ impl Engine {
             "call_log",
             lua.create_function(move |lua, args: MultiValue| {
                 if args.len() < 2 {
-                    return raise(lua_err_table(lua, "ERR redis.log() requires two arguments or more.")?);
+                    return raise(lua_err_table(
+                        lua,
+                        "ERR redis.log() requires two arguments or more.",
+                    )?);
                 }
                 let level = match args.front() {
                     Some(Value::Integer(l @ 0..=3)) => *l,
@@ -459,7 +463,10 @@ impl Engine {
                         return raise(lua_err_table(lua, "ERR Invalid debug level.")?)
                     }
                     _ => {
-                        return raise(lua_err_table(lua, "ERR First argument must be a number (log level).")?)
+                        return raise(lua_err_table(
+                            lua,
+                            "ERR First argument must be a number (log level).",
+                        )?)
                     }
                 };
                 let mut line = String::new();
@@ -480,10 +487,7 @@ impl Engine {
         globals.raw_set("redis", redis.clone())?;
         globals.raw_set("bit", bit_library(&lua)?)?;
 
-        let runner: Function = lua
-            .load(PRELUDE)
-            .set_name("=prelude")
-            .call(slots.clone())?;
+        let runner: Function = lua.load(PRELUDE).set_name("=prelude").call(slots.clone())?;
         // The prelude kept what it needs of `debug` (getinfo); scripts do
         // not see the library at all, as in Redis 7.0.
         globals.raw_set("debug", Value::Nil)?;
@@ -542,7 +546,10 @@ impl Engine {
             // Load-time view: a `redis` with register_function, log and
             // the constants; anything else is a nonexistent global.
             let load_redis = lua.create_table()?;
-            load_redis.raw_set("register_function", forwarder(&lua, &slots, "register", None)?)?;
+            load_redis.raw_set(
+                "register_function",
+                forwarder(&lua, &slots, "register", None)?,
+            )?;
             load_redis.raw_set("log", redis.raw_get::<Value>("log")?)?;
             for (k, v) in redis.clone().pairs::<String, Value>().flatten() {
                 if k.chars().next().is_some_and(|c| c.is_ascii_uppercase()) {
@@ -743,7 +750,10 @@ fn bit_library(lua: &Lua) -> mlua::Result<Table> {
     bit.set("arshift", shift(lua, |a, s| a >> s)?)?;
     bit.set("rol", shift(lua, |a, s| (a as u32).rotate_left(s) as i32)?)?;
     bit.set("ror", shift(lua, |a, s| (a as u32).rotate_right(s) as i32)?)?;
-    bit.set("bswap", lua.create_function(|_, n: f64| Ok(tobit(n).swap_bytes()))?)?;
+    bit.set(
+        "bswap",
+        lua.create_function(|_, n: f64| Ok(tobit(n).swap_bytes()))?,
+    )?;
     bit.set(
         "tohex",
         lua.create_function(|_, (n, digits): (f64, Option<f64>)| {
@@ -813,7 +823,11 @@ pub enum RunKind {
 
 /// The checks before a script with declared flags may start (Redis's
 /// `scriptPrepareForRun`). `Err` is the reply.
-pub fn prepare_for_run(ctx: &mut Ctx, flags: u32, read_only_command: bool) -> Result<(), &'static str> {
+pub fn prepare_for_run(
+    ctx: &mut Ctx,
+    flags: u32,
+    read_only_command: bool,
+) -> Result<(), &'static str> {
     if flags & script_flags::EVAL_COMPAT != 0 || flags & script_flags::NO_WRITES != 0 {
         return Ok(());
     }
@@ -832,20 +846,33 @@ pub fn prepare_for_run(ctx: &mut Ctx, flags: u32, read_only_command: bool) -> Re
     Ok(())
 }
 
+/// One script or function to run, as EVAL or FCALL found it.
+pub struct Invocation<'a> {
+    pub function: Function,
+    pub kind: RunKind,
+    /// What errors cite: the SHA1 or the function's name.
+    pub name: &'a str,
+    pub flags: u32,
+    /// EVAL_RO / FCALL_RO.
+    pub read_only: bool,
+    /// KEYS and ARGV (EVAL), or the function's two arguments (FCALL).
+    pub keys: &'a [&'a [u8]],
+    pub argv: &'a [&'a [u8]],
+}
+
 // ANCHOR: scripting_run
-/// Run `function` for the command in `ctx` and write its reply. `keys`
-/// and `argv` become KEYS/ARGV (EVAL) or the function's two arguments
-/// (FCALL). `name` is what errors cite: the SHA1 or the function's name.
-pub fn run(
-    ctx: &mut Ctx,
-    function: Function,
-    kind: RunKind,
-    name: &str,
-    flags: u32,
-    read_only: bool,
-    keys: &[&[u8]],
-    argv: &[&[u8]],
-) {
+/// Run a script or function for the command in `ctx` and write its
+/// reply.
+pub fn run(ctx: &mut Ctx, invocation: Invocation) {
+    let Invocation {
+        function,
+        kind,
+        name,
+        flags,
+        read_only,
+        keys,
+        argv,
+    } = invocation;
     let engine = match kind {
         RunKind::Eval => &ctx.server.scripting.engine,
         RunKind::Function => &ctx.server.scripting.functions.engine,
@@ -879,12 +906,7 @@ pub fn run(
         RunKind::Function => vec![Value::Table(keys_table), Value::Table(argv_table)],
     };
 
-    let mut lua_client = Client::new(
-        u64::MAX,
-        ctx.client.addr,
-        ctx.client.local_addr,
-        -1,
-    );
+    let mut lua_client = Client::new(u64::MAX, ctx.client.addr, ctx.client.local_addr, -1);
     lua_client.lua = true;
     lua_client.db = ctx.client.db;
     lua_client.authenticated = true;
@@ -929,7 +951,10 @@ pub fn run(
                         st.lua_client.reply.protocol = Protocol::Resp3
                     }
                     _ if args.len() != 1 => {
-                        return raise(lua_err_table(lua, "ERR redis.setresp() requires one argument.")?)
+                        return raise(lua_err_table(
+                            lua,
+                            "ERR redis.setresp() requires one argument.",
+                        )?)
                     }
                     _ => return raise(lua_err_table(lua, "ERR RESP version must be 2 or 3.")?),
                 }
@@ -1012,7 +1037,9 @@ fn lua_err_table(lua: &Lua, msg: &str) -> mlua::Result<Table> {
 fn script_error_reply(reply: &mut Reply, value: &Value, name: &str, kind: RunKind) {
     let (msg, place) = match value {
         Value::Table(t) => {
-            let msg: String = t.raw_get("err").unwrap_or_else(|_| "ERR unknown error".into());
+            let msg: String = t
+                .raw_get("err")
+                .unwrap_or_else(|_| "ERR unknown error".into());
             let source: Option<String> = t.raw_get("source").ok();
             let line: Option<i64> = t.raw_get("line").ok();
             (msg, source.zip(line))
@@ -1096,12 +1123,26 @@ fn script_call(lua: &Lua, st: &mut RunState, args: MultiValue) -> mlua::Result<(
     let cmd = match server.renames.lookup(command_table(), args) {
         Ok(cmd) => cmd,
         Err(LookupError::Arity(_)) => {
-            return command_error(lua, raise_errors, "ERR Wrong number of args calling Redis command from script")
+            return command_error(
+                lua,
+                raise_errors,
+                "ERR Wrong number of args calling Redis command from script",
+            )
         }
-        Err(_) => return command_error(lua, raise_errors, "ERR Unknown Redis command called from script"),
+        Err(_) => {
+            return command_error(
+                lua,
+                raise_errors,
+                "ERR Unknown Redis command called from script",
+            )
+        }
     };
     if cmd.has(flags::NOSCRIPT) {
-        return command_error(lua, raise_errors, "ERR This Redis command is not allowed from script");
+        return command_error(
+            lua,
+            raise_errors,
+            "ERR This Redis command is not allowed from script",
+        );
     }
     // A read-only script may not write, nor run what may replicate
     // (PUBLISH): its caller promised the run changes nothing anywhere.
@@ -1265,7 +1306,7 @@ pub fn lua_to_reply(reply: &mut Reply, value: &Value, depth: usize) {
         Value::Integer(i) => reply.int(*i),
         // C's double-to-long-long cast: out of range (or NaN) is the
         // x86 "integer indefinite" value, which is what Redis replies.
-        Value::Number(n) => reply.int(if n.is_finite() && n.abs() < 9.2233720368547758e18 {
+        Value::Number(n) => reply.int(if n.is_finite() && n.abs() < i64::MAX as f64 {
             *n as i64
         } else {
             i64::MIN
@@ -1350,7 +1391,9 @@ pub fn load_library(functions: &Functions, name: &str, code: &[u8]) -> Result<Li
         let collected = &collected;
         engine.slots.raw_set(
             "register",
-            scope.create_function(move |lua, args: MultiValue| register_function(lua, collected, args))?,
+            scope.create_function(move |lua, args: MultiValue| {
+                register_function(lua, collected, args)
+            })?,
         )?;
         engine.set_loading(true)?;
         let out = engine.runner.call::<MultiValue>(chunk);
@@ -1398,7 +1441,9 @@ fn register_function(
             for (k, v) in t.pairs::<Value, Value>().flatten() {
                 let key = match &k {
                     Value::String(s) => s.to_string_lossy(),
-                    _ => return fail("ERR named argument key given to redis.register_function is not a string"),
+                    _ => return fail(
+                        "ERR named argument key given to redis.register_function is not a string",
+                    ),
                 };
                 match (key.as_str(), v) {
                     ("function_name", Value::String(s)) => name = Some(s.to_string_lossy()),

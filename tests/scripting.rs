@@ -59,11 +59,19 @@ fn eval_converts_between_lua_and_resp() {
     );
     // RESP to Lua: a nil bulk is false, a status is {ok=...}.
     assert_eq!(
-        eval(&mut w, "return tostring(redis.call('get', 'nokey'))", &["0"]),
+        eval(
+            &mut w,
+            "return tostring(redis.call('get', 'nokey'))",
+            &["0"]
+        ),
         "$5\r\nfalse\r\n"
     );
     assert_eq!(
-        eval(&mut w, "local t = redis.call('ping'); return type(t)..t.ok", &["0"]),
+        eval(
+            &mut w,
+            "local t = redis.call('ping'); return type(t)..t.ok",
+            &["0"]
+        ),
         "$9\r\ntablePONG\r\n"
     );
     // RESP3 inside the script: HGETALL is a map.
@@ -159,7 +167,10 @@ fn script_errors_name_the_script_and_line_as_redis() {
         eval(&mut w, "return type(os)", &["0"]).lines().next().unwrap(),
         "-ERR user_script:1: Script attempted to access nonexistent global variable 'os' script: 88bfcb2247db0b6fa4925f3cddc3fd0651459f99, on @user_script:1."
     );
-    assert_eq!(eval(&mut w, "return 1", &["-1"]), "-ERR Number of keys can't be negative\r\n");
+    assert_eq!(
+        eval(&mut w, "return 1", &["-1"]),
+        "-ERR Number of keys can't be negative\r\n"
+    );
     assert_eq!(
         eval(&mut w, "return 1", &["2", "a"]),
         "-ERR Number of keys can't be greater than number of args\r\n"
@@ -184,7 +195,11 @@ fn script_cache_load_exists_flush_and_the_script_helper() {
         .query(&mut c)
         .unwrap();
     assert_eq!(exists, [1, 1, 0]);
-    let one: i64 = redis::cmd("EVALSHA").arg(&sha).arg(0).query(&mut c).unwrap();
+    let one: i64 = redis::cmd("EVALSHA")
+        .arg(&sha)
+        .arg(0)
+        .query(&mut c)
+        .unwrap();
     assert_eq!(one, 1);
     let () = redis::cmd("SCRIPT").arg("FLUSH").query(&mut c).unwrap();
     let err = redis::cmd("EVALSHA")
@@ -217,13 +232,20 @@ fn read_only_scripts_refuse_writes_and_run_during_a_write_pause() {
     assert_eq!(ro, "-ERR Write commands are not allowed from read-only scripts. script: ff967d0ae0e68b4f9e360fa91c54598bc25ad9b6, on @user_script:1.\r\n");
     let publish = w.call(&[b"EVAL_RO", b"return redis.call('publish','ch','msg')", b"0"]);
     assert!(publish.starts_with("-ERR Write commands are not allowed from read-only scripts."));
-    let no_writes = eval(&mut w, "#!lua flags=no-writes\nreturn redis.call('set','a','b')", &["0"]);
+    let no_writes = eval(
+        &mut w,
+        "#!lua flags=no-writes\nreturn redis.call('set','a','b')",
+        &["0"],
+    );
     assert_eq!(no_writes, "-ERR Write commands are not allowed from read-only scripts. script: 6acb400a50fe96e33eca4e0af6e9dcfb21193726, on @user_script:2.\r\n");
     assert_eq!(
         w.call(&[b"EVAL_RO", b"#!lua\nreturn 1", b"0"]),
         "-ERR Can not execute a script with write flag using *_ro command.\r\n"
     );
-    assert_eq!(eval(&mut w, "#!lua\nreturn redis.call('set','a','b')", &["0"]), "+OK\r\n");
+    assert_eq!(
+        eval(&mut w, "#!lua\nreturn redis.call('set','a','b')", &["0"]),
+        "+OK\r\n"
+    );
 
     // Under CLIENT PAUSE WRITE, read-only scripts still answer.
     let () = redis::cmd("CLIENT")
@@ -237,7 +259,11 @@ fn read_only_scripts_refuse_writes_and_run_during_a_write_pause() {
         "$1\r\nb\r\n"
     );
     assert_eq!(
-        eval(&mut w, "#!lua flags=no-writes\nreturn redis.call('get','a')", &["0"]),
+        eval(
+            &mut w,
+            "#!lua flags=no-writes\nreturn redis.call('get','a')",
+            &["0"]
+        ),
         "$1\r\nb\r\n"
     );
     let () = redis::cmd("CLIENT").arg("UNPAUSE").query(&mut c).unwrap();
@@ -259,9 +285,15 @@ fn script_commands_are_counted_monitored_and_getkeys_knows_eval() {
     let first = monitor.reply();
     assert!(first.contains("\"EVAL\""), "{first}");
     let second = monitor.reply();
-    assert!(second.contains("[0 lua] \"set\" \"foo\" \"bar\""), "{second}");
+    assert!(
+        second.contains("[0 lua] \"set\" \"foo\" \"bar\""),
+        "{second}"
+    );
 
-    let info: String = redis::cmd("INFO").arg("commandstats").query(&mut c).unwrap();
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query(&mut c)
+        .unwrap();
     assert!(info.contains("cmdstat_set:calls=1,"), "{info}");
     assert!(info.contains("cmdstat_eval:calls=1,"), "{info}");
 
@@ -319,7 +351,11 @@ fn functions_load_call_list_and_delete() {
     let lib = "#!lua name=mylib\n\
         redis.register_function('incr_by', function(keys, args) return redis.call('incrby', keys[1], args[1]) end)\n\
         redis.register_function{function_name='echo', callback=function(keys, args) return args[1] end, flags={'no-writes'}, description='says it back'}";
-    let name: String = redis::cmd("FUNCTION").arg("LOAD").arg(lib).query(&mut c).unwrap();
+    let name: String = redis::cmd("FUNCTION")
+        .arg("LOAD")
+        .arg(lib)
+        .query(&mut c)
+        .unwrap();
     assert_eq!(name, "mylib");
     let n: i64 = redis::cmd("FCALL")
         .arg("incr_by")
@@ -343,13 +379,20 @@ fn functions_load_call_list_and_delete() {
         "-ERR Can not execute a script with write flag using *_ro command.\r\n"
     );
     assert_eq!(w.cmd("FCALL nosuch 0"), "-ERR Function not found\r\n");
-    assert_eq!(w.cmd("FCALL echo x"), "-ERR Bad number of keys provided\r\n");
+    assert_eq!(
+        w.cmd("FCALL echo x"),
+        "-ERR Bad number of keys provided\r\n"
+    );
     assert_eq!(
         w.call(&[b"FUNCTION", b"LOAD", lib.as_bytes()]),
         "-ERR Library 'mylib' already exists\r\n"
     );
     assert_eq!(
-        w.call(&[b"FUNCTION", b"LOAD", b"#!lua name=other\nredis.register_function('echo', function() end)"]),
+        w.call(&[
+            b"FUNCTION",
+            b"LOAD",
+            b"#!lua name=other\nredis.register_function('echo', function() end)"
+        ]),
         "-ERR Function echo already exists\r\n"
     );
     assert_eq!(
@@ -361,7 +404,11 @@ fn functions_load_call_list_and_delete() {
         "-ERR No functions registered\r\n"
     );
     assert_eq!(
-        w.call(&[b"FUNCTION", b"LOAD", b"#!lua name=y\nredis.register_function('g', function() return a end)"]),
+        w.call(&[
+            b"FUNCTION",
+            b"LOAD",
+            b"#!lua name=y\nredis.register_function('g', function() return a end)"
+        ]),
         "$1\r\ny\r\n"
     );
     assert_eq!(
@@ -402,7 +449,11 @@ fn function_dump_restores_into_real_redis_and_back() {
     let server = start();
     let mut c = conn(&server);
     let lib = "#!lua name=reallib\nredis.register_function('from_real', function(keys, args) return 'real:' .. args[1] end)";
-    let _: String = redis::cmd("FUNCTION").arg("LOAD").arg(lib).query(&mut r).unwrap();
+    let _: String = redis::cmd("FUNCTION")
+        .arg("LOAD")
+        .arg(lib)
+        .query(&mut r)
+        .unwrap();
     let dump: Vec<u8> = redis::cmd("FUNCTION").arg("DUMP").query(&mut r).unwrap();
     let () = redis::cmd("FUNCTION")
         .arg("RESTORE")
@@ -418,7 +469,11 @@ fn function_dump_restores_into_real_redis_and_back() {
     assert_eq!(got, "real:x");
 
     let ours = "#!lua name=ourlib\nredis.register_function('from_us', function(keys, args) return 'us:' .. keys[1] end)";
-    let _: String = redis::cmd("FUNCTION").arg("LOAD").arg(ours).query(&mut c).unwrap();
+    let _: String = redis::cmd("FUNCTION")
+        .arg("LOAD")
+        .arg(ours)
+        .query(&mut c)
+        .unwrap();
     let dump: Vec<u8> = redis::cmd("FUNCTION").arg("DUMP").query(&mut c).unwrap();
     let () = redis::cmd("FUNCTION")
         .arg("RESTORE")

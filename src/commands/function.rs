@@ -38,7 +38,7 @@
 
 use crate::commands::eq_ic;
 use crate::resp::{parse_i64, Aggregate, Args, Reply};
-use crate::scripting::{self, script_flags, RunKind};
+use crate::scripting::{self, script_flags, Invocation, RunKind};
 use crate::server::command::{CommandDef, Group};
 use crate::server::Ctx;
 
@@ -351,13 +351,15 @@ fn fcall_generic(ctx: &mut Ctx, args: Args, read_only: bool) {
     }
     scripting::run(
         ctx,
-        function,
-        RunKind::Function,
-        &name,
-        flags,
-        read_only,
-        &keys,
-        &argv,
+        Invocation {
+            function,
+            kind: RunKind::Function,
+            name: &name,
+            flags,
+            read_only,
+            keys: &keys,
+            argv: &argv,
+        },
     );
     // Only the function's effects are propagated (see EVAL).
     ctx.prevent_propagation();
@@ -593,7 +595,11 @@ fn function_restore(ctx: &mut Ctx, args: Args) {
             }
         }
     }
-    let policy = if args.len() == 4 { args.get(3) } else { b"append".as_slice() };
+    let policy = if args.len() == 4 {
+        args.get(3)
+    } else {
+        b"append".as_slice()
+    };
     if eq_ic(policy, "flush") {
         ctx.server.scripting.functions.flush();
     } else if eq_ic(policy, "append") {

@@ -30,7 +30,7 @@
 
 use crate::commands::eq_ic;
 use crate::resp::{parse_i64, Args};
-use crate::scripting::{self, script_flags, CachedScript, RunKind};
+use crate::scripting::{self, script_flags, CachedScript, Invocation, RunKind};
 use crate::server::command::{CommandDef, Group};
 use crate::server::Ctx;
 
@@ -159,9 +159,12 @@ fn script_container(ctx: &mut Ctx, _args: Args) {
         .error("ERR unknown subcommand. Try SCRIPT HELP.");
 }
 
+/// A script's keys and its other arguments.
+type KeysAndArgs<'a> = (Vec<&'a [u8]>, Vec<&'a [u8]>);
+
 /// Parse `numkeys` and split the rest into keys and arguments, with
 /// Redis's errors in Redis's order.
-fn split_keys<'a>(ctx: &mut Ctx, args: &Args<'a>) -> Option<(Vec<&'a [u8]>, Vec<&'a [u8]>)> {
+fn split_keys<'a>(ctx: &mut Ctx, args: &Args<'a>) -> Option<KeysAndArgs<'a>> {
     let Some(numkeys) = parse_i64(args.get(2)) else {
         ctx.reply()
             .error("ERR value is not an integer or out of range");
@@ -243,13 +246,15 @@ fn eval_generic(ctx: &mut Ctx, args: Args, by_sha: bool, read_only: bool) {
     }
     scripting::run(
         ctx,
-        function,
-        RunKind::Eval,
-        &sha,
-        flags,
-        read_only,
-        &keys,
-        &argv,
+        Invocation {
+            function,
+            kind: RunKind::Eval,
+            name: &sha,
+            flags,
+            read_only,
+            keys: &keys,
+            argv: &argv,
+        },
     );
     // The script's effects were propagated, never the script itself.
     // (Asked for after the run: the request is for the command that
@@ -279,7 +284,9 @@ fn evalsha_ro(ctx: &mut Ctx, args: Args) {
 /// the script's: `evalGetCommandFlags`).
 pub fn declares_no_writes(server: &crate::server::Server, name: &str, args: Args) -> bool {
     let flags = match name {
-        "eval" => scripting::parse_shebang(args.get(1)).map(|(f, _)| f).unwrap_or(0),
+        "eval" => scripting::parse_shebang(args.get(1))
+            .map(|(f, _)| f)
+            .unwrap_or(0),
         "evalsha" => {
             let sha = String::from_utf8_lossy(args.get(1)).to_ascii_lowercase();
             server.scripting.scripts.get(&sha).map_or(0, |s| s.flags)
@@ -310,7 +317,8 @@ fn script_exists(ctx: &mut Ctx, args: Args) {
 
 /// SCRIPT FLUSH [ASYNC|SYNC]
 fn script_flush(ctx: &mut Ctx, args: Args) {
-    if args.len() > 3 || (args.len() == 3 && !eq_ic(args.get(2), "sync") && !eq_ic(args.get(2), "async"))
+    if args.len() > 3
+        || (args.len() == 3 && !eq_ic(args.get(2), "sync") && !eq_ic(args.get(2), "async"))
     {
         ctx.reply()
             .error("ERR SCRIPT FLUSH only support SYNC|ASYNC option");
@@ -361,8 +369,7 @@ fn script_debug(ctx: &mut Ctx, args: Args) {
         ctx.reply().ok();
         return;
     }
-    ctx.reply()
-        .error("ERR Use SCRIPT DEBUG YES/SYNC/NO");
+    ctx.reply().error("ERR Use SCRIPT DEBUG YES/SYNC/NO");
 }
 
 fn script_help(ctx: &mut Ctx, _args: Args) {
