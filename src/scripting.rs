@@ -290,6 +290,7 @@ const PRELUDE: &str = r#"
 local slots = ...
 local getinfo, error, type, tostring, xpcall = debug.getinfo, error, type, tostring, xpcall
 local select, unpack, raw_pcall = select, unpack, pcall
+local ssub, raw_getmetatable, raw_setmetatable = string.sub, getmetatable, setmetatable
 
 -- Where was the script when it raised? The nearest frame of Lua code
 -- that is not this glue (named "=..."): the script ("@user_script"), or
@@ -298,7 +299,7 @@ local function place(err)
   for level = 2, 50 do
     local info = getinfo(level, 'Sl')
     if not info then return end
-    if info.what ~= 'C' and info.source:sub(1, 1) ~= '=' then
+    if info.what ~= 'C' and ssub(info.source, 1, 1) ~= '=' then
       err.source = info.source
       err.line = info.currentline
       return
@@ -321,6 +322,26 @@ local function handler(err)
   if type(err) ~= 'table' then err = {err = 'ERR ' .. tostring(err)} end
   if err.source == nil and type(err.err) == 'string' then place(err) end
   return err
+end
+
+-- Bytecode can crash the interpreter: loadstring only takes source.
+local raw_loadstring = loadstring
+loadstring = function(s, ...)
+  if type(s) == 'string' and s:sub(1, 1) == '\27' then
+    return nil, 'binary chunks are not allowed'
+  end
+  return raw_loadstring(s, ...)
+end
+
+-- getmetatable: a script may not reach the metatables that protect the
+-- read-only tables (it gets a locked stand-in) nor those of strings and
+-- the other basic types (nil: they are shared by every script).
+getmetatable = function(v)
+  if type(v) ~= 'table' then return nil end
+  if slots.readonly[v] then
+    return raw_setmetatable({}, {__newindex = slots.readonly_fn, __metatable = false})
+  end
+  return raw_getmetatable(v)
 end
 
 -- A script's pcall sees an error table as its message (what 7.0 does),
@@ -399,12 +420,10 @@ impl Engine {
         }
         redis.set(
             "sha1hex",
-            lua.create_function(|lua, v: Value| match v {
+            lua.create_function(|_, v: Value| match v {
                 Value::String(s) => Ok(sha1_hex(&s.as_bytes())),
-                Value::Integer(_) | Value::Number(_) => {
-                    let s = lua.coerce_string(v)?.expect("a number has a string form");
-                    Ok(sha1_hex(&s.as_bytes()))
-                }
+                Value::Integer(i) => Ok(sha1_hex(lua_number_text(i as f64).as_bytes())),
+                Value::Number(n) => Ok(sha1_hex(lua_number_text(n).as_bytes())),
                 _ => Err(mlua::Error::RuntimeError(
                     "wrong number of arguments".into(),
                 )),
@@ -533,6 +552,22 @@ impl Engine {
         let readonly = lua.create_table()?;
         for t in [&globals, &env, &redis, &redis_proxy] {
             readonly.raw_set(t.clone(), true)?;
+        }
+        slots.raw_set("readonly_fn", readonly_fn.clone())?;
+        // The libraries are shared by every script: scripts see them
+        // through read-only proxies (`string.x = 1` is refused).
+        for name in ["string", "table", "math", "bit", "coroutine"] {
+            let Ok(Value::Table(library)) = globals.raw_get::<Value>(name) else {
+                continue;
+            };
+            let proxy = lua.create_table()?;
+            let proxy_meta = lua.create_table()?;
+            proxy_meta.raw_set("__index", library)?;
+            proxy_meta.raw_set("__newindex", readonly_fn.clone())?;
+            proxy_meta.raw_set("__metatable", false)?;
+            proxy.set_metatable(Some(proxy_meta))?;
+            readonly.raw_set(proxy.clone(), true)?;
+            globals.raw_set(name, proxy)?;
         }
         let views = if for_functions {
             // Run-time view: `redis` and `_G`, then the real globals.
@@ -710,6 +745,41 @@ fn readonly_guard(lua: &Lua, slots: &Table, original: Function) -> mlua::Result<
     })
 }
 
+/// A Lua 5.1 number as Lua writes it (`%.14g`): 14 significant digits,
+/// trailing zeros dropped, exponent form below 1e-4 or from 1e14 on.
+/// So `2^53 - 1` is sent to a command as `9.007199254741e+15`, exactly
+/// as Redis's embedded Lua would send it.
+pub fn lua_number_text(n: f64) -> String {
+    if n.is_nan() {
+        return if n.is_sign_negative() { "-nan" } else { "nan" }.into();
+    }
+    if n.is_infinite() {
+        return if n > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    if n == 0.0 {
+        return if n.is_sign_negative() { "-0" } else { "0" }.into();
+    }
+    // Round to 14 significant digits first: the exponent is the rounded
+    // number's (9.99999999999999e13 rounds up to 1e14).
+    let sci = format!("{n:.13e}");
+    let (mantissa, exp) = sci.split_once('e').expect("exponent form");
+    let exp: i32 = exp.parse().expect("an integer exponent");
+    let trim = |s: &str| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    if !(-4..14).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{}e{sign}{:02}", trim(mantissa), exp.abs())
+    } else {
+        let decimals = (13 - exp).max(0) as usize;
+        trim(&format!("{n:.decimals$}"))
+    }
+}
+
 /// `REDIS_VERSION_NUM`: 7.0.15 is 0x07000f.
 fn redis_version_num() -> i64 {
     let mut num = 0;
@@ -758,7 +828,8 @@ fn bit_library(lua: &Lua) -> mlua::Result<Table> {
         "tohex",
         lua.create_function(|_, (n, digits): (f64, Option<f64>)| {
             let v = tobit(n) as u32;
-            let d = digits.map(tobit).unwrap_or(8);
+            // i64: `-(-2^31)` does not fit an i32.
+            let d = digits.map(tobit).unwrap_or(8) as i64;
             let (count, upper) = if d < 0 { (-d, true) } else { (d, false) };
             let count = count.clamp(1, 8) as usize;
             let full = if upper {
@@ -1108,10 +1179,8 @@ fn script_call(lua: &Lua, st: &mut RunState, args: MultiValue) -> mlua::Result<(
     for v in it {
         match v {
             Value::String(s) => argv.push(&s.as_bytes()),
-            Value::Integer(_) | Value::Number(_) => {
-                let s = lua.coerce_string(v)?.expect("a number has a string form");
-                argv.push(&s.as_bytes());
-            }
+            Value::Integer(i) => argv.push(lua_number_text(i as f64).as_bytes()),
+            Value::Number(n) => argv.push(lua_number_text(n).as_bytes()),
             _ => return fail("ERR Lua redis lib command arguments must be strings or integers"),
         }
     }
@@ -1506,3 +1575,46 @@ fn register_function(
     Ok((Value::Nil, false))
 }
 // ANCHOR_END: scripting_load_library
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_written_as_lua_5_1_writes_them() {
+        for (n, text) in [
+            (3.0, "3"),
+            (-2.5, "-2.5"),
+            (100.0, "100"),
+            (0.1, "0.1"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (1e14, "1e+14"),
+            (99999999999999.0, "99999999999999"),
+            (9007199254740991.0, "9.007199254741e+15"),
+            (1.0 / 3.0, "0.33333333333333"),
+        ] {
+            assert_eq!(lua_number_text(n), text, "{n}");
+        }
+    }
+
+    #[test]
+    fn shebang_flags_and_errors() {
+        assert_eq!(
+            parse_shebang(b"return 1"),
+            Ok((script_flags::EVAL_COMPAT, 0))
+        );
+        assert_eq!(
+            parse_shebang(b"#!lua flags=no-writes,allow-oom\nreturn 1"),
+            Ok((script_flags::NO_WRITES | script_flags::ALLOW_OOM, 31))
+        );
+        assert_eq!(
+            parse_shebang(b"#!lua name=x\n"),
+            Err("ERR Unknown lua shebang option: name=x".into())
+        );
+        assert_eq!(
+            parse_shebang(b"#!js\n"),
+            Err("ERR Unexpected engine in script shebang: #!js".into())
+        );
+    }
+}

@@ -325,8 +325,8 @@ fn script_flush(ctx: &mut Ctx, args: Args) {
         return;
     }
     ctx.server.scripting.flush();
-    // Replicas and the AOF forget the scripts too.
-    ctx.dirty(1);
+    // Not a change of the dataset: 7.0 propagates only what scripts do,
+    // so the replicas' caches are theirs to manage.
     ctx.reply().ok();
 }
 
