@@ -330,15 +330,35 @@ fn script_effects_are_propagated_wrapped_in_multi() {
         .arg(0)
         .query(&mut c)
         .unwrap();
+    // SCRIPT FLUSH is not propagated; FUNCTION LOAD is (libraries are
+    // data), and FCALL, like EVAL, sends only its effects.
+    let () = redis::cmd("SCRIPT").arg("FLUSH").query(&mut c).unwrap();
+    let lib = "#!lua name=l\nredis.register_function('bump', function(keys) return redis.call('incr', keys[1]) end)";
+    let _: String = redis::cmd("FUNCTION")
+        .arg("LOAD")
+        .arg(lib)
+        .query(&mut c)
+        .unwrap();
+    let _: i64 = redis::cmd("FCALL")
+        .arg("bump")
+        .arg(1)
+        .arg("f")
+        .query(&mut c)
+        .unwrap();
     let aof = std::fs::read(dir.join("appendonlydir/appendonly.aof.1.incr.aof")).unwrap();
     let aof = text(&aof);
+    assert!(!aof.to_lowercase().contains("flush"), "{aof}");
+    assert!(!aof.to_lowercase().contains("fcall"), "{aof}");
+    assert!(aof.contains("$4\r\nLOAD\r\n"), "{aof}");
+    assert!(aof.ends_with("*2\r\n$4\r\nincr\r\n$1\r\nf\r\n"), "{aof}");
+    let aof = aof[..aof.find("FUNCTION").unwrap()].to_string();
     // Two writes: one transaction; one write: alone; the EVALs: never.
     assert!(
         aof.contains("*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nset\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$4\r\nincr\r\n$1\r\na\r\n*1\r\n$4\r\nEXEC\r\n"),
         "{aof}"
     );
     assert!(
-        aof.ends_with("*3\r\n$3\r\nset\r\n$1\r\nb\r\n$1\r\n2\r\n"),
+        aof.contains("*1\r\n$4\r\nEXEC\r\n*3\r\n$3\r\nset\r\n$1\r\nb\r\n$1\r\n2\r\n"),
         "{aof}"
     );
     assert!(!aof.to_lowercase().contains("eval"), "{aof}");
