@@ -79,10 +79,13 @@
 //! DEBUG answers Redis's own refusal for an unsupported mode. Of the
 //! libraries Redis preloads (`cjson`, `cmsgpack`, `bit`, `struct`), only
 //! `bit` is provided (written here over Rust integers); the others are
-//! absent and reading them is the usual nonexistent-global error. Only
-//! `_G` is read-only (7.0.15 also freezes `redis`, `string` and the other
-//! library tables). `redis.log` writes to our log (stderr) with Redis's
-//! level check. ACL checks of script commands do not exist because there
+//! absent and reading them is the usual nonexistent-global error. 7.0.15
+//! freezes tables with a flag patched into its Lua; stock Lua has none,
+//! so scripts see the globals and the library tables (`redis`, `string`,
+//! `table`, `math`, `bit`, `coroutine`) through read-only proxies, and
+//! `rawset`, `setmetatable` and `getmetatable` are guarded (a proxy is
+//! empty to `pairs`, unlike Redis's frozen tables). `redis.log` writes to
+//! our log (stderr) with Redis's level check. ACL checks of script commands do not exist because there
 //! are no ACL users.
 
 use std::cell::RefCell;
