@@ -750,8 +750,7 @@ fn readonly_guard(lua: &Lua, slots: &Table, original: Function) -> mlua::Result<
 
 /// A Lua 5.1 number as Lua writes it (`%.14g`): 14 significant digits,
 /// trailing zeros dropped, exponent form below 1e-4 or from 1e14 on.
-/// So `2^53 - 1` is sent to a command as `9.007199254741e+15`, exactly
-/// as Redis's embedded Lua would send it.
+/// `redis.sha1hex(1/3)` hashes this text, as Lua's `tostring` would.
 pub fn lua_number_text(n: f64) -> String {
     if n.is_nan() {
         return if n.is_sign_negative() { "-nan" } else { "nan" }.into();
@@ -1182,8 +1181,10 @@ fn script_call(lua: &Lua, st: &mut RunState, args: MultiValue) -> mlua::Result<(
     for v in it {
         match v {
             Value::String(s) => argv.push(&s.as_bytes()),
-            Value::Integer(i) => argv.push(lua_number_text(i as f64).as_bytes()),
-            Value::Number(n) => argv.push(lua_number_text(n).as_bytes()),
+            // Numbers are sent with 17 significant digits (`%.17g`), not
+            // Lua's 14: `2^53 - 1` arrives as 9007199254740991.
+            Value::Integer(i) => argv.push(crate::resp::fmt_g17(i as f64).as_bytes()),
+            Value::Number(n) => argv.push(crate::resp::fmt_g17(n).as_bytes()),
             _ => return fail("ERR Lua redis lib command arguments must be strings or integers"),
         }
     }

@@ -57,6 +57,15 @@ fn eval_converts_between_lua_and_resp() {
         eval(&mut w, "return redis.error_reply('My Error')", &["0"]),
         "-My Error\r\n"
     );
+    // Numeric arguments are sent with 17 significant digits.
+    assert_eq!(
+        eval(
+            &mut w,
+            "redis.call('set','n',9007199254740991) redis.call('append','n',':') redis.call('append','n',0.1) return redis.call('get','n')",
+            &["0"]
+        ),
+        "$36\r\n9007199254740991:0.10000000000000001\r\n"
+    );
     // RESP to Lua: a nil bulk is false, a status is {ok=...}.
     assert_eq!(
         eval(
