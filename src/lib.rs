@@ -49,6 +49,9 @@ pub mod rdb;
 // Part VIII: replication
 pub mod replication;
 
+// Part IX: scripting
+pub mod scripting;
+
 // Tools around the server
 pub mod introspect;
 pub mod walk;

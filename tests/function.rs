@@ -1,13 +1,12 @@
-//! FUNCTION on a server with no function engine: every subcommand answers
-//! as a Redis 7.0 with no libraries does (replies checked against
-//! redis-server 7.0.15), so FUNCTION FLUSH — which each unit of Redis's
-//! test suite sends first — succeeds.
+//! FUNCTION's argument checks and its answers with no libraries loaded
+//! (replies checked against redis-server 7.0.15). Libraries and FCALL are
+//! tested in tests/scripting.rs.
 
 mod common;
 use common::*;
 
 #[test]
-fn function_subcommands_answer_as_an_empty_registry() {
+fn function_subcommands_answer_as_redis_with_no_libraries() {
     let server = start();
     let mut raw = Raw::connect(&server);
     raw.roundtrip(b"FUNCTION FLUSH\r\n", b"+OK\r\n");
@@ -33,7 +32,7 @@ fn function_subcommands_answer_as_an_empty_registry() {
     );
     raw.roundtrip(
         b"FUNCTION STATS\r\n",
-        b"*4\r\n$14\r\nrunning_script\r\n$-1\r\n$7\r\nengines\r\n*0\r\n",
+        b"*4\r\n$14\r\nrunning_script\r\n$-1\r\n$7\r\nengines\r\n*2\r\n$3\r\nLUA\r\n*4\r\n$15\r\nlibraries_count\r\n:0\r\n$15\r\nfunctions_count\r\n:0\r\n",
     );
     raw.roundtrip(b"FUNCTION DELETE x\r\n", b"-ERR Library not found\r\n");
     raw.roundtrip(
@@ -51,7 +50,7 @@ fn function_subcommands_answer_as_an_empty_registry() {
     );
     raw.roundtrip(
         b"FUNCTION LOAD \"#!lua name=lib\\nreturn 1\"\r\n",
-        b"-ERR Engine 'lua' not found\r\n",
+        b"-ERR No functions registered\r\n",
     );
     raw.roundtrip(
         b"FUNCTION DUMP\r\n",

@@ -122,6 +122,7 @@ walkthroughs!(
     rdb,
     memory,
     aof,
+    scripting,
 );
 
 /// Every file in chapters/ (but the README) has a test above, so a new

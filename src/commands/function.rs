@@ -1,52 +1,79 @@
-//! # FUNCTION: the library registry of a server without an engine
+//! # FUNCTION and FCALL: libraries of named Lua functions
 //!
-//! Redis 7.0 added *functions*: Lua libraries loaded with `FUNCTION LOAD`,
-//! kept in the keyspace's shadow (saved in RDB, replicated) and called
-//! with `FCALL`. This server runs no scripts at all, so its registry is
-//! always empty. The commands still exist, because clients and Redis's own
-//! test suite call them as housekeeping: every unit of the suite begins
-//! with `FUNCTION FLUSH`, and tools list libraries before a migration.
+//! EVAL scripts are anonymous and live in a cache the server may drop
+//! (SCRIPT FLUSH, a restart): every client must be ready to resend them.
+//! Redis 7.0's *functions* are the other way round: a library, loaded
+//! once with `FUNCTION LOAD`, registers named functions
+//! (`redis.register_function('incr_by', function(keys, args) ... end)`),
+//! and they are part of the dataset: saved with it, replicated, restored.
+//! `FCALL incr_by 1 counter 5` calls one.
 //!
-//! The invariant: every subcommand answers exactly what a Redis 7.0 with
-//! no libraries answers — `FLUSH` is `+OK` (flushing nothing is honest),
-//! `LIST` is an empty array, `DELETE` finds no library, `KILL` finds no
-//! running script — with Redis's argument checks and errors in Redis's
-//! order. The one place we cannot be Redis is `LOAD`: the library's
-//! metadata line is checked as Redis checks it, and then the engine it
-//! names is not found, because there is none. For the same reason
-//! `STATS` lists no engines (a real Redis lists `LUA`).
+//! The invariant: every function name belongs to exactly one library
+//! (the lookup is case-insensitive, as FCALL's), and a library is either
+//! loaded whole or not at all: its code runs once at load time with a
+//! restricted view of the world (only `redis.register_function`, `log`
+//! and the constants: a library that calls `redis.call` while loading
+//! could read keys that differ between the master and a replica), and
+//! only if it registered at least one function without an error is it
+//! added. A library's code must open with `#!lua name=<library>`.
+//!
+//! The engine work (compiling, the loader's view, running a function) is
+//! in `crate::scripting`; this file is the commands and their checks.
 //!
 //! ## The Redis C counterpart
 //!
-//! `functions.c`: `functionFlushCommand`, `functionListCommand`,
-//! `functionStatsCommand`, `functionDeleteCommand`, `functionKillCommand`,
-//! `functionLoadCommand` with `functionExtractLibMetaData`,
-//! `functionDumpCommand` and `functionRestoreCommand`; the help text is
-//! `functionHelpCommand`'s.
+//! `functions.c`: `functionLoadCommand`, `functionsCreateWithLibraryCtx`,
+//! `functionExtractLibMetaData`, `fcallCommandGeneric`,
+//! `functionListCommand`, `functionStatsCommand`, `functionDeleteCommand`,
+//! `functionFlushCommand`, `functionKillCommand`, `functionDumpCommand`,
+//! `functionRestoreCommand`; `function_lua.c`: `luaRegisterFunction`;
+//! the help text is `functionHelpCommand`'s.
 //!
 //! ## What we simplified
 //!
-//! `DUMP` of an empty registry is a fixed payload: the RDB version (10)
-//! and the CRC64 of nothing but that version. `RESTORE` accepts exactly
-//! that payload (restoring no libraries) and answers any other with
-//! Redis's bad-payload error; a real payload holds Lua libraries we could
-//! not load anyway. There is no async flush: there is nothing to free.
+//! There is one engine (LUA) and no engine registry. A library's load is
+//! not time-limited (Redis stops a load after 500 ms). FUNCTION FLUSH
+//! ASYNC frees synchronously. Functions are not yet written to RDB files
+//! (DUMP/RESTORE carry them; the RDB opcode is still to come).
 
 use crate::commands::eq_ic;
-use crate::resp::{Args, Reply};
+use crate::resp::{parse_i64, Aggregate, Args, Reply};
+use crate::scripting::{self, script_flags, Invocation, RunKind};
 use crate::server::command::{CommandDef, Group};
 use crate::server::Ctx;
 
-pub static COMMANDS: &[CommandDef] = &[CommandDef {
-    name: "function",
-    arity: -2,
-    flags: "",
-    since: "7.0.0",
-    summary: "Manages the server's function libraries (always none here).",
-    run: container,
-    subcommands: FUNCTION_SUBCOMMANDS,
-    ..CommandDef::base(Group::Scripting)
-}];
+pub static COMMANDS: &[CommandDef] = &[
+    CommandDef {
+        name: "function",
+        arity: -2,
+        flags: "",
+        since: "7.0.0",
+        summary: "A container for function commands.",
+        run: container,
+        subcommands: FUNCTION_SUBCOMMANDS,
+        ..CommandDef::base(Group::Scripting)
+    },
+    CommandDef {
+        name: "fcall",
+        arity: -3,
+        flags: "noscript skip_monitor may_replicate no_mandatory_keys stale",
+        since: "7.0.0",
+        summary: "Invokes a function.",
+        run: fcall,
+        get_keys: Some(crate::commands::scripting::eval_keys),
+        ..CommandDef::base(Group::Scripting)
+    },
+    CommandDef {
+        name: "fcall_ro",
+        arity: -3,
+        flags: "readonly noscript skip_monitor no_mandatory_keys stale",
+        since: "7.0.0",
+        summary: "Invokes a read-only function.",
+        run: fcall_ro,
+        get_keys: Some(crate::commands::scripting::eval_keys),
+        ..CommandDef::base(Group::Scripting)
+    },
+];
 
 static FUNCTION_SUBCOMMANDS: &[CommandDef] = &[
     CommandDef {
@@ -54,7 +81,7 @@ static FUNCTION_SUBCOMMANDS: &[CommandDef] = &[
         arity: 3,
         flags: "write noscript",
         since: "7.0.0",
-        summary: "Deletes a library: there is none to find.",
+        summary: "Deletes a library and its functions.",
         run: function_delete,
         ..CommandDef::base(Group::Scripting)
     },
@@ -63,7 +90,7 @@ static FUNCTION_SUBCOMMANDS: &[CommandDef] = &[
         arity: 2,
         flags: "noscript",
         since: "7.0.0",
-        summary: "Serializes the libraries: an empty payload.",
+        summary: "Dumps all libraries into a serialized binary payload.",
         run: function_dump,
         ..CommandDef::base(Group::Scripting)
     },
@@ -72,7 +99,7 @@ static FUNCTION_SUBCOMMANDS: &[CommandDef] = &[
         arity: -2,
         flags: "write noscript",
         since: "7.0.0",
-        summary: "Deletes every library: there are none, so OK.",
+        summary: "Deletes all libraries and functions.",
         run: function_flush,
         ..CommandDef::base(Group::Scripting)
     },
@@ -90,7 +117,7 @@ static FUNCTION_SUBCOMMANDS: &[CommandDef] = &[
         arity: 2,
         flags: "noscript allow_busy",
         since: "7.0.0",
-        summary: "Stops the running function: none ever runs.",
+        summary: "Terminates a function during execution.",
         run: function_kill,
         ..CommandDef::base(Group::Scripting)
     },
@@ -99,7 +126,7 @@ static FUNCTION_SUBCOMMANDS: &[CommandDef] = &[
         arity: -2,
         flags: "noscript",
         since: "7.0.0",
-        summary: "Lists the libraries: an empty array.",
+        summary: "Returns information about all libraries.",
         run: function_list,
         ..CommandDef::base(Group::Scripting)
     },
@@ -108,7 +135,7 @@ static FUNCTION_SUBCOMMANDS: &[CommandDef] = &[
         arity: -3,
         flags: "write denyoom noscript",
         since: "7.0.0",
-        summary: "Checks a library's metadata line, then finds no engine to run it.",
+        summary: "Creates a library.",
         run: function_load,
         ..CommandDef::base(Group::Scripting)
     },
@@ -117,7 +144,7 @@ static FUNCTION_SUBCOMMANDS: &[CommandDef] = &[
         arity: -3,
         flags: "write denyoom noscript",
         since: "7.0.0",
-        summary: "Restores a dump of libraries: only the empty one.",
+        summary: "Restores all libraries from a payload.",
         run: function_restore,
         ..CommandDef::base(Group::Scripting)
     },
@@ -126,7 +153,7 @@ static FUNCTION_SUBCOMMANDS: &[CommandDef] = &[
         arity: 2,
         flags: "noscript allow_busy",
         since: "7.0.0",
-        summary: "No running function and no engines.",
+        summary: "Returns information about a function during execution.",
         run: function_stats,
         ..CommandDef::base(Group::Scripting)
     },
@@ -151,9 +178,8 @@ fn subcommand_syntax_error(reply: &mut Reply, sub: &[u8]) {
 // ANCHOR: function_flush
 /// FUNCTION FLUSH [ASYNC|SYNC]
 ///
-/// The mode is checked as Redis checks it, then nothing is freed: the
-/// registry is empty. Redis counts the flush as a change (it propagates
-/// to replicas and the AOF), so we do too.
+/// Forgets every library and starts a fresh interpreter. A change of the
+/// dataset: propagated to replicas and the AOF.
 fn function_flush(ctx: &mut Ctx, args: Args) {
     if args.len() > 3 {
         subcommand_syntax_error(ctx.reply(), &args[1]);
@@ -164,6 +190,7 @@ fn function_flush(ctx: &mut Ctx, args: Args) {
             .error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
         return;
     }
+    ctx.server.scripting.functions.flush();
     ctx.dirty(1);
     ctx.reply().ok();
 }
@@ -172,20 +199,20 @@ fn function_flush(ctx: &mut Ctx, args: Args) {
 /// FUNCTION LIST [LIBRARYNAME pattern] [WITHCODE]
 ///
 /// Each option may appear once; a repeated one is an unknown argument,
-/// as in Redis. Whatever the filter, no library matches.
+/// as in Redis.
 fn function_list(ctx: &mut Ctx, args: Args) {
-    let (mut with_code, mut pattern) = (false, false);
+    let (mut with_code, mut pattern): (bool, Option<&[u8]>) = (false, None);
     let mut i = 2;
     while i < args.len() {
         let arg = &args[i];
         if !with_code && eq_ic(arg, "withcode") {
             with_code = true;
-        } else if !pattern && eq_ic(arg, "libraryname") {
+        } else if pattern.is_none() && eq_ic(arg, "libraryname") {
             if i + 1 >= args.len() {
                 ctx.reply().error("ERR library name argument was not given");
                 return;
             }
-            pattern = true;
+            pattern = Some(args.get(i + 1));
             i += 1;
         } else {
             let arg = String::from_utf8_lossy(arg);
@@ -194,36 +221,175 @@ fn function_list(ctx: &mut Ctx, args: Args) {
         }
         i += 1;
     }
-    ctx.reply().array(0);
+    let libraries = &ctx.server.scripting.functions.libraries;
+    let reply = &mut ctx.client.reply;
+    let at = reply.defer_len();
+    let mut n = 0;
+    for lib in libraries.values() {
+        if pattern.is_some_and(|p| !crate::glob::glob_match(p, lib.name.as_bytes(), false)) {
+            continue;
+        }
+        n += 1;
+        reply.map(if with_code { 4 } else { 3 });
+        reply.bulk(b"library_name");
+        reply.bulk(lib.name.as_bytes());
+        reply.bulk(b"engine");
+        reply.bulk(b"LUA");
+        reply.bulk(b"functions");
+        reply.array(lib.functions.len());
+        for f in &lib.functions {
+            reply.map(3);
+            reply.bulk(b"name");
+            reply.bulk(f.name.as_bytes());
+            reply.bulk(b"description");
+            match &f.description {
+                Some(d) => reply.bulk(d),
+                None => reply.null(),
+            }
+            reply.bulk(b"flags");
+            let names: Vec<&str> = script_flags::NAMES
+                .iter()
+                .filter(|(_, bit)| f.flags & bit != 0)
+                .map(|(name, _)| *name)
+                .collect();
+            reply.set(names.len());
+            for name in names {
+                reply.bulk(name.as_bytes());
+            }
+        }
+        if with_code {
+            reply.bulk(b"library_code");
+            reply.bulk(&lib.code);
+        }
+    }
+    reply.set_len(at, Aggregate::Array, n);
 }
 
-/// FUNCTION STATS: no function is running, and there are no engines.
+/// FUNCTION STATS: the running script (reachable while a script is busy)
+/// and the one engine's counts.
 fn function_stats(ctx: &mut Ctx, _args: Args) {
-    let reply = ctx.reply();
+    let functions = &ctx.server.scripting.functions;
+    let (libs, funcs) = (functions.libraries.len(), functions.function_count());
+    let running = ctx
+        .server
+        .scripting
+        .running
+        .as_ref()
+        .map(|r| (r.name.clone(), r.started.elapsed().as_millis() as i64));
+    let reply = &mut ctx.client.reply;
     reply.map(2);
     reply.bulk(b"running_script");
-    reply.null();
+    match running {
+        None => reply.null(),
+        Some((name, ms)) => {
+            reply.map(3);
+            reply.bulk(b"name");
+            reply.bulk(name.as_bytes());
+            reply.bulk(b"command");
+            reply.array(1);
+            reply.bulk(name.as_bytes());
+            reply.bulk(b"duration_ms");
+            reply.int(ms);
+        }
+    }
     reply.bulk(b"engines");
-    reply.map(0);
+    reply.map(1);
+    reply.bulk(b"LUA");
+    reply.map(2);
+    reply.bulk(b"libraries_count");
+    reply.int(libs as i64);
+    reply.bulk(b"functions_count");
+    reply.int(funcs as i64);
 }
 
 /// FUNCTION DELETE library-name
-fn function_delete(ctx: &mut Ctx, _args: Args) {
-    ctx.reply().error("ERR Library not found");
+fn function_delete(ctx: &mut Ctx, args: Args) {
+    let name = String::from_utf8_lossy(args.get(2)).into_owned();
+    if ctx.server.scripting.functions.remove(&name).is_none() {
+        ctx.reply().error("ERR Library not found");
+        return;
+    }
+    ctx.dirty(1);
+    ctx.reply().ok();
 }
 
 /// FUNCTION KILL
 fn function_kill(ctx: &mut Ctx, _args: Args) {
-    ctx.reply()
-        .error("NOTBUSY No scripts in execution right now.");
+    crate::commands::scripting::kill(ctx, true)
+}
+
+// ANCHOR: function_fcall
+/// FCALL / FCALL_RO function numkeys key... arg...
+fn fcall_generic(ctx: &mut Ctx, args: Args, read_only: bool) {
+    let Some(f) = ctx.server.scripting.functions.find(args.get(1)) else {
+        ctx.reply().error("ERR Function not found");
+        return;
+    };
+    let (function, flags, name) = (f.function.clone(), f.flags, f.name.clone());
+    let Some(numkeys) = parse_i64(args.get(2)) else {
+        ctx.reply().error("ERR Bad number of keys provided");
+        return;
+    };
+    if numkeys > (args.len() - 3) as i64 {
+        ctx.reply()
+            .error("ERR Number of keys can't be greater than number of args");
+        return;
+    }
+    if numkeys < 0 {
+        ctx.reply().error("ERR Number of keys can't be negative");
+        return;
+    }
+    let n = numkeys as usize;
+    let keys: Vec<&[u8]> = (3..3 + n).map(|i| args.get(i)).collect();
+    let argv: Vec<&[u8]> = (3 + n..args.len()).map(|i| args.get(i)).collect();
+    if let Err(msg) = scripting::prepare_for_run(ctx, flags, read_only) {
+        ctx.reply().error(msg);
+        return;
+    }
+    if !ctx.server.monitors.is_empty() {
+        crate::server::feed_monitors(ctx.server, ctx.client, args);
+    }
+    scripting::run(
+        ctx,
+        Invocation {
+            function,
+            kind: RunKind::Function,
+            name: &name,
+            flags,
+            read_only,
+            keys: &keys,
+            argv: &argv,
+        },
+    );
+    // Only the function's effects are propagated (see EVAL).
+    ctx.prevent_propagation();
+}
+// ANCHOR_END: function_fcall
+
+fn fcall(ctx: &mut Ctx, args: Args) {
+    fcall_generic(ctx, args, false)
+}
+
+fn fcall_ro(ctx: &mut Ctx, args: Args) {
+    fcall_generic(ctx, args, true)
+}
+
+/// Does this FCALL's function declare `no-writes` (it then runs during
+/// `CLIENT PAUSE WRITE`)?
+pub fn declares_no_writes(server: &crate::server::Server, args: Args) -> bool {
+    args.len() > 1
+        && server
+            .scripting
+            .functions
+            .find(args.get(1))
+            .is_some_and(|f| f.flags & script_flags::NO_WRITES != 0)
 }
 
 // ANCHOR: function_load
 /// FUNCTION LOAD [REPLACE] code
 ///
-/// The code must open with a metadata line, `#!<engine> name=<library>`.
-/// We check it with Redis's rules and errors (so a client learns about a
-/// malformed library the same way), and then report the engine missing.
+/// The code must open with a metadata line, `#!<engine> name=<library>`,
+/// checked with Redis's rules and errors; then the engine loads it.
 fn function_load(ctx: &mut Ctx, args: Args) {
     let code = args.len() - 1;
     for i in 2..code {
@@ -234,19 +400,45 @@ fn function_load(ctx: &mut Ctx, args: Args) {
             return;
         }
     }
-    let err = match library_engine(&args[code]) {
-        Ok(engine) => format!(
+    let replace = code > 2;
+    match load_code(ctx, args.get(code), replace) {
+        Ok(name) => {
+            ctx.dirty(1);
+            ctx.reply().bulk(name.as_bytes());
+        }
+        Err(e) => ctx.reply().error(&e),
+    }
+}
+
+/// Check, load and register one library's code (FUNCTION LOAD and
+/// RESTORE); returns the library's name or the error reply's text.
+fn load_code(ctx: &mut Ctx, code: &[u8], replace: bool) -> Result<String, String> {
+    let (engine, name) = library_meta(code).map_err(|e| format!("ERR {e}"))?;
+    if !engine.eq_ignore_ascii_case(b"lua") {
+        return Err(format!(
             "ERR Engine '{}' not found",
             String::from_utf8_lossy(&engine)
-        ),
-        Err(err) => format!("ERR {err}"),
-    };
-    ctx.reply().error(&err);
+        ));
+    }
+    let functions = &mut ctx.server.scripting.functions;
+    if functions.libraries.contains_key(&name) && !replace {
+        return Err(format!("ERR Library '{name}' already exists"));
+    }
+    let library = scripting::load_library(functions, &name, code)?;
+    for f in &library.functions {
+        if let Some(owner) = functions.index.get(&f.name.to_lowercase()) {
+            if *owner != name {
+                return Err(format!("ERR Function {} already exists", f.name));
+            }
+        }
+    }
+    functions.insert(library);
+    Ok(name)
 }
 
 /// Parse the metadata line (`functionExtractLibMetaData` and the name
-/// check after it); returns the engine name it asks for.
-fn library_engine(code: &[u8]) -> Result<Vec<u8>, String> {
+/// check after it); returns the engine and the library's name.
+fn library_meta(code: &[u8]) -> Result<(Vec<u8>, String), String> {
     if !code.starts_with(b"#!") {
         return Err("Missing library metadata".into());
     }
@@ -282,18 +474,81 @@ fn library_engine(code: &[u8]) -> Result<Vec<u8>, String> {
                 .into(),
         );
     }
-    Ok(engine)
+    Ok((engine, String::from_utf8_lossy(name).into_owned()))
 }
 // ANCHOR_END: function_load
 
-/// What `FUNCTION DUMP` of no libraries is: RDB version 10 as two
-/// little-endian bytes, then the CRC64 (Jones) of those two bytes, also
-/// little-endian. Byte for byte what Redis 7.0 sends.
-const EMPTY_DUMP: &[u8] = b"\x0a\x00\x5d\x9b\x5c\x40\x0f\x7f\xa2\xda";
-
-/// FUNCTION DUMP
+// ANCHOR: function_dump
+/// FUNCTION DUMP: each library as the RDB's function record (opcode
+/// `FUNCTION2`, 245, then its code as an RDB string), then the RDB
+/// version (10) as two little-endian bytes, then the CRC64 (Jones) of
+/// everything before it, little-endian: the same trailer as DUMP's.
 fn function_dump(ctx: &mut Ctx, _args: Args) {
-    ctx.reply().bulk(EMPTY_DUMP);
+    let mut out = Vec::new();
+    for lib in ctx.server.scripting.functions.libraries.values() {
+        out.push(crate::rdb::opcode::FUNCTION2);
+        rdb_string(&mut out, &lib.code);
+    }
+    out.extend_from_slice(&[10, 0]);
+    let crc = crate::rdb::crc64(0, &out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    ctx.reply().bulk(&out);
+}
+// ANCHOR_END: function_dump
+
+/// An RDB string, uncompressed: the length in the RDB's 6/14/32-bit
+/// encodings, then the bytes.
+fn rdb_string(out: &mut Vec<u8>, s: &[u8]) {
+    let n = s.len();
+    if n < 1 << 6 {
+        out.push(n as u8);
+    } else if n < 1 << 14 {
+        out.push(0x40 | (n >> 8) as u8);
+        out.push(n as u8);
+    } else {
+        out.push(0x80);
+        out.extend_from_slice(&(n as u32).to_be_bytes());
+    }
+    out.extend_from_slice(s);
+}
+
+/// Read one RDB string at `*pos` (plain or LZF-compressed, as a real
+/// Redis may write them).
+fn read_rdb_string(buf: &[u8], pos: &mut usize) -> Option<Vec<u8>> {
+    fn len(buf: &[u8], pos: &mut usize) -> Option<(usize, bool)> {
+        let first = *buf.get(*pos)?;
+        *pos += 1;
+        Some(match first >> 6 {
+            0 => ((first & 0x3f) as usize, false),
+            1 => {
+                let b = *buf.get(*pos)? as usize;
+                *pos += 1;
+                ((((first & 0x3f) as usize) << 8) | b, false)
+            }
+            3 => ((first & 0x3f) as usize, true),
+            _ if first == 0x80 => {
+                let b = buf.get(*pos..*pos + 4)?;
+                *pos += 4;
+                (u32::from_be_bytes(b.try_into().ok()?) as usize, false)
+            }
+            _ => return None,
+        })
+    }
+    let (n, encoded) = len(buf, pos)?;
+    if !encoded {
+        let s = buf.get(*pos..*pos + n)?.to_vec();
+        *pos += n;
+        return Some(s);
+    }
+    // 3 is LZF: compressed length, original length, data.
+    if n != 3 {
+        return None;
+    }
+    let (clen, _) = len(buf, pos)?;
+    let (ulen, _) = len(buf, pos)?;
+    let data = buf.get(*pos..*pos + clen)?;
+    *pos += clen;
+    crate::lzf::decompress(data, ulen)
 }
 
 /// FUNCTION RESTORE payload [FLUSH|APPEND|REPLACE]
@@ -311,10 +566,58 @@ fn function_restore(ctx: &mut Ctx, args: Args) {
             return;
         }
     }
-    if &args[2] != EMPTY_DUMP {
+    let payload = args.get(2);
+    let valid = payload.len() >= 10 && {
+        let (body, crc) = payload.split_at(payload.len() - 8);
+        let version = u16::from_le_bytes([body[body.len() - 2], body[body.len() - 1]]);
+        version <= 10 && crate::rdb::crc64(0, body).to_le_bytes() == crc
+    };
+    if !valid {
         ctx.reply()
             .error("ERR DUMP payload version or checksum are wrong");
         return;
+    }
+    let records = &payload[..payload.len() - 10];
+    let mut codes = Vec::new();
+    let mut pos = 0;
+    while pos < records.len() {
+        let code = (records[pos] == crate::rdb::opcode::FUNCTION2)
+            .then(|| {
+                pos += 1;
+                read_rdb_string(records, &mut pos)
+            })
+            .flatten();
+        match code {
+            Some(code) => codes.push(code),
+            None => {
+                ctx.reply().error("ERR given type is not a function");
+                return;
+            }
+        }
+    }
+    let policy = if args.len() == 4 {
+        args.get(3)
+    } else {
+        b"append".as_slice()
+    };
+    if eq_ic(policy, "flush") {
+        ctx.server.scripting.functions.flush();
+    } else if eq_ic(policy, "append") {
+        for code in &codes {
+            if let Ok((_, name)) = library_meta(code) {
+                if ctx.server.scripting.functions.libraries.contains_key(&name) {
+                    ctx.reply()
+                        .error(&format!("ERR Library {name} already exists"));
+                    return;
+                }
+            }
+        }
+    }
+    for code in &codes {
+        if let Err(e) = load_code(ctx, code, true) {
+            ctx.reply().error(&e);
+            return;
+        }
     }
     ctx.dirty(1);
     ctx.reply().ok();

@@ -23,6 +23,7 @@ pub mod multi;
 pub mod persistence;
 pub mod pubsub;
 pub mod replication;
+pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -55,6 +56,7 @@ pub static ALL: &[&[CommandDef]] = &[
     memory::COMMANDS,
     crate::aof::COMMANDS,
     function::COMMANDS,
+    scripting::COMMANDS,
     replication::COMMANDS,
 ];
 

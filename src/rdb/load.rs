@@ -666,7 +666,7 @@ pub fn load_prefix(
                 return Err("The RDB file contains module AUX data, but this server has no modules. Refusing to load it.".into())
             }
             opcode::FUNCTION | opcode::FUNCTION2 => {
-                return Err("The RDB file contains functions (FUNCTION LOAD), which this server does not implement. Refusing to load it.".into())
+                return Err("The RDB file contains functions (FUNCTION LOAD), which this server cannot read from an RDB file yet (FUNCTION RESTORE can load them). Refusing to load it.".into())
             }
             _ => {
                 let key = r.string()?;

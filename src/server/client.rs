@@ -196,6 +196,9 @@ pub struct Client {
     /// The replication offset right after this client's last propagated
     /// write (Redis's `c->woff`): what WAIT waits for.
     pub write_offset: i64,
+    /// The fake client a script's `redis.call` runs on (Redis's
+    /// `CLIENT_LUA`): MONITOR shows it as `lua`.
+    pub lua: bool,
 }
 
 impl Client {
@@ -236,6 +239,7 @@ impl Client {
             reply_in_flight: 0,
             replica: None,
             write_offset: 0,
+            lua: false,
         }
     }
 

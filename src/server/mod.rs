@@ -194,6 +194,9 @@ pub struct Server {
     pub aof: crate::aof::Aof,
     /// The primary's replication state: id, offset, backlog, replicas.
     pub replication: crate::replication::Replication,
+    /// The Lua interpreter, the script cache and the running script
+    /// (`crate::scripting`).
+    pub scripting: crate::scripting::Scripting,
     /// This server's `rename-command` lines, resolved against the table.
     pub renames: command::Renames,
 }
@@ -242,6 +245,7 @@ impl Server {
             propagate: Default::default(),
             aof: Default::default(),
             replication: Default::default(),
+            scripting: Default::default(),
             // A bad line stopped the server at startup (main.rs); here only
             // valid ones can arrive.
             renames: command::Renames::resolve(table, &config.rename_commands).unwrap_or_default(),
@@ -730,7 +734,10 @@ pub fn process_command(server: &mut Server, client: &mut Client, args: Args) -> 
     }
     let exec_of_writes = cmd.full_name == "exec" && crate::multi::queued_may_replicate(client);
     if let Some(until) = server.paused_for(cmd, exec_of_writes) {
-        return Flow::Paused(until);
+        // A script that declares `no-writes` runs during a write pause.
+        if !crate::commands::scripting::declares_no_writes(server, cmd.full_name, args) {
+            return Flow::Paused(until);
+        }
     }
     // Inside MULTI, a command is stored for EXEC instead of run.
     if client.multi.active && !crate::multi::runs_inside_multi(cmd) {
@@ -883,14 +890,16 @@ pub fn call(server: &mut Server, client: &mut Client, cmd: &'static Command, arg
 // ANCHOR_END: call
 
 /// MONITOR's line: `+1339518083.107412 [0 127.0.0.1:60866] "keys" "*"`.
-fn feed_monitors(server: &mut Server, client: &mut Client, args: Args) {
+pub fn feed_monitors(server: &mut Server, client: &mut Client, args: Args) {
     let us = unix_us();
+    // A command a script runs shows `lua` where the address would be.
+    let addr: &dyn std::fmt::Display = if client.lua { &"lua" } else { &client.addr };
     let mut line = format!(
         "{}.{:06} [{} {}]",
         us / 1_000_000,
         us % 1_000_000,
         client.db,
-        client.addr
+        addr
     );
     for a in args.iter() {
         line.push(' ');
