@@ -286,7 +286,7 @@ pub struct Replication {
     /// The id of the current history.
     pub replid: String,
     /// The previous history's id, valid up to `second_replid_offset`
-    /// (after a failover; always cleared here since we are never promoted).
+    /// (set when a replica is promoted, or follows a promoted primary).
     pub replid2: String,
     /// Bytes of the stream produced so far.
     pub master_repl_offset: i64,

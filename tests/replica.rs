@@ -361,6 +361,12 @@ fn a_replica_refuses_writes_and_with_its_link_down_stale_reads() {
     let _: () = c.set("k", "v").unwrap();
     let mut w = Wire::connect(&server);
     let port = dead_port.to_string();
+    // A client parked in BLPOP on the primary is released with an error.
+    let mut parked = Wire::connect(&server);
+    parked.send(&[b"BLPOP", b"queue", b"0"]);
+    eventually("the BLPOP to park", || {
+        info_field(&mut c, "clients", "blocked_clients") == "1"
+    });
     assert_eq!(
         call(&mut w, &["REPLICAOF", "127.0.0.1", "abc"]),
         "-ERR Invalid master port"
@@ -370,6 +376,11 @@ fn a_replica_refuses_writes_and_with_its_link_down_stale_reads() {
         "-ERR Invalid master port"
     );
     assert_eq!(call(&mut w, &["REPLICAOF", "127.0.0.1", &port]), "+OK");
+    assert_eq!(
+        parked.reply().trim_end(),
+        "-UNBLOCKED force unblock from blocking operation, instance state changed \
+         (master -> replica?)"
+    );
     assert_eq!(
         call(&mut w, &["REPLICAOF", "127.0.0.1", &port]),
         "+OK Already connected to specified master"

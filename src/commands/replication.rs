@@ -2,12 +2,14 @@
 //!
 //! The commands a replica (or a tool such as `redis-cli --replica`, or
 //! Redis's test suite) sends to a primary, and the two a client asks a
-//! primary about its replicas. The mechanism behind them (ids, offsets,
-//! backlog, states) is `crate::replication`; this file parses and answers,
-//! with Redis 7.0's replies and errors.
+//! primary about its replicas, plus REPLICAOF, which turns this server
+//! into a replica (or back). The mechanism behind them (ids, offsets,
+//! backlog, states) is `crate::replication` and, for the replica's side,
+//! `crate::replication::replica`; this file parses and answers, with
+//! Redis 7.0's replies and errors.
 //!
 //! Redis: `src/replication.c`, `syncCommand` (SYNC and PSYNC),
-//! `replconfCommand`, `waitCommand`, `roleCommand`.
+//! `replconfCommand`, `waitCommand`, `roleCommand`, `replicaofCommand`.
 
 use crate::commands::eq_ic;
 use crate::replication::{self, AckWaiter, ReplicaState};

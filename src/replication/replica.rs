@@ -273,14 +273,35 @@ fn drop_master_client(s: &mut Server) {
     }
 }
 
+/// Clients parked in BLPOP or WAIT on a primary would wait for writes
+/// that can no longer happen here: they get an error and are closed
+/// (`disconnectAllBlockedClients`).
+fn disconnect_blocked_clients(s: &mut Server) {
+    let clients: Vec<_> = s.clients.values().cloned().collect();
+    for rc in clients {
+        let Ok(mut c) = rc.try_borrow_mut() else {
+            continue;
+        };
+        if c.blocked.is_none() {
+            continue;
+        }
+        s.unblock_client(&mut c);
+        c.reply.error(
+            "UNBLOCKED force unblock from blocking operation, instance state changed \
+             (master -> replica?)",
+        );
+        c.close_after_reply = true;
+        c.wake.notify_one();
+    }
+}
+
 // ANCHOR: replica_set_master
 /// `REPLICAOF host port` (`replicationSetMaster`). Our current history is
 /// kept as the one to continue ("cached master using myself"): if the new
 /// primary was our replica, it knows our id and a PSYNC continues.
 pub fn set_master(s: &mut Server, host: String, port: u16) {
     drop_master_client(s);
-    // Clients parked in WAIT or BLPOP on a primary must not wait for a
-    // stream that will now come from elsewhere (Redis unblocks them too).
+    disconnect_blocked_clients(s);
     s.config.replicaof = Some((host.clone(), port));
     let side = &mut s.replication.replica;
     side.cached = true;
