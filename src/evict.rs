@@ -400,6 +400,11 @@ pub fn perform_evictions(server: &mut Server, now_ms: i64) -> EvictResult {
     if maxmemory == 0 || server.pause.is_some() {
         return EvictResult::Ok;
     }
+    // A replica's memory is its primary's business (its DELs would also
+    // diverge from the stream): `replica-ignore-maxmemory yes`.
+    if server.config.replica_ignore_maxmemory && crate::replication::replica::is_replica(server) {
+        return EvictResult::Ok;
+    }
     let used = crate::memory::used_memory() as u64;
     if used <= maxmemory {
         server.evict.continue_in_cron = false;

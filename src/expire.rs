@@ -120,6 +120,12 @@ impl Server {
     ///   the pause ends, so that the dataset does not change under a
     ///   failover.
     pub fn expire_if_needed(&mut self, db: usize, key: &[u8], now_ms: i64) -> bool {
+        if crate::replication::replica::is_replica(self) {
+            // A replica never deletes: the primary's DEL will. Until then
+            // the key reads as gone, except to the master client, which
+            // must find what its primary found (Redis's `expireIfNeeded`).
+            return !self.replication.replica.applying && self.dbs[db].is_expired(key, now_ms);
+        }
         if self.expiry_paused() {
             return self.dbs[db].is_expired(key, now_ms);
         }
@@ -132,10 +138,11 @@ impl Server {
     }
 
     /// Are expiry deletions on hold? True while a `CLIENT PAUSE` lasts
-    /// (Redis's `checkClientPauseTimeoutAndReturnIfPaused`); a replica
-    /// will answer true as well once replication exists.
+    /// (Redis's `checkClientPauseTimeoutAndReturnIfPaused`), and always on
+    /// a replica (only its primary expires keys).
     pub fn expiry_paused(&self) -> bool {
-        matches!(self.pause, Some(p) if Instant::now() < p.until)
+        crate::replication::replica::is_replica(self)
+            || matches!(self.pause, Some(p) if Instant::now() < p.until)
     }
 }
 // ANCHOR_END: expire_lazy

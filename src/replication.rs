@@ -113,7 +113,10 @@
 //!   and copy each write into each replica's output buffer.
 //! - A WAIT deadline is checked by the cron (10 times a second), so a
 //!   timed-out WAIT answers up to 100 ms late.
-//! - Only the primary's side: this server cannot be a replica yet.
+//! - The replica's side (REPLICAOF, the handshake, applying the stream,
+//!   chained replication) is [`replica`].
+
+pub mod replica;
 
 use std::io::Read;
 use std::time::Instant;
@@ -149,6 +152,9 @@ pub struct ReplicaLink {
     pub preamble: Vec<u8>,
     /// The RDB file being sent (state `SendBulk`).
     pub rdb_file: Option<std::fs::File>,
+    /// This client is the other way round: the link to *our* primary
+    /// (the master client, [`replica`]); `state` stays `None`.
+    pub master: bool,
 }
 
 /// Where a replica is in its synchronisation (`SLAVE_STATE_*`).
@@ -280,7 +286,7 @@ pub struct Replication {
     /// The id of the current history.
     pub replid: String,
     /// The previous history's id, valid up to `second_replid_offset`
-    /// (after a failover; always cleared here since we are never promoted).
+    /// (set when a replica is promoted, or follows a promoted primary).
     pub replid2: String,
     /// Bytes of the stream produced so far.
     pub master_repl_offset: i64,
@@ -306,6 +312,8 @@ pub struct Replication {
     pub get_ack_pending: bool,
     /// Clients parked in WAIT (`server.clients_waiting_acks`).
     pub waiting: Vec<AckWaiter>,
+    /// Our side as a replica, when `replicaof` names a primary.
+    pub replica: replica::ReplicaSide,
 }
 
 impl Default for Replication {
@@ -329,6 +337,7 @@ impl Default for Replication {
             sync_partial_err: 0,
             get_ack_pending: false,
             waiting: Vec::new(),
+            replica: replica::ReplicaSide::default(),
         }
     }
 }
@@ -339,6 +348,22 @@ impl Replication {
     #[inline]
     pub fn active(&self) -> bool {
         self.backlog.is_some()
+    }
+
+    /// A backlog for a replica that just took its primary's history: it
+    /// starts after the current offset (`createReplicationBacklog`).
+    pub fn ensure_backlog(&mut self, size: usize) {
+        if self.backlog.is_none() {
+            self.backlog = Some(Backlog::new(size, self.master_repl_offset + 1));
+        }
+    }
+
+    /// Count the backlog's time to live from now (a promoted replica's
+    /// replicas get `repl-backlog-ttl` to come back).
+    pub fn mark_no_replicas_now(&mut self) {
+        if self.replicas.is_empty() {
+            self.no_replicas_since = Some(Instant::now());
+        }
     }
 
     /// A new history (`changeReplicationId` + `clearReplicationId2`).
@@ -372,7 +397,9 @@ pub fn replica_name(c: &Client) -> String {
 /// command that touches no key (PING, REPLCONF GETACK), which never needs
 /// a SELECT.
 pub fn feed(s: &mut Server, db: Option<usize>, command: &[u8]) {
-    if !s.replication.active() {
+    // A replica's stream is its primary's, passed on byte for byte
+    // (`replica::stream_loop`); nothing it executes is fed a second time.
+    if !s.replication.active() || replica::is_replica(s) {
         return;
     }
     if let Some(db) = db {
@@ -389,7 +416,7 @@ pub fn feed(s: &mut Server, db: Option<usize>, command: &[u8]) {
 
 /// Number the bytes, keep them in the backlog, and give them to every
 /// replica whose offset is fixed (all but `WaitBgsaveStart`).
-fn write_stream(s: &mut Server, bytes: &[u8]) {
+pub(crate) fn write_stream(s: &mut Server, bytes: &[u8]) {
     let r = &mut s.replication;
     r.master_repl_offset += bytes.len() as i64;
     let end = r.master_repl_offset;
@@ -794,11 +821,21 @@ pub fn count_acks(s: &Server, offset: i64, current: Option<&Client>) -> i64 {
 pub fn save_position(s: &Server) -> Option<crate::rdb::ReplAux> {
     let r = &s.replication;
     r.backlog.as_ref()?;
+    // A replica's stream is in the db its master client last selected.
+    let stream_db = if replica::is_replica(s) {
+        r.replica
+            .master_client
+            .and_then(|id| s.clients.get(&id))
+            .and_then(|rc| rc.try_borrow().ok().map(|c| c.db))
+            .unwrap_or(r.replica.stream_db)
+    } else {
+        r.selected_db.unwrap_or(0)
+    };
     let mut replid = [b'0'; 40];
     let id = r.replid.as_bytes();
     replid[..id.len().min(40)].copy_from_slice(&id[..id.len().min(40)]);
     Some(crate::rdb::ReplAux {
-        stream_db: r.selected_db.unwrap_or(0),
+        stream_db,
         replid,
         offset: r.master_repl_offset,
     })
@@ -843,6 +880,10 @@ pub fn good_replicas(s: &Server, current: Option<&Client>) -> u32 {
 /// first are attached (`checkGoodReplicasStatus`; either at 0 turns the
 /// rule off).
 pub fn enough_good_replicas(s: &Server, current: Option<&Client>) -> bool {
+    // Only a primary applies the rule (a replica obeys its own primary).
+    if replica::is_replica(s) {
+        return true;
+    }
     let need = s.config.min_replicas_to_write;
     need == 0 || s.config.min_replicas_max_lag == 0 || good_replicas(s, current) >= need
 }
@@ -960,7 +1001,13 @@ pub fn cron(s: &mut Server) {
     // No replica for `repl-backlog-ttl` seconds: free the backlog, and with
     // it the history (a replica coming back later cannot continue).
     let ttl = s.config.repl_backlog_ttl;
-    if let (Some(since), true) = (s.replication.no_replicas_since, s.replication.active()) {
+    // A replica keeps its backlog: it is its primary's history.
+    let keeps = replica::is_replica(s);
+    if let (Some(since), true, false) = (
+        s.replication.no_replicas_since,
+        s.replication.active(),
+        keeps,
+    ) {
         if ttl > 0 && now.duration_since(since).as_secs() >= ttl {
             let r = &mut s.replication;
             r.new_history();
@@ -981,7 +1028,12 @@ pub fn cron(s: &mut Server) {
 pub fn info_section(s: &Server, out: &mut String, current: Option<&Client>) {
     use std::fmt::Write;
     let r = &s.replication;
-    out.push_str("# Replication\r\nrole:master\r\n");
+    if replica::is_replica(s) {
+        out.push_str("# Replication\r\nrole:slave\r\n");
+        replica::info_fields(s, out);
+    } else {
+        out.push_str("# Replication\r\nrole:master\r\n");
+    }
     let mut lines = String::new();
     let mut n = 0;
     let now = Instant::now();

@@ -123,6 +123,7 @@ walkthroughs!(
     memory,
     aof,
     scripting,
+    replication,
 );
 
 /// Every file in chapters/ (but the README) has a test above, so a new

@@ -2,12 +2,14 @@
 //!
 //! The commands a replica (or a tool such as `redis-cli --replica`, or
 //! Redis's test suite) sends to a primary, and the two a client asks a
-//! primary about its replicas. The mechanism behind them (ids, offsets,
-//! backlog, states) is `crate::replication`; this file parses and answers,
-//! with Redis 7.0's replies and errors.
+//! primary about its replicas, plus REPLICAOF, which turns this server
+//! into a replica (or back). The mechanism behind them (ids, offsets,
+//! backlog, states) is `crate::replication` and, for the replica's side,
+//! `crate::replication::replica`; this file parses and answers, with
+//! Redis 7.0's replies and errors.
 //!
 //! Redis: `src/replication.c`, `syncCommand` (SYNC and PSYNC),
-//! `replconfCommand`, `waitCommand`, `roleCommand`.
+//! `replconfCommand`, `waitCommand`, `roleCommand`, `replicaofCommand`.
 
 use crate::commands::eq_ic;
 use crate::replication::{self, AckWaiter, ReplicaState};
@@ -93,6 +95,14 @@ fn may_sync(ctx: &mut Ctx) -> bool {
         .as_ref()
         .is_some_and(|l| l.state.is_some())
     {
+        return false;
+    }
+    // A replica serves replicas only with a history to give them.
+    if replication::replica::is_replica(ctx.server)
+        && ctx.server.replication.replica.state != replication::replica::LinkState::Connected
+    {
+        ctx.reply()
+            .error("NOMASTERLINK Can't SYNC while not connected with my master");
         return false;
     }
     // The RDB and the stream must be the first bytes after the command.
@@ -189,8 +199,18 @@ fn replconf(ctx: &mut Ctx, args: Args) {
             return;
             // ANCHOR_END: repl_ack
         } else if eq_ic(opt, "getack") {
-            // Only a replica answers GETACK (with an ACK); a primary
+            // Only a replica answers GETACK, and only to its primary: with
+            // the offset it has applied (`replicationSendAck`). A primary
             // ignores it, silently.
+            if replication::replica::is_master_client(ctx.client) {
+                let offset = ctx.server.replication.master_repl_offset.to_string();
+                let reply = ctx.reply();
+                reply.array(3);
+                reply.bulk(b"REPLCONF");
+                reply.bulk(b"ACK");
+                reply.bulk(offset.as_bytes());
+                ctx.server.replication.replica.force_reply = true;
+            }
             return;
         } else if eq_ic(opt, "rdb-only") {
             match parse_i64(val) {
@@ -258,23 +278,72 @@ fn wait(ctx: &mut Ctx, args: Args) {
 }
 // ANCHOR_END: repl_wait_command
 
-/// REPLICAOF NO ONE | REPLICAOF host port. We are always a primary:
-/// `NO ONE` is the no-op Redis answers `+OK` to; following another server
-/// (the replica's side of the protocol) is not built, and says so.
+// ANCHOR: repl_replicaof_command
+/// REPLICAOF NO ONE | REPLICAOF host port (`replicaofCommand`): promote
+/// ourselves, or follow a primary. The link itself is made by the link
+/// task (`replication::replica::run`), after the `+OK`.
 fn replicaof(ctx: &mut Ctx, args: Args) {
+    if ctx.server.config.cluster_enabled {
+        return ctx.reply().err("REPLICAOF not allowed in cluster mode.");
+    }
     if eq_ic(&args[1], "no") && eq_ic(&args[2], "one") {
+        if replication::replica::is_replica(ctx.server) {
+            replication::replica::unset_master(ctx.server);
+            eprintln!(
+                "{} * MASTER MODE enabled (user request from 'id={} addr={}')",
+                std::process::id(),
+                ctx.client.id,
+                ctx.client.addr
+            );
+        }
         return ctx.reply().ok();
     }
-    if !parse_i64(&args[2]).is_some_and(|p| (0..=65535).contains(&p)) {
-        return ctx.reply().err("Invalid master port");
+    // A replica of ours cannot make us a replica: that would cut its own
+    // link in the middle of its command.
+    if ctx.client.is_replica() {
+        return ctx
+            .reply()
+            .err("Command is not valid when client is a replica.");
     }
-    ctx.reply()
-        .err("REPLICAOF host port is not supported: this server can only be a primary");
+    let Some(port) = parse_i64(&args[2]).filter(|p| (0..=65535).contains(p)) else {
+        return ctx.reply().err("Invalid master port");
+    };
+    let host = String::from_utf8_lossy(&args[1]).into_owned();
+    let same = ctx
+        .server
+        .config
+        .replicaof
+        .as_ref()
+        .is_some_and(|(h, p)| h.eq_ignore_ascii_case(&host) && *p as i64 == port);
+    if same {
+        eprintln!(
+            "{} * REPLICAOF would result into synchronization with the master we are already \
+             connected with. No operation performed.",
+            std::process::id()
+        );
+        return ctx
+            .reply()
+            .simple("OK Already connected to specified master");
+    }
+    replication::replica::set_master(ctx.server, host, port as u16);
+    eprintln!(
+        "{} * REPLICAOF {}:{port} enabled (user request from 'id={} addr={}')",
+        std::process::id(),
+        String::from_utf8_lossy(&args[1]),
+        ctx.client.id,
+        ctx.client.addr
+    );
+    ctx.reply().ok();
 }
+// ANCHOR_END: repl_replicaof_command
 
 /// ROLE, for a master: `["master", offset, [[ip, port, ack offset], ...]]`
 /// with the online replicas only.
 fn role(ctx: &mut Ctx, _args: Args) {
+    if replication::replica::is_replica(ctx.server) {
+        let s = &*ctx.server;
+        return replication::replica::role_reply(s, &mut ctx.client.reply);
+    }
     let mut rows = Vec::new();
     for id in &ctx.server.replication.replicas {
         let Some(Ok(c)) = ctx.server.clients.get(id).map(|rc| rc.try_borrow()) else {

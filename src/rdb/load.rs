@@ -32,6 +32,9 @@ use crate::skiplist::Skiplist;
 pub struct LoadStats {
     pub keys_loaded: u64,
     pub keys_expired: u64,
+    /// The `repl-stream-db` aux field: the db a primary's stream was in
+    /// when the snapshot was taken (a replica's master client starts there).
+    pub repl_stream_db: Option<usize>,
 }
 
 type LoadResult<T> = Result<T, String>;
@@ -658,9 +661,14 @@ pub fn load_prefix(
                 let _ = dbs[db].expires.expand(expires);
             }
             opcode::AUX => {
-                // redis-ver, ctime, used-mem, repl-*: informational here.
-                r.string()?;
-                r.string()?;
+                // redis-ver, ctime, used-mem, repl-*: informational here,
+                // except the stream's db, which a replica needs.
+                let name = r.string()?;
+                let value = r.string()?;
+                if name == b"repl-stream-db" {
+                    stats.repl_stream_db =
+                        std::str::from_utf8(&value).ok().and_then(|v| v.parse().ok());
+                }
             }
             opcode::MODULE_AUX => {
                 return Err("The RDB file contains module AUX data, but this server has no modules. Refusing to load it.".into())

@@ -250,7 +250,9 @@ impl Client {
     /// Which CLIENT LIST TYPE this client is. Replication will add its
     /// cases; a MONITOR counts as normal, as in Redis.
     pub fn client_type(&self) -> ClientType {
-        if self.is_replica() {
+        if crate::replication::replica::is_master_client(self) {
+            ClientType::Master
+        } else if self.is_replica() {
             ClientType::Replica
         } else if self.pubsub.active() {
             ClientType::PubSub
@@ -330,6 +332,9 @@ impl Client {
         let mut f = String::new();
         if self.is_replica() {
             f.push('S');
+        }
+        if crate::replication::replica::is_master_client(self) {
+            f.push('M');
         }
         if self.monitor {
             f.push('O');

@@ -189,6 +189,7 @@ fn spawn_accepts(server: &Rc<RefCell<Server>>, listeners: Vec<TcpListener>) {
 /// Accept connections on every listener until SHUTDOWN; run the cron.
 pub async fn serve(server: Rc<RefCell<Server>>, listeners: Vec<TcpListener>) {
     tokio::task::spawn_local(super::cron::run(server.clone()));
+    tokio::task::spawn_local(crate::replication::replica::run(server.clone()));
     let shutdown = server.borrow().shutdown.clone();
     let changed = server.borrow().listeners.changed.clone();
     spawn_accepts(&server, listeners);

@@ -706,6 +706,13 @@ pub fn process_command(server: &mut Server, client: &mut Client, args: Args) -> 
             return Flow::Continue;
         }
     }
+    // A replica refuses writes (`replica-read-only`) and, with its link
+    // down, stale reads (`replica-serve-stale-data no`).
+    if let Some(msg) = crate::replication::replica::refusal(server, client, cmd) {
+        server.command_stats[cmd.stats_index].rejected_calls += 1;
+        reject(server, client, Some(cmd), msg);
+        return Flow::Continue;
+    }
     // RESP2 subscribed mode: replies and messages would be indistinguishable
     // arrays, so only the subscription commands are allowed (the pubsub
     // chapter). RESP3 tells them apart (push frames): no limit there.
