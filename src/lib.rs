@@ -48,6 +48,9 @@ pub mod rdb;
 // Part VIII: replication
 pub mod replication;
 
+// Part IX: security
+pub mod acl;
+
 // Tools around the server
 pub mod introspect;
 pub mod walk;

@@ -603,6 +603,9 @@ fn rebind_if_moved(server: &mut Server, before: crate::server::Config) -> Result
 /// nothing here; `hz` is copied because `dynamic-hz` raises the running
 /// value above the configured one (Redis's `updateHZ` apply function).
 fn apply_config_change(server: &mut Server, name: &str) {
+    if name == "requirepass" {
+        crate::acl::update_default_user_password(server);
+    }
     if name == "hz" {
         server.hz = server.config.hz;
     }
