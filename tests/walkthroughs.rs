@@ -121,6 +121,7 @@ walkthroughs!(
     rdb,
     memory,
     aof,
+    acl,
 );
 
 /// Every file in chapters/ (but the README) has a test above, so a new

@@ -53,7 +53,7 @@ pub static COMMANDS: &[CommandDef] = &[CommandDef {
     arity: -2,
     flags: "",
     since: "6.0.0",
-    summary: "A container for Access List Control commands.",
+    summary: "Shows and edits ACL users (a container for subcommands).",
     run: acl_container,
     subcommands: ACL_SUBCOMMANDS,
     ..CommandDef::base(Group::Server)
@@ -65,7 +65,7 @@ static ACL_SUBCOMMANDS: &[CommandDef] = &[
         arity: -2,
         flags: ACL_SELF,
         since: "6.0.0",
-        summary: "Lists the ACL categories, or the commands inside a category.",
+        summary: "The ACL categories, or the commands of one category.",
         run: acl_cat,
         ..CommandDef::base(Group::Server)
     },
@@ -74,7 +74,7 @@ static ACL_SUBCOMMANDS: &[CommandDef] = &[
         arity: -3,
         flags: ACL_ADMIN,
         since: "6.0.0",
-        summary: "Deletes ACL users, and terminates their connections.",
+        summary: "Removes users and disconnects their clients.",
         run: acl_deluser,
         ..CommandDef::base(Group::Server)
     },
@@ -83,7 +83,7 @@ static ACL_SUBCOMMANDS: &[CommandDef] = &[
         arity: -4,
         flags: ACL_ADMIN,
         since: "7.0.0",
-        summary: "Simulates the execution of a command by a user, without executing the command.",
+        summary: "Tells whether a user could run a command, without running it.",
         run: acl_dryrun,
         ..CommandDef::base(Group::Server)
     },
@@ -92,8 +92,7 @@ static ACL_SUBCOMMANDS: &[CommandDef] = &[
         arity: -2,
         flags: ACL_SELF,
         since: "6.0.0",
-        summary:
-            "Generates a pseudorandom, secure password that can be used to identify ACL users.",
+        summary: "A random hex password of the given number of bits.",
         run: acl_genpass,
         ..CommandDef::base(Group::Server)
     },
@@ -102,7 +101,7 @@ static ACL_SUBCOMMANDS: &[CommandDef] = &[
         arity: 3,
         flags: ACL_ADMIN,
         since: "6.0.0",
-        summary: "Lists the ACL rules of a user.",
+        summary: "One user's flags, password digests and selectors.",
         run: acl_getuser,
         ..CommandDef::base(Group::Server)
     },
@@ -111,7 +110,7 @@ static ACL_SUBCOMMANDS: &[CommandDef] = &[
         arity: 2,
         flags: "loading stale",
         since: "6.0.0",
-        summary: "Returns helpful text about the different subcommands.",
+        summary: "Lists the ACL subcommands.",
         run: acl_help,
         ..CommandDef::base(Group::Server)
     },
@@ -120,7 +119,7 @@ static ACL_SUBCOMMANDS: &[CommandDef] = &[
         arity: 2,
         flags: ACL_ADMIN,
         since: "6.0.0",
-        summary: "Dumps the effective rules in ACL file format.",
+        summary: "Every user as the rules that recreate it.",
         run: acl_list,
         ..CommandDef::base(Group::Server)
     },
@@ -129,7 +128,7 @@ static ACL_SUBCOMMANDS: &[CommandDef] = &[
         arity: 2,
         flags: ACL_ADMIN,
         since: "6.0.0",
-        summary: "Reloads the rules from the configured ACL file.",
+        summary: "Replaces every user with the aclfile's.",
         run: acl_load,
         ..CommandDef::base(Group::Server)
     },
@@ -138,7 +137,7 @@ static ACL_SUBCOMMANDS: &[CommandDef] = &[
         arity: -2,
         flags: ACL_ADMIN,
         since: "6.0.0",
-        summary: "Lists recent security events generated due to commands rejected by ACL rules.",
+        summary: "Recent refusals, newest first, or RESET.",
         run: acl_log,
         ..CommandDef::base(Group::Server)
     },
@@ -147,7 +146,7 @@ static ACL_SUBCOMMANDS: &[CommandDef] = &[
         arity: 2,
         flags: ACL_ADMIN,
         since: "6.0.0",
-        summary: "Saves the effective ACL rules in the configured ACL file.",
+        summary: "Writes every user to the aclfile.",
         run: acl_save,
         ..CommandDef::base(Group::Server)
     },
@@ -156,7 +155,7 @@ static ACL_SUBCOMMANDS: &[CommandDef] = &[
         arity: -3,
         flags: ACL_ADMIN,
         since: "6.0.0",
-        summary: "Creates and modifies an ACL user and its rules.",
+        summary: "Creates a user or applies rules to it, all or nothing.",
         run: acl_setuser,
         ..CommandDef::base(Group::Server)
     },
@@ -165,7 +164,7 @@ static ACL_SUBCOMMANDS: &[CommandDef] = &[
         arity: 2,
         flags: ACL_ADMIN,
         since: "6.0.0",
-        summary: "Lists all ACL users.",
+        summary: "The user names, sorted.",
         run: acl_users,
         ..CommandDef::base(Group::Server)
     },
@@ -174,7 +173,7 @@ static ACL_SUBCOMMANDS: &[CommandDef] = &[
         arity: 2,
         flags: ACL_SELF,
         since: "6.0.0",
-        summary: "Returns the authenticated username of the current connection.",
+        summary: "The user this connection is logged in as.",
         run: acl_whoami,
         ..CommandDef::base(Group::Server)
     },
