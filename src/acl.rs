@@ -69,9 +69,6 @@
 //!   command write access. Redis 7.0's key specs are finer (a `write`
 //!   command that also returns the value, like GETDEL, needs both; EXISTS
 //!   needs neither). Noted as an exercise.
-//! - EXEC does not re-check queued commands against rules changed while
-//!   the transaction was being queued (Redis answers those with a NOPERM
-//!   per command); queued commands were checked when they were queued.
 //! - `ACL SETUSER` that revokes channels does not yet disconnect the
 //!   user's subscribers (Redis's `ACLKillPubsubClientsIfNeeded`).
 //! - `CONFIG REWRITE` does not write `user` lines.
@@ -959,6 +956,36 @@ pub fn refusal(server: &mut Server, client: &Client, cmd: &Command, args: Args) 
     })
 }
 // ANCHOR_END: acl_process_command_hook
+
+/// EXEC's second look (Redis's `execCommand`): rules may have changed
+/// since a command was queued, so each queued command is checked again
+/// as it comes up; a refused one gets this error in its slot of EXEC's
+/// reply, and the rest still run.
+pub fn exec_refusal(
+    server: &mut Server,
+    client: &Client,
+    cmd: &Command,
+    args: Args,
+) -> Option<String> {
+    let user = client.user.as_ref()?;
+    let denial = {
+        let u = user.borrow();
+        if u.unrestricted {
+            return None;
+        }
+        check_user(&u, cmd, args).err()?
+    };
+    log_denial(server, client, denial, "multi", args, cmd);
+    let reason = match denial {
+        Denial::Command => "no permission to execute the command or subcommand",
+        Denial::Key(_) => "no permission to touch the specified keys",
+        Denial::Channel(_) => "no permission to access one of the channels used as arguments",
+    };
+    Some(format!(
+        "NOPERM ACLs rules changed between the moment the transaction was accumulated and the \
+         EXEC call. This command is no longer allowed for the following reason: {reason}"
+    ))
+}
 
 // ---------------------------------------------------------------------------
 // Authentication

@@ -481,3 +481,51 @@ fn redis_cli_logs_in_with_user() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "ann\n");
 }
+
+#[test]
+fn exec_checks_queued_commands_again() {
+    let server = start();
+    let mut admin = Wire::connect(&server);
+    admin.cmd("ACL SETUSER alice on >pw ~* +@all");
+    let mut a = login(&server, "alice", "pw");
+    assert_eq!(a.cmd("MULTI"), "+OK\r\n");
+    assert_eq!(a.cmd("SET a:1 A"), "+QUEUED\r\n");
+    assert_eq!(a.cmd("SET b:1 B"), "+QUEUED\r\n");
+    // Rules change between queueing and EXEC.
+    admin.cmd("ACL SETUSER alice resetkeys ~a:*");
+    assert_eq!(
+        a.cmd("EXEC"),
+        "*2\r\n+OK\r\n-NOPERM ACLs rules changed between the moment the transaction was \
+         accumulated and the EXEC call. This command is no longer allowed for the following \
+         reason: no permission to touch the specified keys\r\n"
+    );
+    assert_eq!(admin.cmd("EXISTS a:1 b:1"), ":1\r\n");
+}
+
+#[test]
+fn config_set_of_a_password_is_redacted_in_the_slowlog() {
+    let server = start_with(|c| c.slowlog_log_slower_than = 0);
+    let mut w = Wire::connect(&server);
+    w.cmd("SLOWLOG RESET");
+    w.cmd("CONFIG SET masterauth hunter2");
+    let log = w.cmd("SLOWLOG GET 1");
+    assert!(
+        log.contains("$6\r\nCONFIG\r\n$3\r\nSET\r\n$10\r\nmasterauth\r\n$10\r\n(redacted)\r\n"),
+        "{log}"
+    );
+}
+
+#[test]
+fn user_lines_of_the_config_file_create_users() {
+    let server = start_with(|c| {
+        c.load_from_str("user alice on >secret ~* &* +@all -flushall\n")
+            .unwrap()
+    });
+    let mut w = login(&server, "alice", "secret");
+    assert_eq!(
+        w.cmd("FLUSHALL"),
+        "-NOPERM this user has no permissions to run the 'flushall' command\r\n"
+    );
+    let users = w.cmd("ACL USERS");
+    assert_eq!(users, "*2\r\n$5\r\nalice\r\n$7\r\ndefault\r\n");
+}
