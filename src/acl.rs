@@ -69,8 +69,6 @@
 //!   command write access. Redis 7.0's key specs are finer (a `write`
 //!   command that also returns the value, like GETDEL, needs both; EXISTS
 //!   needs neither). Noted as an exercise.
-//! - `ACL SETUSER` that revokes channels does not yet disconnect the
-//!   user's subscribers (Redis's `ACLKillPubsubClientsIfNeeded`).
 //! - `CONFIG REWRITE` does not write `user` lines.
 
 use std::cell::RefCell;
@@ -1189,6 +1187,67 @@ pub fn kill_clients_of(server: &Server, current: &mut Client, user: &UserRef) {
         if c.user.as_ref().is_some_and(|u| Rc::ptr_eq(u, user)) {
             c.user = Some(default.clone());
             c.authenticated = false;
+            if c.id == me {
+                c.close_after_reply = true;
+            } else {
+                c.close_asap = true;
+                c.wake.notify_one();
+            }
+        }
+    });
+}
+
+/// ACL SETUSER is about to replace `old` by `new`: if `new` no longer
+/// grants channels `old` did, disconnect the user's subscribers whose
+/// subscriptions fall outside `new` (Redis's
+/// `ACLKillPubsubClientsIfNeeded`). The user keeps its other clients.
+///
+/// Two shortcuts first, as in Redis: a selector with `allchannels` grants
+/// everything; and if every channel pattern of `old` is still listed in
+/// `new`, nothing was taken away. Otherwise each subscriber is checked:
+/// a pattern subscription must be listed literally, a channel must match
+/// some listed pattern.
+pub fn kill_pubsub_clients_if_needed(
+    server: &Server,
+    current: &mut Client,
+    user: &UserRef,
+    old: &User,
+    new: &User,
+) {
+    if new.selectors.iter().any(|s| s.all_channels) {
+        return;
+    }
+    let upcoming: Vec<&[u8]> = new
+        .selectors
+        .iter()
+        .flat_map(|s| s.channels.iter().map(|c| c.as_slice()))
+        .collect();
+    let kept = old
+        .selectors
+        .iter()
+        .flat_map(|s| s.channels.iter())
+        .all(|c| upcoming.contains(&c.as_slice()));
+    if kept && !old.selectors.iter().any(|s| s.all_channels) {
+        return;
+    }
+    let me = current.id;
+    server.for_each_client(current, |c| {
+        if !c.user.as_ref().is_some_and(|u| Rc::ptr_eq(u, user))
+            || c.client_type() != crate::server::client::ClientType::PubSub
+        {
+            return;
+        }
+        let pattern_lost = c
+            .pubsub
+            .patterns
+            .iter()
+            .any(|p| !upcoming.contains(&p.as_slice()));
+        let channel_lost = c.pubsub.channels.iter().any(|(ch, _)| {
+            !upcoming
+                .iter()
+                .any(|p| crate::glob::glob_match(p, ch.as_bytes(), false))
+        });
+        if pattern_lost || channel_lost {
             if c.id == me {
                 c.close_after_reply = true;
             } else {

@@ -529,3 +529,22 @@ fn user_lines_of_the_config_file_create_users() {
     let users = w.cmd("ACL USERS");
     assert_eq!(users, "*2\r\n$5\r\nalice\r\n$7\r\ndefault\r\n");
 }
+
+#[test]
+fn subscribers_outside_the_new_channel_rules_are_disconnected() {
+    let server = start();
+    let mut admin = Wire::connect(&server);
+    admin.cmd("ACL SETUSER ps on >pw ~* +@all resetchannels &foo:1 &bar:*");
+    let mut kept = login(&server, "ps", "pw");
+    assert!(kept.cmd("PSUBSCRIBE bar:*").starts_with("*3\r\n"));
+    let mut doomed = login(&server, "ps", "pw");
+    assert!(doomed.cmd("SUBSCRIBE foo:1").starts_with("*3\r\n"));
+    // `&foo:1` goes, `&bar:*` stays: only the foo:1 subscriber is cut.
+    assert_eq!(admin.cmd("ACL SETUSER ps resetchannels &bar:*"), "+OK\r\n");
+    doomed.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut line = String::new();
+    use std::io::BufRead;
+    assert_eq!(doomed.reader.read_line(&mut line).unwrap_or(0), 0, "{line}");
+    assert_eq!(admin.cmd("PUBLISH bar:x hi"), ":1\r\n");
+    assert!(kept.reply().contains("bar:x"));
+}

@@ -217,7 +217,7 @@ fn acl_setuser(ctx: &mut Ctx, args: Args) {
         }
     };
     let pubsub = ctx.server.config.acl_pubsub_default;
-    let existing = ctx.server.acl.users.get(&name[..]).cloned();
+    let existing = ctx.server.acl.users.get(name).cloned();
     let mut staged = match &existing {
         Some(u) => u.borrow().clone(),
         None => User::new(name, pubsub),
@@ -233,7 +233,11 @@ fn acl_setuser(ctx: &mut Ctx, args: Args) {
         }
     }
     match existing {
-        Some(u) => *u.borrow_mut() = staged,
+        Some(u) => {
+            let old = u.borrow().clone();
+            acl::kill_pubsub_clients_if_needed(ctx.server, ctx.client, &u, &old, &staged);
+            *u.borrow_mut() = staged;
+        }
         None => {
             ctx.server
                 .acl

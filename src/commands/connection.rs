@@ -738,7 +738,7 @@ fn client_kill(ctx: &mut Ctx, args: Args) {
             } else if eq_ic(option, "laddr") {
                 filter.laddr = Some(value);
             } else if eq_ic(option, "user") {
-                match ctx.server.acl.users.get(&value[..]) {
+                match ctx.server.acl.users.get(value) {
                     Some(u) => filter.user = Some(u.clone()),
                     None => {
                         let msg = format!("ERR No such user '{}'", truncate_lossy(value, 128));
