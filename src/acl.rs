@@ -70,6 +70,13 @@
 //!   command that also returns the value, like GETDEL, needs both; EXISTS
 //!   needs neither). Noted as an exercise.
 //! - `CONFIG REWRITE` does not write `user` lines.
+//! - ACL LIST runs Redis 7.0.15's description algorithm, but over our
+//!   command table, which lacks streams, scripting and cluster commands.
+//!   Category sizes differ, so the greedy choice can too: `-@all +@write
+//!   -del` reads back as Redis's text only when the categories involved
+//!   have the same members. The bitmap it rebuilds is always the same.
+//!   Single commands come in table order, Redis's in (seeded, random)
+//!   hash order.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
@@ -164,6 +171,7 @@ impl KeyPattern {
             (true, true) => out.push(b'~'),
             (true, false) => out.extend_from_slice(b"%R~"),
             (false, true) => out.extend_from_slice(b"%W~"),
+            // Refused by `add_key_pattern`; never stored.
             (false, false) => out.extend_from_slice(b"%~"),
         }
         out.extend_from_slice(&self.pattern);
@@ -372,16 +380,19 @@ impl Selector {
                 match op[start].to_ascii_uppercase() {
                     b'R' if !read => read = true,
                     b'W' if !write => write = true,
-                    b'~' => break,
+                    b'~' => {
+                        start += 1;
+                        break;
+                    }
                     _ => return Err(RuleError::Syntax),
                 }
                 start += 1;
             }
-            // `%R` with no `~` at all is a syntax error too.
-            if start >= op.len() || op[start] != b'~' {
+            // `%~a` grants nothing: refused. (`%R`, with no `~`, is
+            // accepted by 7.0.15 as the empty pattern; so here too.)
+            if !read && !write {
                 return Err(RuleError::Syntax);
             }
-            start += 1;
         }
         let pattern = &op[start..];
         if has_spaces(pattern) {
@@ -1653,7 +1664,10 @@ mod tests {
         );
         assert_eq!(u.apply(b"#abc", p), Err(RuleError::BadHash));
         assert_eq!(u.apply(b"<nope", p), Err(RuleError::NoSuchPassword));
-        assert_eq!(u.apply(b"%X~a", p), Err(RuleError::Syntax));
+        assert_eq!(u.apply(b"%X~a", p), Err(RuleError::KeyAfterAll));
+        assert_eq!(user(&[]).apply(b"%X~a", p), Err(RuleError::Syntax));
+        assert_eq!(user(&[]).apply(b"%~a", p), Err(RuleError::Syntax));
+        assert_eq!(user(&[]).apply(b"%R", p), Ok(()));
         assert_eq!(u.apply(b"foo", p), Err(RuleError::Syntax));
     }
 }
