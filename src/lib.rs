@@ -52,6 +52,9 @@ pub mod replication;
 // Part IX: scripting
 pub mod scripting;
 
+// Part X: security
+pub mod acl;
+
 // Tools around the server
 pub mod introspect;
 pub mod walk;

@@ -124,6 +124,7 @@ walkthroughs!(
     aof,
     scripting,
     replication,
+    acl,
 );
 
 /// Every file in chapters/ (but the README) has a test above, so a new

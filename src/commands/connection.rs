@@ -18,8 +18,8 @@
 //!
 //! ## The invariants
 //!
-//! - A client that has not authenticated while `requirepass` is set can
-//!   run only the commands flagged `no_auth`: AUTH, HELLO, QUIT, RESET.
+//! - A client that has not authenticated while the `default` user needs
+//!   a password (`requirepass`, or ACL rules) can run only the commands flagged `no_auth`: AUTH, HELLO, QUIT, RESET.
 //!   The check lives in `process_command`, driven by the table flag, so a
 //!   command here only has to say `no_auth`, never re-check.
 //! - One client never touches another one's socket. CLIENT KILL marks the
@@ -40,9 +40,9 @@
 //!
 //! ## What we simplified
 //!
-//! Redis 6 has users (ACL); we have one, `default`, whose password is
-//! `requirepass`, which is exactly what Redis does when no ACL rule is
-//! configured. CLIENT TRACKING, CACHING, TRACKINGINFO and UNBLOCK need
+//! Users, their passwords and their rules are the ACL chapter (`acl.rs`):
+//! AUTH and HELLO AUTH call its `authenticate`, RESET its
+//! `set_default_auth`. CLIENT TRACKING, CACHING, TRACKINGINFO and UNBLOCK need
 //! client-side caching and blocking commands, which are other chapters.
 //! Pub/sub mode (where RESP2 PING answers differently) and MULTI (which
 //! RESET discards) hook in here when they exist.
@@ -315,38 +315,10 @@ fn quit(ctx: &mut Ctx, _args: Args) {
 // Authentication and protocol: AUTH, HELLO, RESET
 // ---------------------------------------------------------------------------
 
-/// Is the client past the password gate? (No password: everyone is.)
+/// Is the client past the password gate? (A `default` user without
+/// a password lets everyone in.)
 fn is_authenticated(ctx: &Ctx) -> bool {
-    ctx.client.authenticated || ctx.server.config.requirepass.is_none()
-}
-
-/// Redis's `ACLAuthenticateUser` for our single user. Only `default`
-/// exists; with no `requirepass` it has `nopass`, and any password works.
-/// On success the client is authenticated; on failure nothing changes (a
-/// client already in stays in).
-fn authenticate(ctx: &mut Ctx, username: &[u8], password: &[u8]) -> bool {
-    let ok = username == b"default"
-        && match &ctx.server.config.requirepass {
-            None => true,
-            Some(expected) => time_independent_eq(expected, password),
-        };
-    if ok {
-        ctx.client.authenticated = true;
-    }
-    ok
-}
-
-/// Compare without stopping at the first difference, so that the reply
-/// time does not tell an attacker how many leading bytes were right.
-/// (Redis compares SHA-256 digests for the same reason.)
-fn time_independent_eq(a: &[u8], b: &[u8]) -> bool {
-    let mut diff = a.len() ^ b.len();
-    for i in 0..a.len().max(b.len()) {
-        let x = a.get(i).copied().unwrap_or(0);
-        let y = b.get(i).copied().unwrap_or(0);
-        diff |= (x ^ y) as usize;
-    }
-    diff == 0
+    ctx.client.authenticated || !crate::acl::default_requires_auth(ctx.server)
 }
 
 /// AUTH [username] password
@@ -355,10 +327,14 @@ fn auth(ctx: &mut Ctx, args: Args) {
         ctx.reply().error(SYNTAX_ERR);
         return;
     }
+    // Whatever happens next, SLOWLOG and MONITOR never show these.
+    for i in 1..args.len() {
+        ctx.redact_arg(i);
+    }
     let (username, password): (&[u8], &[u8]) = if args.len() == 2 {
         // The one-argument form is the pre-6.0 AUTH; without a password it
         // is almost certainly a misconfiguration, so Redis says so.
-        if ctx.server.config.requirepass.is_none() {
+        if ctx.server.acl.default_user.borrow().nopass {
             ctx.reply().err(
                 "AUTH <password> called without any password configured for the default user. \
                  Are you sure your configuration is correct?",
@@ -369,7 +345,7 @@ fn auth(ctx: &mut Ctx, args: Args) {
     } else {
         (&args[1], &args[2])
     };
-    if authenticate(ctx, username, password) {
+    if crate::acl::authenticate(ctx, username, password, args) {
         ctx.reply().ok();
     } else {
         ctx.reply().error(WRONGPASS);
@@ -414,7 +390,9 @@ fn hello(ctx: &mut Ctx, args: Args) {
         let remaining = args.len() - 1 - i;
         let option = &args[i];
         if eq_ic(option, "AUTH") && remaining >= 2 {
-            if !authenticate(ctx, &args[i + 1], &args[i + 2]) {
+            ctx.redact_arg(i + 1);
+            ctx.redact_arg(i + 2);
+            if !crate::acl::authenticate(ctx, &args[i + 1], &args[i + 2], args) {
                 ctx.reply().error(WRONGPASS);
                 return;
             }
@@ -482,7 +460,7 @@ fn reset(ctx: &mut Ctx, _args: Args) {
     }
     ctx.client.db = 0;
     ctx.client.reply.protocol = Protocol::Resp2;
-    ctx.client.authenticated = ctx.server.config.requirepass.is_none();
+    crate::acl::set_default_auth(ctx.server, ctx.client);
     ctx.client.name = None;
     ctx.client.reply_mode = ReplyMode::On;
     // The transaction and watches, and every subscription, silently
@@ -698,6 +676,8 @@ struct KillFilter<'a> {
     laddr: Option<&'a [u8]>,
     kind: Option<ClientType>,
     id: Option<u64>,
+    /// `USER name`: clients authenticated as that user.
+    user: Option<crate::acl::UserRef>,
     /// Leave the client that sent the command alone.
     skip_me: bool,
 }
@@ -717,6 +697,7 @@ fn client_kill(ctx: &mut Ctx, args: Args) {
         laddr: None,
         kind: None,
         id: None,
+        user: None,
         skip_me: true,
     };
     let old_form = args.len() == 3;
@@ -747,11 +728,12 @@ fn client_kill(ctx: &mut Ctx, args: Args) {
             } else if eq_ic(option, "laddr") {
                 filter.laddr = Some(value);
             } else if eq_ic(option, "user") {
-                // Every connection is `default`'s, so the filter only has
-                // to check that the user exists.
-                if value != b"default" {
-                    let msg = format!("ERR No such user '{}'", truncate_lossy(value, 128));
-                    return ctx.reply().error(&msg);
+                match ctx.server.acl.users.get(value) {
+                    Some(u) => filter.user = Some(u.clone()),
+                    None => {
+                        let msg = format!("ERR No such user '{}'", truncate_lossy(value, 128));
+                        return ctx.reply().error(&msg);
+                    }
                 }
             } else if eq_ic(option, "skipme") {
                 if eq_ic(value, "yes") {
@@ -818,6 +800,9 @@ fn kill_matches(f: &KillFilter, c: &crate::server::Client, scratch: &mut String)
         && same_addr(f.laddr, c.local_addr)
         && f.kind.is_none_or(|t| c.client_type() == t)
         && f.id.is_none_or(|id| c.id == id)
+        && f.user
+            .as_ref()
+            .is_none_or(|u| c.user.as_ref().is_some_and(|cu| std::rc::Rc::ptr_eq(cu, u)))
 }
 // ANCHOR_END: conn_client_kill
 
@@ -1020,15 +1005,6 @@ fn reply_help(reply: &mut Reply, command: &str, lines: &[&str]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn password_comparison_is_exact() {
-        assert!(time_independent_eq(b"secret", b"secret"));
-        assert!(!time_independent_eq(b"secret", b"secreT"));
-        assert!(!time_independent_eq(b"secret", b"secret2"));
-        assert!(!time_independent_eq(b"", b"x"));
-        assert!(time_independent_eq(b"", b""));
-    }
 
     #[test]
     fn swapping_databases_moves_data_but_not_ids() {

@@ -8,6 +8,7 @@
 //! The helpers here parse arguments the way Redis's `getLongLongFromObject`
 //! and friends do, and answer with Redis's exact errors.
 
+pub mod acl;
 pub mod anatomy;
 pub mod bitmap;
 pub mod connection;
@@ -58,6 +59,7 @@ pub static ALL: &[&[CommandDef]] = &[
     function::COMMANDS,
     scripting::COMMANDS,
     replication::COMMANDS,
+    acl::COMMANDS,
 ];
 
 /// Parse an integer argument (`string2ll`), replying Redis's error if it

@@ -117,6 +117,11 @@ fn exec(ctx: &mut Ctx, _args: Args) {
     ctx.client.in_exec = true;
     ctx.reply().array(queued.len());
     for (cmd, args) in &queued {
+        // The user's rules may have changed since the command was queued.
+        if let Some(msg) = crate::acl::exec_refusal(ctx.server, ctx.client, cmd, args.args()) {
+            ctx.reply().error(&msg);
+            continue;
+        }
         crate::server::call(ctx.server, ctx.client, cmd, args.args());
     }
     ctx.client.in_exec = false;

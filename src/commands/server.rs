@@ -553,6 +553,15 @@ fn config_set(ctx: &mut Ctx, args: Args) {
         .step_by(2)
         .map(|i| (args.get(i), args.get(i + 1)))
         .collect();
+    // Values of sensitive settings (passwords) never reach SLOWLOG or
+    // MONITOR, whatever happens next (Redis redacts them first too).
+    for (n, i) in (2..args.len()).step_by(2).enumerate() {
+        let sensitive = crate::server::config::lookup_config(pairs[n].0)
+            .is_some_and(|(def, _)| def.flags & crate::server::config::flags::SENSITIVE != 0);
+        if sensitive {
+            ctx.redact_arg(i + 1);
+        }
+    }
     // Kept only when the listening sockets may change: re-binding can
     // fail after the values are set, and then everything is put back.
     let listening = |n: &[u8]| n.eq_ignore_ascii_case(b"port") || n.eq_ignore_ascii_case(b"bind");
@@ -607,6 +616,9 @@ fn rebind_if_moved(server: &mut Server, before: crate::server::Config) -> Result
 /// nothing here; `hz` is copied because `dynamic-hz` raises the running
 /// value above the configured one (Redis's `updateHZ` apply function).
 fn apply_config_change(server: &mut Server, name: &str) {
+    if name == "requirepass" {
+        crate::acl::update_default_user_password(server);
+    }
     if name == "hz" {
         server.hz = server.config.hz;
     }

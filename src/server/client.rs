@@ -199,6 +199,12 @@ pub struct Client {
     /// The fake client a script's `redis.call` runs on (Redis's
     /// `CLIENT_LUA`): MONITOR shows it as `lua`.
     pub lua: bool,
+    /// The ACL user this connection is authenticated as (`acl`); `None`
+    /// for internal clients (the AOF loader), which may run anything.
+    pub user: Option<crate::acl::UserRef>,
+    /// Arguments of the running command that SLOWLOG and MONITOR show
+    /// as `(redacted)` (passwords); see `Ctx::redact_arg`.
+    pub redacted_args: Vec<u32>,
 }
 
 impl Client {
@@ -240,6 +246,8 @@ impl Client {
             replica: None,
             write_offset: 0,
             lua: false,
+            user: None,
+            redacted_args: Vec::new(),
         }
     }
 
@@ -401,7 +409,7 @@ impl Client {
             "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} \
              sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} \
              rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events=r cmd={} \
-             user=default redir=-1 resp={}",
+             user={} redir=-1 resp={}",
             self.id,
             self.addr,
             self.local_addr,
@@ -431,6 +439,7 @@ impl Client {
             overflow,
             tot_mem,
             self.last_command,
+            self.user_name(),
             match self.protocol() {
                 Protocol::Resp2 => 2,
                 Protocol::Resp3 => 3,
@@ -438,6 +447,15 @@ impl Client {
         );
     }
     // ANCHOR_END: conn_info_line
+
+    /// The name of the ACL user this client is authenticated as
+    /// (`default` for internal clients, which have none).
+    pub fn user_name(&self) -> String {
+        match &self.user {
+            Some(u) => String::from_utf8_lossy(&u.borrow().name).into_owned(),
+            None => "default".to_string(),
+        }
+    }
 }
 
 /// How many clients `CLIENT PAUSE` holds right now (counted in INFO

@@ -308,11 +308,20 @@ impl Command {
         (arity > 0 && argc as i32 == arity) || (arity < 0 && argc as i32 >= -arity)
     }
 
-    /// The ACL categories COMMAND INFO lists, derived as Redis derives its
-    /// implicit ones (`setImplicitACLCategories`) plus the group's.
+    /// The ACL categories COMMAND INFO lists and ACL rules (`+@read`)
+    /// select: derived as Redis derives its implicit ones
+    /// (`setImplicitACLCategories`) plus the group's, corrected by
+    /// [`ACL_CATEGORY_EXCEPTIONS`], in Redis's category order (the order
+    /// of `crate::acl::CATEGORIES`). The one source of truth for both.
     pub fn acl_categories(&self) -> Vec<&'static str> {
+        let exception = ACL_CATEGORY_EXCEPTIONS
+            .iter()
+            .find(|(name, _, _)| *name == self.full_name);
         let mut cats = Vec::new();
-        if let Some(c) = self.def.group.acl_category() {
+        // A container (CLIENT, OBJECT...) has no group category of its
+        // own in Redis: its subcommands carry them.
+        let keep_group = self.subcommands.is_empty() && !exception.is_some_and(|e| e.2);
+        if let Some(c) = self.def.group.acl_category().filter(|_| keep_group) {
             cats.push(c);
         }
         if self.has(flags::WRITE) {
@@ -337,6 +346,15 @@ impl Command {
         if !self.has(flags::FAST) {
             cats.push("@slow");
         }
+        for extra in exception.map(|e| e.1).unwrap_or_default() {
+            if !cats.contains(extra) {
+                cats.push(extra);
+            }
+        }
+        let rank = |c: &&str| {
+            crate::acl::category_index(c.trim_start_matches('@').as_bytes()).unwrap_or(usize::MAX)
+        };
+        cats.sort_by_key(rank);
         cats
     }
 
@@ -365,6 +383,40 @@ impl Command {
         keys
     }
 }
+
+/// Commands whose ACL categories Redis 7.0 sets explicitly, beyond what
+/// their group and flags imply: (full name, categories to add, whether
+/// the group's category is dropped). Checked against redis-server 7.0.15
+/// COMMAND INFO: with these, every command both servers have lists the
+/// same categories.
+const ACL_CATEGORY_EXCEPTIONS: &[(&str, &[&str], bool)] = &[
+    ("command", &["@connection"], false),
+    ("command|count", &["@connection"], false),
+    ("command|docs", &["@connection"], false),
+    ("command|getkeys", &["@connection"], false),
+    ("command|getkeysandflags", &["@connection"], false),
+    ("command|help", &["@connection"], false),
+    ("command|info", &["@connection"], false),
+    ("command|list", &["@connection"], false),
+    ("dbsize", &["@keyspace", "@read"], false),
+    ("flushall", &["@keyspace", "@dangerous"], false),
+    ("flushdb", &["@keyspace", "@dangerous"], false),
+    ("info", &["@dangerous"], false),
+    ("keys", &["@dangerous"], false),
+    ("lastsave", &["@admin", "@dangerous"], false),
+    ("memory|usage", &["@read"], false),
+    ("restore", &["@dangerous"], false),
+    ("role", &["@admin", "@dangerous"], false),
+    ("swapdb", &["@keyspace", "@dangerous"], false),
+    ("sort", &["@set", "@sortedset", "@list", "@dangerous"], true),
+    (
+        "sort_ro",
+        &["@set", "@sortedset", "@list", "@dangerous"],
+        true,
+    ),
+    ("wait", &["@connection"], true),
+    ("pubsub|help", &[], true),
+];
 
 /// All commands, by lower-case name. The map uses FxHash rather than the
 /// SipHash of the keyspace: its keys are our own command names, not

@@ -234,7 +234,7 @@ fn register(
     #[cfg(not(unix))]
     let fd = -1;
     let mut client = Client::new(id, peer, local, fd);
-    client.authenticated = s.config.requirepass.is_none();
+    crate::acl::set_default_auth(&s, &mut client);
     let rc = Rc::new(RefCell::new(client));
     s.clients.insert(id, rc.clone());
     Some(rc)
@@ -268,7 +268,8 @@ the server to start accepting connections from the outside.\r\n";
 /// is exactly 127.0.0.1 and ::1 — not the rest of 127.0.0.0/8.
 fn refused_by_protected_mode(server: &Rc<RefCell<Server>>, peer: SocketAddr) -> bool {
     let mut s = server.borrow_mut();
-    if !s.config.protected_mode || s.config.requirepass.is_some() {
+    // Redis: protected mode applies while `default` has `nopass`.
+    if !s.config.protected_mode || !s.acl.default_user.borrow().nopass {
         return false;
     }
     let local = match peer.ip() {
@@ -644,7 +645,7 @@ fn run_batch_capped(
     let mut c = client.borrow_mut();
     let limits = ParseLimits {
         max_bulk_len: s.config.proto_max_bulk_len,
-        unauthenticated: !c.authenticated && s.config.requirepass.is_some(),
+        unauthenticated: !c.authenticated && crate::acl::default_requires_auth(&s),
     };
     let mut consumed = 0;
     let mut paused = None;

@@ -199,6 +199,8 @@ pub struct Server {
     pub scripting: crate::scripting::Scripting,
     /// This server's `rename-command` lines, resolved against the table.
     pub renames: command::Renames,
+    /// ACL users and the ACL log (`acl`).
+    pub acl: crate::acl::AclState,
 }
 
 impl Server {
@@ -249,6 +251,7 @@ impl Server {
             // A bad line stopped the server at startup (main.rs); here only
             // valid ones can arrive.
             renames: command::Renames::resolve(table, &config.rename_commands).unwrap_or_default(),
+            acl: crate::acl::AclState::new(&config),
             config,
         }
     }
@@ -654,7 +657,10 @@ pub fn process_command(server: &mut Server, client: &mut Client, args: Args) -> 
         return Flow::Continue;
     }
     // Authentication: before AUTH, only no-auth commands (AUTH, HELLO, QUIT).
-    if !client.authenticated && server.config.requirepass.is_some() && !cmd.has(flags::NO_AUTH) {
+    if !client.authenticated
+        && crate::acl::default_requires_auth(server)
+        && !cmd.has(flags::NO_AUTH)
+    {
         server.command_stats[cmd.stats_index].rejected_calls += 1;
         reject(server, client, Some(cmd), "NOAUTH Authentication required.");
         return Flow::Continue;
@@ -667,6 +673,12 @@ pub fn process_command(server: &mut Server, client: &mut Client, args: Args) -> 
             Some(cmd),
             "ERR Command not allowed inside a transaction",
         );
+        return Flow::Continue;
+    }
+    // The user's ACL rules: the command, its keys, its channels (`acl`).
+    if let Some(msg) = crate::acl::refusal(server, client, cmd, args) {
+        server.command_stats[cmd.stats_index].rejected_calls += 1;
+        reject(server, client, Some(cmd), &msg);
         return Flow::Continue;
     }
     // Over `maxmemory`: evict first; if that cannot free enough, refuse
@@ -893,6 +905,9 @@ pub fn call(server: &mut Server, client: &mut Client, cmd: &'static Command, arg
     if !server.monitors.is_empty() && !cmd.has(flags::ADMIN) && !cmd.has(flags::SKIP_MONITOR) {
         feed_monitors(server, client, args);
     }
+    if !client.redacted_args.is_empty() {
+        client.redacted_args.clear();
+    }
 }
 // ANCHOR_END: call
 
@@ -908,9 +923,9 @@ pub fn feed_monitors(server: &mut Server, client: &mut Client, args: Args) {
         client.db,
         addr
     );
-    for a in args.iter() {
+    for i in 0..args.len() {
         line.push(' ');
-        line.push_str(&quote_repr(a));
+        line.push_str(&quote_repr(crate::acl::shown_arg(client, args, i)));
     }
     let ids = server.monitors.clone();
     for id in ids {
@@ -955,6 +970,8 @@ pub fn quote_repr(bytes: &[u8]) -> String {
 /// Redis's `loadDataFromDisk`: with `appendonly yes` the AOF is the truth
 /// and the RDB file is ignored; otherwise the RDB file, if there is one.
 pub fn load_data_from_disk(server: &mut Server) -> Result<(), String> {
+    // Users first, as Redis's `ACLLoadUsersAtStartup` runs before the data.
+    crate::acl::load_users_at_startup(server)?;
     if server.config.appendonly {
         crate::aof::load_at_startup(server)
     } else {

@@ -72,7 +72,7 @@ impl SlowLog {
                 kept.push(format!("... ({} more arguments)", args.len() - argc + 1).into_bytes());
                 break;
             }
-            let a = args.get(i);
+            let a = crate::acl::shown_arg(client, args, i);
             if a.len() > MAX_STRING {
                 let mut v = a[..MAX_STRING].to_vec();
                 v.extend_from_slice(
