@@ -373,8 +373,9 @@ impl Client {
     pub fn write_info_line(&self, out: &mut String, now: Instant, argv_mem: usize) {
         // Unsent output includes a write the peer has not drained yet.
         let pending = self.reply.len() + self.reply_in_flight;
-        // Our one reply Vec, described as Redis's 16 KiB buffer plus a
-        // list of 16 KiB blocks for the rest.
+        // The pending bytes described as Redis's 16 KiB buffer plus a
+        // list of 16 KiB blocks for the rest; omem is the blocks' real
+        // allocated size (`Reply::output_memory`).
         let rbs = self.reply_buffer_size;
         let obl = pending.min(rbs);
         let overflow = pending - obl;
@@ -419,7 +420,7 @@ impl Client {
             self.reply_peak.max(pending),
             obl,
             oll,
-            overflow,
+            self.reply.output_memory() + self.reply_in_flight,
             tot_mem,
             self.last_command,
             match self.protocol() {
