@@ -887,6 +887,16 @@ impl Reply {
             .filter(|s| !s.is_empty())
     }
 
+    /// The pending bytes when they are all in `buf` (every small reply):
+    /// the connection writes them with a plain `write`.
+    pub fn single_slice(&self) -> Option<&[u8]> {
+        if self.blocks.is_empty() {
+            Some(&self.buf[self.sent..])
+        } else {
+            None
+        }
+    }
+
     // ANCHOR: reply_writev
     /// The pending blocks as slices for one `writev`, oldest first, at
     /// most `slices.len()` of them. Returns how many were filled.

@@ -381,7 +381,10 @@ impl Client {
         let overflow = pending - obl;
         let oll = overflow.div_ceil(REPLY_CHUNK_BYTES);
         let multi_mem = self.multi.memory();
-        let tot_mem = std::mem::size_of::<Client>()
+        let omem = self.reply.output_memory() + self.reply_in_flight;
+        // As Redis's getClientMemoryUsage, the total includes the output.
+        let tot_mem = omem
+            + std::mem::size_of::<Client>()
             + self.query_buffer_len
             + self.query_buffer_free
             + rbs
@@ -420,7 +423,7 @@ impl Client {
             self.reply_peak.max(pending),
             obl,
             oll,
-            self.reply.output_memory() + self.reply_in_flight,
+            omem,
             tot_mem,
             self.last_command,
             match self.protocol() {

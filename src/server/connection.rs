@@ -63,6 +63,15 @@ use crate::resp::{
 const MIN_READ: usize = 16 * 1024;
 const MAX_READ: usize = 1024 * 1024;
 
+/// A batch stops taking commands once this much reply is pending, and
+/// goes on once it is written, as long as the socket takes it all: the
+/// same few recycled blocks then carry a whole pipeline of big replies,
+/// warm in the cache, instead of 10 MB of blocks being filled before the
+/// first byte leaves (measured on 16 pipelined LRANGEs of 600 1 KB
+/// values: 1.23 times the CPU per request without the stop). When the
+/// socket is full, the rest runs at once (see the connection loop).
+const REPLY_BATCH_BYTES: usize = 64 * 1024;
+
 /// A replica's RDB buffer keeps up to this much capacity between writes;
 /// an idle client keeps a reply `buf` of at most [`REPLY_IDLE_BYTES`]
 /// (one that grew past a block by direct appends: a replication burst).
@@ -311,6 +320,8 @@ async fn handle(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: Socket
     // from the client's reply blocks).
     let mut out: Vec<u8> = Vec::new();
     let mut paused_until: Option<Instant> = None;
+    // The last batch stopped at REPLY_BATCH_BYTES with commands left.
+    let mut batch_cut = false;
     // How much free space the next read offers. It doubles while reads fill
     // it (a pipeline of 16 SETs of 1 KB is 16.6 KB: read in 16 KB pieces it
     // would cost two reads and two writes per batch instead of one each)
@@ -373,7 +384,24 @@ async fn handle(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: Socket
                 Written::Failed => break,
                 _ => {}
             }
-            if client.borrow().reply.is_empty() {
+            let drained = client.borrow().reply.is_empty();
+            if batch_cut && paused_until.is_none() {
+                // The batch stopped with commands left. If the socket
+                // took everything, go on the same way: the next 64 KB of
+                // replies land in the same warm blocks, recycled. If it is
+                // full, the client is not keeping up: run the rest now, as
+                // Redis would, its replies piling up in blocks where
+                // `client-output-buffer-limit` sees them.
+                let cap = if drained {
+                    REPLY_BATCH_BYTES
+                } else {
+                    usize::MAX
+                };
+                (paused_until, batch_cut) =
+                    run_batch(&server, &client, &mut query, &mut parser, cap);
+                continue;
+            }
+            if drained {
                 continue;
             }
             // The socket is full. Wait for it to drain; meanwhile go on
@@ -403,7 +431,8 @@ async fn handle(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: Socket
                                 s.stats.total_net_input_bytes += n as u64;
                                 s.stats.total_reads_processed += 1;
                             }
-                            paused_until = run_batch(&server, &client, &mut query, &mut parser);
+                            (paused_until, batch_cut) =
+                        run_batch(&server, &client, &mut query, &mut parser, REPLY_BATCH_BYTES);
                         }
                     }
                 }
@@ -421,7 +450,8 @@ async fn handle(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: Socket
                 _ = unpause.notified() => {}
                 _ = wake.notified() => {}
             }
-            paused_until = run_batch(&server, &client, &mut query, &mut parser);
+            (paused_until, batch_cut) =
+                run_batch(&server, &client, &mut query, &mut parser, REPLY_BATCH_BYTES);
             continue;
         }
 
@@ -483,7 +513,8 @@ async fn handle(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: Socket
                             s.stats.total_net_input_bytes += n as u64;
                             s.stats.total_reads_processed += 1;
                         }
-                        paused_until = run_batch(&server, &client, &mut query, &mut parser);
+                        (paused_until, batch_cut) =
+                        run_batch(&server, &client, &mut query, &mut parser, REPLY_BATCH_BYTES);
                     }
                 }
             }
@@ -491,13 +522,15 @@ async fn handle(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: Socket
                 // Served, unblocked or paused-then-released: run what
                 // arrived meanwhile.
                 if !query.is_empty() {
-                    paused_until = run_batch(&server, &client, &mut query, &mut parser);
+                    (paused_until, batch_cut) =
+                        run_batch(&server, &client, &mut query, &mut parser, REPLY_BATCH_BYTES);
                 }
             }
             _ = timer => {
                 server.borrow_mut().block_timed_out(&mut client.borrow_mut());
                 if !query.is_empty() {
-                    paused_until = run_batch(&server, &client, &mut query, &mut parser);
+                    (paused_until, batch_cut) =
+                        run_batch(&server, &client, &mut query, &mut parser, REPLY_BATCH_BYTES);
                 }
             }
         }
@@ -572,15 +605,16 @@ fn write_pending(
 ) -> Written {
     let mut c = client.borrow_mut();
     let pending = c.reply.len();
-    let result = {
+    let result = if let Some(only) = c.reply.single_slice() {
+        // One block: a plain write, with no slice table to fill.
+        writer.try_write(only).map(|k| (k, only.len()))
+    } else {
         let mut slices = [std::io::IoSlice::new(&[]); WRITE_SLICES];
         let n = Reply::io_slices(&c.reply, &mut slices);
         let offered: usize = slices[..n].iter().map(|s| s.len()).sum();
-        match n {
-            1 => writer.try_write(&slices[0]),
-            _ => writer.try_write_vectored(&slices[..n]),
-        }
-        .map(|k| (k, offered))
+        writer
+            .try_write_vectored(&slices[..n])
+            .map(|k| (k, offered))
     };
     match result {
         Ok((0, _)) => Written::Failed,
@@ -629,13 +663,18 @@ pub fn enforce_output_limit(config: &Config, c: &mut Client) -> bool {
     if c.close_asap {
         return true;
     }
+    let used = (c.reply.output_memory() + c.reply_in_flight) as u64;
+    if used == 0 && c.soft_limit_reached_at.is_none() {
+        // Nothing past the first 16 KiB: no limit can be reached (the
+        // common case, checked after every batch).
+        return false;
+    }
     let class = match c.client_type() {
         ClientType::PubSub => ClientClass::Pubsub,
         ClientType::Replica => ClientClass::Replica,
         ClientType::Normal | ClientType::Master => ClientClass::Normal,
     };
     let limit = config.client_output_buffer_limit[class as usize];
-    let used = (c.reply.output_memory() + c.reply_in_flight) as u64;
     let hard = limit.hard_limit_bytes != 0 && used >= limit.hard_limit_bytes;
     let mut soft = limit.soft_limit_bytes != 0 && used >= limit.soft_limit_bytes;
     if soft {
@@ -683,18 +722,20 @@ fn free_client(server: &Rc<RefCell<Server>>, id: u64) {
 }
 
 // ANCHOR: run_batch
-/// Parse and run every complete command in `query`, as Redis's
-/// `processInputBuffer` does. However big the replies, they go into the
-/// client's 16 KiB reply blocks: nothing is reallocated, so the batch
-/// needs no cap (16 pipelined `LRANGE 0 599` of 1 KB values are 10 MB in
-/// 640 blocks). Returns the instant a CLIENT PAUSE ends if it held the
-/// next command.
+/// Parse and run the complete commands in `query`, as Redis's
+/// `processInputBuffer` does, until `reply_cap` bytes of reply are
+/// pending. However big the replies, they go into the client's 16 KiB
+/// reply blocks, so nothing is reallocated even uncapped (16 pipelined
+/// `LRANGE 0 599` of 1 KB values are 10 MB in 640 blocks). Returns the
+/// instant a CLIENT PAUSE ends if it held the next command, and whether
+/// the batch stopped at the cap.
 fn run_batch(
     server: &Rc<RefCell<Server>>,
     client: &Rc<RefCell<Client>>,
     query: &mut BytesMut,
     parser: &mut RequestParser,
-) -> Option<Instant> {
+    reply_cap: usize,
+) -> (Option<Instant>, bool) {
     let mut s = server.borrow_mut();
     let mut c = client.borrow_mut();
     let limits = ParseLimits {
@@ -709,7 +750,12 @@ fn run_batch(
     c.query_buffer_len = query.len();
     c.query_buffer_free = query.capacity() - query.len();
     // A parked client (BLPOP...) runs nothing more until it is served.
+    let mut cut = false;
     while !c.close_after_reply && !c.close_asap && c.blocked.is_none() {
+        if c.reply.len() >= reply_cap {
+            cut = true;
+            break;
+        }
         let buf = &query[consumed..];
         match parser.parse(buf, limits) {
             Parsed::Incomplete => break,
@@ -785,6 +831,6 @@ fn run_batch(
     crate::replication::before_reply(&mut s, &c);
     s.client_recent_max_input_buffer = s.client_recent_max_input_buffer.max(query.len());
     s.client_recent_max_output_buffer = s.client_recent_max_output_buffer.max(c.reply.len());
-    paused
+    (paused, cut)
 }
 // ANCHOR_END: run_batch
