@@ -37,7 +37,9 @@
 //! `src/networking.c`: `processInputBuffer`, `processMultibulkBuffer`,
 //! `processInlineBuffer`, and the `addReply*` family (`addReplyBulk`,
 //! `addReplyArrayLen`, `addReplyMapLen`, `setDeferredArrayLen`,
-//! `addReplyDouble`, `addReplyNull`).
+//! `addReplyDouble`, `addReplyNull`); the reply list of fixed blocks is
+//! `_addReplyToBufferOrList`, `_addReplyProtoToList` and `clientReplyBlock`,
+//! written by `_writevToClient`.
 //!
 //! ## What we simplified
 //!
