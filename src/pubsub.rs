@@ -112,10 +112,10 @@ impl ClientPubSub {
 /// Under `CLIENT REPLY OFF|SKIP` it is still delivered, as Redis 7.0
 /// does: it is set aside from the reply that will be dropped.
 fn confirm(client: &mut Client, kind: &[u8], name: Option<&[u8]>, count: usize) {
-    let start = client.reply.buf.len();
+    let start = client.reply.len();
     confirm_frame(&mut client.reply, kind, name, count);
     if client.reply_mode != ReplyMode::On {
-        let frame = client.reply.buf.split_off(start);
+        let frame = client.reply.split_off(start);
         client.pushed.extend_from_slice(&frame);
     }
 }

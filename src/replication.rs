@@ -553,7 +553,7 @@ pub fn start_full_resync(s: &mut Server, client: &mut Client, pre_psync: bool) {
                 continue;
             };
             if l.state == Some(ReplicaState::WaitBgsaveEnd) {
-                let (offset, stream) = (l.initial_offset, other.reply.buf.clone());
+                let (offset, stream) = (l.initial_offset, other.reply.to_vec());
                 drop(other);
                 client.reply.buf = stream;
                 setup_full_resync(s, client, offset);

@@ -37,7 +37,9 @@
 //! `src/networking.c`: `processInputBuffer`, `processMultibulkBuffer`,
 //! `processInlineBuffer`, and the `addReply*` family (`addReplyBulk`,
 //! `addReplyArrayLen`, `addReplyMapLen`, `setDeferredArrayLen`,
-//! `addReplyDouble`, `addReplyNull`).
+//! `addReplyDouble`, `addReplyNull`); the reply list of fixed blocks is
+//! `_addReplyToBufferOrList`, `_addReplyProtoToList` and `clientReplyBlock`,
+//! written by `_writevToClient`.
 //!
 //! ## What we simplified
 //!
@@ -402,20 +404,111 @@ pub enum Protocol {
 /// A client's output buffer and the `addReply*` family that writes into it.
 ///
 /// Commands never build reply objects: they append RESP bytes here, and the
-/// connection writes the whole buffer with one `write` after it has run
-/// every command it read. That batching is why pipelining is fast: a
-/// pipeline of 16 GETs costs one `read` and one `write`, not sixteen.
-#[derive(Debug, Default)]
+/// connection writes everything pending after it has run every command it
+/// read. That batching is why pipelining is fast: a pipeline of 16 GETs
+/// costs one `read` and one `write`, not sixteen.
+///
+/// ## A list of fixed blocks
+///
+/// The pending bytes are a queue of blocks, oldest first: the sealed
+/// `blocks`, then `buf`, the block being filled. For a connection's client
+/// ([`Reply::use_blocks`]) a block holds [`REPLY_BLOCK_BYTES`] (16 KiB,
+/// Redis's `PROTO_REPLY_CHUNK_BYTES`): when an append does not fit, it fills
+/// the rest of `buf`, seals it, and goes on in a fresh block (a recycled
+/// one if the client has one spare). A 10 MB reply is then 640 blocks of
+/// 16 KiB that are never copied or reallocated, not one `Vec` doubled from
+/// 8 KB to 16 MB. A payload bigger than a block gets a block of its own
+/// size, as Redis's `_addReplyProtoToList` does, so it is copied once.
+///
+/// ```text
+/// blocks: [16384 ■■■■■■■■][16384 ■■■■■■■■]   buf: [■■■■□□□□ 16384]
+///          ^ sent = 5000: already written          ^ appends go here
+/// ```
+///
+/// The socket takes them with one `writev` ([`Reply::io_slices`]), and
+/// [`Reply::consume`] drops what was written, giving emptied blocks back to
+/// the spare list. Offsets a command keeps (the mark of a reply that
+/// `CLIENT REPLY SKIP` drops, a [`Deferred`] length) count from the first
+/// unsent byte, and no write happens while a command runs, so they stay
+/// valid across the blocks.
+///
+/// Code outside this file may still append to `buf` directly (pub/sub
+/// frames, the replication stream): those bytes come after everything
+/// sealed, so the order holds.
+#[derive(Debug)]
 pub struct Reply {
+    /// The block being filled: the newest pending bytes.
     pub buf: Vec<u8>,
     pub protocol: Protocol,
     /// Replies written as errors since the counter was last taken (INFO's
     /// `total_error_replies` and `errorstats`).
     pub errors: Vec<String>,
+    /// Full blocks waiting to be written, oldest first (Redis's
+    /// `c->reply` list of `clientReplyBlock`s).
+    blocks: std::collections::VecDeque<Vec<u8>>,
+    /// Bytes held by `blocks`, written or not.
+    block_bytes: usize,
+    /// Memory held by `blocks`, as allocated (Redis's `c->reply_bytes`
+    /// sums the nodes' `size`, not their `used`).
+    block_capacity: usize,
+    /// How much of the first pending block (the front of `blocks`, or
+    /// `buf` when there is none) is already written (Redis's `sentlen`).
+    sent: usize,
+    /// Emptied blocks kept for the next appends, at most [`SPARE_BLOCKS`].
+    spare: Vec<Vec<u8>>,
+    /// When `buf` is sealed: [`REPLY_BLOCK_BYTES`] for a connection's
+    /// client, never (`usize::MAX`) for a reply built to be read whole (a
+    /// pub/sub frame, a test, a replayed AOF command).
+    block_size: usize,
 }
 // ANCHOR_END: reply_buffer
 
-/// Where a deferred length header goes; see [`Reply::defer_len`].
+/// The size of a reply block (Redis's `PROTO_REPLY_CHUNK_BYTES`). It is a
+/// jemalloc size class under the thread cache's limit (32 KiB), so a freed
+/// block is handed to the next allocation of that size, warm, instead of
+/// going back to the kernel as a 10 MB buffer would.
+pub const REPLY_BLOCK_BYTES: usize = 16 * 1024;
+
+/// What an allocation of `want` bytes really gets from jemalloc, its size
+/// class (`nallocx`), as Redis's `zmalloc_usable` reports it: a block for
+/// the 49,160 bytes left of a 64 KB value gets 57,344, so the `\r\n` after
+/// the value and the next reply's header fit in the slack, as in Redis,
+/// instead of opening a block of their own.
+fn allocation_size(want: usize) -> usize {
+    // SAFETY: nallocx only computes a size class; it allocates nothing and
+    // reads no memory of ours. It returns 0 for sizes it cannot serve.
+    let real = unsafe { tikv_jemalloc_sys::nallocx(want, 0) };
+    real.max(want)
+}
+
+/// Emptied blocks a client keeps for reuse: 64 KiB, the most Redis writes
+/// to one client per event loop turn (`NET_MAX_WRITES_PER_EVENT`). Past
+/// that, blocks go back to the allocator, whose thread cache keeps them
+/// warm anyway; the spares only save the trip.
+pub const SPARE_BLOCKS: usize = 4;
+
+/// The most slices one `writev` is given. Linux accepts 1024 (`IOV_MAX`);
+/// 64 blocks of 16 KiB are 1 MB, more than a socket buffer takes at once.
+pub const WRITE_SLICES: usize = 64;
+
+impl Default for Reply {
+    fn default() -> Reply {
+        Reply {
+            buf: Vec::new(),
+            protocol: Protocol::default(),
+            errors: Vec::new(),
+            blocks: std::collections::VecDeque::new(),
+            block_bytes: 0,
+            block_capacity: 0,
+            sent: 0,
+            spare: Vec::new(),
+            block_size: usize::MAX,
+        }
+    }
+}
+
+/// Where a deferred length header goes; see [`Reply::defer_len`]. An
+/// offset from the first byte of the first pending block.
 #[derive(Clone, Copy, Debug)]
 pub struct Deferred(usize);
 
@@ -432,27 +525,87 @@ impl Reply {
         Reply::default()
     }
 
+    /// Seal full blocks of [`REPLY_BLOCK_BYTES`] from now on: what the
+    /// connection does for its client, whose reply is written, never read
+    /// back whole.
+    pub fn use_blocks(&mut self) {
+        self.block_size = REPLY_BLOCK_BYTES;
+    }
+
     pub fn is_resp3(&self) -> bool {
         self.protocol == Protocol::Resp3
     }
 
+    // ANCHOR: reply_put
+    /// Append bytes: into `buf` while they fit in a block, else across a
+    /// block boundary. The test is one addition and one comparison; the
+    /// common reply never leaves this function.
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        if self.buf.len() + bytes.len() <= self.buf.capacity().max(self.block_size) {
+            self.buf.extend_from_slice(bytes);
+        } else {
+            self.put_across(bytes);
+        }
+    }
+
+    /// Fill `buf` to its block size, seal it, and put the rest in a fresh
+    /// block at least as big as the rest (Redis's
+    /// `_addReplyProtoToList`).
+    #[cold]
+    fn put_across(&mut self, bytes: &[u8]) {
+        let room = self.buf.capacity().max(self.block_size) - self.buf.len();
+        let (head, rest) = bytes.split_at(room.min(bytes.len()));
+        self.buf.reserve_exact(head.len());
+        self.buf.extend_from_slice(head);
+        self.seal(rest.len());
+        self.buf.extend_from_slice(rest);
+    }
+
+    /// Move `buf` to the sealed blocks and start a new one with room for at
+    /// least `want` bytes.
+    fn seal(&mut self, want: usize) {
+        let fresh = match self.spare.pop() {
+            Some(b) if b.capacity() >= want => b,
+            _ => Vec::with_capacity(allocation_size(want.max(self.block_size))),
+        };
+        let full = std::mem::replace(&mut self.buf, fresh);
+        self.block_bytes += full.len();
+        self.block_capacity += full.capacity();
+        self.blocks.push_back(full);
+    }
+    // ANCHOR_END: reply_put
+
+    /// Keep an emptied block for reuse if it is a standard one and the
+    /// spare list has room; otherwise free it.
+    fn recycle(&mut self, mut block: Vec<u8>) {
+        if self.spare.len() < SPARE_BLOCKS && block.capacity() == self.block_size {
+            block.clear();
+            self.spare.push(block);
+        }
+    }
+
     fn push_len(&mut self, prefix: u8, n: i64) {
-        self.buf.push(prefix);
+        // `*600\r\n` is formatted on the stack and appended at once.
+        let mut line = [0u8; 24];
+        line[0] = prefix;
         let mut tmp = itoa_buf();
-        self.buf.extend_from_slice(fmt_i64(&mut tmp, n));
-        self.buf.extend_from_slice(b"\r\n");
+        let digits = fmt_i64(&mut tmp, n);
+        line[1..1 + digits.len()].copy_from_slice(digits);
+        line[1 + digits.len()..3 + digits.len()].copy_from_slice(b"\r\n");
+        self.put(&line[..3 + digits.len()]);
     }
 
     /// `+OK`
     pub fn ok(&mut self) {
-        self.buf.extend_from_slice(b"+OK\r\n");
+        self.put(b"+OK\r\n");
     }
 
     /// A status reply, `+<s>\r\n`.
     pub fn simple(&mut self, s: &str) {
-        self.buf.push(b'+');
-        self.buf.extend_from_slice(s.as_bytes());
-        self.buf.extend_from_slice(b"\r\n");
+        self.put(b"+");
+        self.put(s.as_bytes());
+        self.put(b"\r\n");
     }
 
     /// An error reply. `msg` is the full text after the `-`, e.g.
@@ -467,15 +620,17 @@ impl Reply {
     /// bytes (`unknown command '\x80'`): Redis echoes them as they came,
     /// not as valid UTF-8, so the message is bytes too.
     pub fn error_bytes(&mut self, msg: &[u8]) {
-        self.buf.push(b'-');
-        let start = self.buf.len();
-        self.buf.extend_from_slice(msg);
-        for b in &mut self.buf[start..] {
-            if *b == b'\r' || *b == b'\n' {
-                *b = b' ';
-            }
+        self.put(b"-");
+        if msg.iter().any(|&b| b == b'\r' || b == b'\n') {
+            let flat: Vec<u8> = msg
+                .iter()
+                .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b })
+                .collect();
+            self.put(&flat);
+        } else {
+            self.put(msg);
         }
-        self.buf.extend_from_slice(b"\r\n");
+        self.put(b"\r\n");
         let code = msg.split(|&b| b == b' ').next().unwrap_or(b"ERR");
         self.errors.push(String::from_utf8_lossy(code).into_owned());
     }
@@ -492,8 +647,8 @@ impl Reply {
     pub fn int(&mut self, n: i64) {
         // The hot replies (0 and 1 from EXISTS, DEL, SADD...) are constant.
         match n {
-            0 => self.buf.extend_from_slice(b":0\r\n"),
-            1 => self.buf.extend_from_slice(b":1\r\n"),
+            0 => self.put(b":0\r\n"),
+            1 => self.put(b":1\r\n"),
             _ => self.push_len(b':', n),
         }
     }
@@ -501,8 +656,8 @@ impl Reply {
     /// A bulk string, `$<len>\r\n<bytes>\r\n`.
     pub fn bulk(&mut self, bytes: &[u8]) {
         self.push_len(b'$', bytes.len() as i64);
-        self.buf.extend_from_slice(bytes);
-        self.buf.extend_from_slice(b"\r\n");
+        self.put(bytes);
+        self.put(b"\r\n");
     }
 
     /// An integer written as a bulk string (GET of an `int`-encoded value).
@@ -510,16 +665,16 @@ impl Reply {
         let mut tmp = itoa_buf();
         let s = fmt_i64(&mut tmp, n);
         self.push_len(b'$', s.len() as i64);
-        self.buf.extend_from_slice(s);
-        self.buf.extend_from_slice(b"\r\n");
+        self.put(s);
+        self.put(b"\r\n");
     }
 
     /// The null bulk: `$-1` in RESP2, `_` in RESP3.
     pub fn null(&mut self) {
         if self.is_resp3() {
-            self.buf.extend_from_slice(b"_\r\n");
+            self.put(b"_\r\n");
         } else {
-            self.buf.extend_from_slice(b"$-1\r\n");
+            self.put(b"$-1\r\n");
         }
     }
 
@@ -527,9 +682,9 @@ impl Reply {
     /// failed, BLPOP timing out).
     pub fn null_array(&mut self) {
         if self.is_resp3() {
-            self.buf.extend_from_slice(b"_\r\n");
+            self.put(b"_\r\n");
         } else {
-            self.buf.extend_from_slice(b"*-1\r\n");
+            self.put(b"*-1\r\n");
         }
     }
 
@@ -559,8 +714,7 @@ impl Reply {
     /// A boolean: `#t`/`#f` in RESP3, `:1`/`:0` in RESP2.
     pub fn boolean(&mut self, b: bool) {
         if self.is_resp3() {
-            self.buf
-                .extend_from_slice(if b { b"#t\r\n" } else { b"#f\r\n" });
+            self.put(if b { b"#t\r\n" } else { b"#f\r\n" });
         } else {
             self.int(b as i64);
         }
@@ -570,7 +724,7 @@ impl Reply {
     /// Redis 7.0's `%.17g`.
     pub fn double(&mut self, d: f64) {
         if self.is_resp3() {
-            self.buf.push(b',');
+            self.put(b",");
             let s = if d.is_infinite() {
                 if d > 0.0 {
                     "inf".to_string()
@@ -580,8 +734,8 @@ impl Reply {
             } else {
                 fmt_g17(d)
             };
-            self.buf.extend_from_slice(s.as_bytes());
-            self.buf.extend_from_slice(b"\r\n");
+            self.put(s.as_bytes());
+            self.put(b"\r\n");
         } else {
             self.bulk(fmt_g17(d).as_bytes());
         }
@@ -592,9 +746,9 @@ impl Reply {
     pub fn verbatim(&mut self, text: &[u8]) {
         if self.is_resp3() {
             self.push_len(b'=', text.len() as i64 + 4);
-            self.buf.extend_from_slice(b"txt:");
-            self.buf.extend_from_slice(text);
-            self.buf.extend_from_slice(b"\r\n");
+            self.put(b"txt:");
+            self.put(text);
+            self.put(b"\r\n");
         } else {
             self.bulk(text);
         }
@@ -603,12 +757,14 @@ impl Reply {
     /// Reserve the place of an aggregate header whose length is not known
     /// yet (Redis's `addReplyDeferredLen`). Fill it with [`Reply::set_len`].
     pub fn defer_len(&mut self) -> Deferred {
-        Deferred(self.buf.len())
+        Deferred(self.len())
     }
 
-    /// Write the header reserved by [`Reply::defer_len`]. The bytes after
-    /// it are shifted once; Redis avoids that with a linked list of reply
-    /// blocks, at the price of a more complex buffer.
+    /// Write the header reserved by [`Reply::defer_len`], inserting it in
+    /// the block that holds its place. Only that block's later bytes move
+    /// (at most a block, 16 KiB, for a connection's client); Redis avoids
+    /// even that by giving the header a node of its own, at the price of a
+    /// more complex list.
     pub fn set_len(&mut self, at: Deferred, kind: Aggregate, n: usize) {
         let (prefix, count) = match (kind, self.is_resp3()) {
             (Aggregate::Array, _) => (b'*', n),
@@ -617,23 +773,200 @@ impl Reply {
             (Aggregate::Set, true) => (b'~', n),
             (Aggregate::Set, false) => (b'*', n),
         };
-        let mut header = Vec::with_capacity(16);
-        header.push(prefix);
-        header.extend_from_slice(count.to_string().as_bytes());
-        header.extend_from_slice(b"\r\n");
-        self.buf.splice(at.0..at.0, header);
+        let mut header = [0u8; 24];
+        header[0] = prefix;
+        let mut tmp = itoa_buf();
+        let digits = fmt_i64(&mut tmp, count as i64);
+        header[1..1 + digits.len()].copy_from_slice(digits);
+        header[1 + digits.len()..3 + digits.len()].copy_from_slice(b"\r\n");
+        let header = &header[..3 + digits.len()];
+        match self.locate(at.0) {
+            (Some(i), offset) => {
+                let b = &mut self.blocks[i];
+                let capacity_before = b.capacity();
+                b.splice(offset..offset, header.iter().copied());
+                self.block_capacity = self.block_capacity - capacity_before + b.capacity();
+                self.block_bytes += header.len();
+            }
+            (None, offset) => {
+                self.buf.splice(offset..offset, header.iter().copied());
+            }
+        }
+    }
+
+    /// Which block holds the unsent offset `at`, and where in it: `None`
+    /// for `buf`.
+    fn locate(&self, at: usize) -> (Option<usize>, usize) {
+        let mut start = 0usize;
+        let mut skip = self.sent;
+        for (i, b) in self.blocks.iter().enumerate() {
+            let unsent = b.len() - skip;
+            if at < start + unsent {
+                return (Some(i), skip + at - start);
+            }
+            start += unsent;
+            skip = 0;
+        }
+        (None, skip + at - start)
     }
 
     /// Bytes already formatted as RESP (shared constant replies).
     pub fn raw(&mut self, bytes: &[u8]) {
-        self.buf.extend_from_slice(bytes);
+        self.put(bytes);
     }
 
+    /// Pending bytes: everything appended and not yet written.
     pub fn len(&self) -> usize {
-        self.buf.len()
+        self.block_bytes + self.buf.len() - self.sent
     }
     pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
+        self.len() == 0
+    }
+
+    /// Drop the pending bytes from `at` on (an offset taken with
+    /// [`Reply::len`] before a reply that `CLIENT REPLY OFF|SKIP` drops).
+    pub fn truncate(&mut self, at: usize) {
+        let (block, offset) = self.locate(at.min(self.len()));
+        if let Some(i) = block {
+            // Blocks after the one holding `at` go; that one becomes `buf`.
+            while self.blocks.len() > i + 1 {
+                let b = self.blocks.pop_back().expect("counted");
+                self.block_bytes -= b.len();
+                self.block_capacity -= b.capacity();
+                self.recycle(b);
+            }
+            let b = self.blocks.pop_back().expect("counted");
+            self.block_bytes -= b.len();
+            self.block_capacity -= b.capacity();
+            let old = std::mem::replace(&mut self.buf, b);
+            self.recycle(old);
+        }
+        self.buf.truncate(offset);
+    }
+
+    /// The pending bytes from `at` on, removed and returned whole.
+    pub fn split_off(&mut self, at: usize) -> Vec<u8> {
+        let mut tail = Vec::with_capacity(self.len().saturating_sub(at));
+        let mut pos = 0usize;
+        for slice in self.pending_slices() {
+            let end = pos + slice.len();
+            if end > at {
+                tail.extend_from_slice(&slice[at.saturating_sub(pos)..]);
+            }
+            pos = end;
+        }
+        self.truncate(at);
+        tail
+    }
+
+    /// Forget everything pending (the client is being closed, or a fake
+    /// client's reply is not wanted), and free its memory.
+    pub fn clear(&mut self) {
+        self.blocks.clear();
+        self.block_bytes = 0;
+        self.block_capacity = 0;
+        self.sent = 0;
+        self.buf = Vec::new();
+        self.spare = Vec::new();
+    }
+
+    /// A copy of every pending byte, in order.
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut all = Vec::with_capacity(self.len());
+        for slice in self.pending_slices() {
+            all.extend_from_slice(slice);
+        }
+        all
+    }
+
+    fn pending_slices(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        let sent = self.sent;
+        self.blocks
+            .iter()
+            .chain(std::iter::once(&self.buf))
+            .enumerate()
+            .map(move |(i, b)| if i == 0 { &b[sent..] } else { &b[..] })
+            .filter(|s| !s.is_empty())
+    }
+
+    /// The pending bytes when they are all in `buf` (every small reply):
+    /// the connection writes them with a plain `write`.
+    pub fn single_slice(&self) -> Option<&[u8]> {
+        if self.blocks.is_empty() {
+            Some(&self.buf[self.sent..])
+        } else {
+            None
+        }
+    }
+
+    // ANCHOR: reply_writev
+    /// The pending blocks as slices for one `writev`, oldest first, at
+    /// most `slices.len()` of them. Returns how many were filled.
+    pub fn io_slices<'a>(&'a self, slices: &mut [std::io::IoSlice<'a>]) -> usize {
+        let mut n = 0;
+        for (slot, slice) in slices.iter_mut().zip(self.pending_slices()) {
+            *slot = std::io::IoSlice::new(slice);
+            n += 1;
+        }
+        n
+    }
+
+    /// `written` bytes left through the socket: fully written blocks are
+    /// dropped (to the spare list, while it has room), a partly written
+    /// one keeps its place and remembers how far it got.
+    pub fn consume(&mut self, mut written: usize) {
+        while written > 0 {
+            let Some(front) = self.blocks.front() else {
+                self.sent += written;
+                break;
+            };
+            let unsent = front.len() - self.sent;
+            if written < unsent {
+                self.sent += written;
+                return;
+            }
+            written -= unsent;
+            self.sent = 0;
+            let b = self.blocks.pop_front().expect("front exists");
+            self.block_bytes -= b.len();
+            self.block_capacity -= b.capacity();
+            self.recycle(b);
+        }
+        if self.blocks.is_empty() && self.sent >= self.buf.len() {
+            self.sent = 0;
+            self.buf.clear();
+        }
+    }
+    // ANCHOR_END: reply_writev
+
+    /// The output buffer's memory as `client-output-buffer-limit` and
+    /// CLIENT LIST's `omem` count it: the allocated size of every block
+    /// holding pending bytes, less the first 16 KiB, which stand for
+    /// Redis's fixed per-client buffer (`c->buf`, never counted there).
+    /// Example: three sealed 16 KiB blocks and a half-full `buf` of 16 KiB
+    /// are 64 KiB held, 48 KiB counted; one `+OK` counts 0.
+    pub fn output_memory(&self) -> usize {
+        let buf = if self.buf.len() > self.sent || !self.blocks.is_empty() {
+            self.buf.capacity()
+        } else {
+            0
+        };
+        (self.block_capacity + buf).saturating_sub(REPLY_BLOCK_BYTES)
+    }
+
+    /// The number of sealed blocks waiting (CLIENT LIST's `oll` counts
+    /// the blocks past the first).
+    pub fn block_count(&self) -> usize {
+        self.blocks.len()
+    }
+
+    /// An idle client does not keep a `buf` bigger than `keep` (one that
+    /// grew past a block: a reply built whole, a replication burst). The
+    /// spares are bounded already.
+    pub fn shrink_idle(&mut self, keep: usize) {
+        if self.is_empty() && self.buf.capacity() > keep {
+            self.buf = Vec::new();
+        }
     }
 }
 
@@ -880,6 +1213,175 @@ mod tests {
             "resp3_encodings",
             String::from_utf8_lossy(&r3.buf).replace("\r\n", "\\r\\n\n")
         );
+    }
+
+    /// Bytes of a reply, across its blocks.
+    fn bytes_of(r: &Reply) -> Vec<u8> {
+        r.to_vec()
+    }
+
+    #[test]
+    fn a_big_reply_is_sealed_in_blocks_and_written_in_order() {
+        let mut blocks = Reply::new();
+        blocks.use_blocks();
+        let mut whole = Reply::new();
+        let value = vec![b'x'; 1000];
+        for r in [&mut blocks, &mut whole] {
+            r.array(600);
+            for _ in 0..600 {
+                r.bulk(&value);
+            }
+        }
+        assert_eq!(bytes_of(&blocks), whole.buf);
+        // 600 KB in 16 KiB blocks, every sealed one full.
+        assert_eq!(blocks.block_count(), whole.buf.len() / REPLY_BLOCK_BYTES);
+        assert!(blocks.blocks.iter().all(|b| b.len() == REPLY_BLOCK_BYTES));
+        // The allocated blocks, less the first 16 KiB.
+        assert_eq!(
+            blocks.output_memory(),
+            (blocks.block_count() + 1) * REPLY_BLOCK_BYTES - REPLY_BLOCK_BYTES
+        );
+        // Written through slices in uneven pieces, the bytes come out whole.
+        let mut got = Vec::new();
+        while !blocks.is_empty() {
+            let mut slices = [std::io::IoSlice::new(&[]); 3];
+            let n = blocks.io_slices(&mut slices);
+            let mut take = 7000;
+            let mut written = 0;
+            for s in &slices[..n] {
+                let k = s.len().min(take);
+                got.extend_from_slice(&s[..k]);
+                written += k;
+                take -= k;
+            }
+            blocks.consume(written);
+        }
+        assert_eq!(got, whole.buf);
+        assert_eq!(blocks.output_memory(), 0);
+        assert!(blocks.spare.len() <= SPARE_BLOCKS && !blocks.spare.is_empty());
+    }
+
+    #[test]
+    fn a_payload_bigger_than_a_block_gets_a_block_of_its_own_size() {
+        let mut r = Reply::new();
+        r.use_blocks();
+        r.ok();
+        r.bulk(&vec![b'v'; 100_000]);
+        // The first block is filled, the rest of the value is copied once
+        // into a block that holds it, and its size class's slack takes the
+        // `\r\n` too.
+        let rest = 5 + 9 + 100_000 + 2 - REPLY_BLOCK_BYTES;
+        assert_eq!(r.blocks.len(), 1);
+        assert_eq!(r.blocks[0].len(), REPLY_BLOCK_BYTES);
+        assert_eq!(r.buf.len(), rest);
+        assert!(r.buf.capacity() >= rest);
+        assert_eq!(r.len(), 5 + 9 + 100_000 + 2);
+    }
+
+    mod blocks_model {
+        use super::*;
+        use proptest::prelude::*;
+
+        #[derive(Debug, Clone)]
+        enum Op {
+            Bulk(usize),
+            Int(i64),
+            Deferred(usize),
+            Mark,
+            TruncateToMark,
+            SplitAtMark,
+            Write(usize),
+        }
+
+        proptest! {
+            /// Any sequence of appends, deferred lengths, truncations and
+            /// partial writes leaves a block reply holding exactly the bytes a
+            /// plain `Vec` would hold.
+            #[test]
+            fn blocks_hold_the_same_bytes_as_one_vec(
+                ops in prop::collection::vec(
+                    prop_oneof![
+                        (0usize..40_000).prop_map(Op::Bulk),
+                        any::<i64>().prop_map(Op::Int),
+                        (0usize..30).prop_map(Op::Deferred),
+                        Just(Op::Mark),
+                        Just(Op::TruncateToMark),
+                        Just(Op::SplitAtMark),
+                        (0usize..50_000).prop_map(Op::Write),
+                    ],
+                    1..40,
+                )
+            ) {
+                let mut r = Reply::new();
+                r.use_blocks();
+                let mut model: Vec<u8> = Vec::new();
+                let mut written: Vec<u8> = Vec::new();
+                let mut model_written: Vec<u8> = Vec::new();
+                let mut mark: Option<usize> = None;
+                for op in ops {
+                    match op {
+                        Op::Bulk(n) => {
+                            let v: Vec<u8> = (0..n).map(|i| (i % 251) as u8).collect();
+                            r.bulk(&v);
+                            let mut m = Reply::new();
+                            m.bulk(&v);
+                            model.extend_from_slice(&m.buf);
+                        }
+                        Op::Int(n) => {
+                            r.int(n);
+                            let mut m = Reply::new();
+                            m.int(n);
+                            model.extend_from_slice(&m.buf);
+                        }
+                        Op::Deferred(n) => {
+                            let at = r.defer_len();
+                            let model_at = model.len();
+                            for i in 0..n {
+                                r.bulk(&vec![b'e'; i * 997]);
+                                let mut m = Reply::new();
+                                m.bulk(&vec![b'e'; i * 997]);
+                                model.extend_from_slice(&m.buf);
+                            }
+                            r.set_len(at, Aggregate::Array, n);
+                            let header = format!("*{n}\r\n");
+                            model.splice(model_at..model_at, header.bytes());
+                        }
+                        Op::Mark => mark = Some(r.len()),
+                        Op::TruncateToMark => {
+                            if let Some(m) = mark.take() {
+                                r.truncate(m);
+                                model.truncate(m);
+                            }
+                        }
+                        Op::SplitAtMark => {
+                            if let Some(m) = mark.take() {
+                                let tail = r.split_off(m);
+                                prop_assert_eq!(&tail[..], &model[m..]);
+                                model.truncate(m);
+                            }
+                        }
+                        Op::Write(n) => {
+                            mark = None; // offsets do not survive a write
+                            let mut slices = [std::io::IoSlice::new(&[]); 4];
+                            let k = r.io_slices(&mut slices);
+                            let mut left = n;
+                            let mut taken = 0;
+                            for s in &slices[..k] {
+                                let t = s.len().min(left);
+                                written.extend_from_slice(&s[..t]);
+                                left -= t;
+                                taken += t;
+                            }
+                            r.consume(taken);
+                            model_written.extend(model.drain(..taken));
+                        }
+                    }
+                    prop_assert_eq!(r.len(), model.len());
+                    prop_assert_eq!(&r.to_vec(), &model);
+                    prop_assert_eq!(&written, &model_written);
+                }
+            }
+        }
     }
 
     mod properties {

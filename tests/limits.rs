@@ -136,10 +136,11 @@ fn a_normal_client_past_the_hard_limit_is_closed_without_the_rest() {
     // at the GET that crosses it, long before its 300 GETs. Redis 7.0.15
     // runs exactly 17 here: it executes the whole read before writing
     // anything, and 17 * 65545 - 16384 >= 1 MB. This server writes every
-    // 64 KB of reply as it goes (see REPLY_BATCH_BYTES in connection.rs),
-    // so the kernel's socket buffers absorb a few MB first and the GET
-    // that crosses the limit comes later; what the server itself holds
-    // never passes the limit by more than one reply.
+    // 64 KB of reply as it goes while the socket takes it (see
+    // REPLY_BATCH_BYTES in connection.rs), so the kernel's socket buffers
+    // absorb a few MB first and the GET that crosses the limit comes
+    // later; what the server itself holds never passes the limit by more
+    // than one reply.
     let stats: String = redis::cmd("INFO")
         .arg("commandstats")
         .query(&mut admin)

@@ -106,7 +106,7 @@ fn may_sync(ctx: &mut Ctx) -> bool {
         return false;
     }
     // The RDB and the stream must be the first bytes after the command.
-    if !ctx.client.reply.buf.is_empty() {
+    if !ctx.client.reply.is_empty() {
         ctx.reply()
             .err("SYNC and PSYNC are invalid with pending output");
         return false;

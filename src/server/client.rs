@@ -390,14 +390,18 @@ impl Client {
     pub fn write_info_line(&self, out: &mut String, now: Instant, argv_mem: usize) {
         // Unsent output includes a write the peer has not drained yet.
         let pending = self.reply.len() + self.reply_in_flight;
-        // Our one reply Vec, described as Redis's 16 KiB buffer plus a
-        // list of 16 KiB blocks for the rest.
+        // The pending bytes described as Redis's 16 KiB buffer plus a
+        // list of 16 KiB blocks for the rest; omem is the blocks' real
+        // allocated size (`Reply::output_memory`).
         let rbs = self.reply_buffer_size;
         let obl = pending.min(rbs);
         let overflow = pending - obl;
         let oll = overflow.div_ceil(REPLY_CHUNK_BYTES);
         let multi_mem = self.multi.memory();
-        let tot_mem = std::mem::size_of::<Client>()
+        let omem = self.reply.output_memory() + self.reply_in_flight;
+        // As Redis's getClientMemoryUsage, the total includes the output.
+        let tot_mem = omem
+            + std::mem::size_of::<Client>()
             + self.query_buffer_len
             + self.query_buffer_free
             + rbs
@@ -436,7 +440,7 @@ impl Client {
             self.reply_peak.max(pending),
             obl,
             oll,
-            overflow,
+            omem,
             tot_mem,
             self.last_command,
             self.user_name(),

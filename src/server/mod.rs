@@ -760,7 +760,7 @@ pub fn process_command(server: &mut Server, client: &mut Client, args: Args) -> 
     }
     // Inside MULTI, a command is stored for EXEC instead of run.
     if client.multi.active && !crate::multi::runs_inside_multi(cmd) {
-        let reply_start = client.reply.buf.len();
+        let reply_start = client.reply.len();
         crate::multi::queue_command(client, cmd, args);
         apply_reply_mode(client, reply_start);
         return Flow::Continue;
@@ -784,13 +784,13 @@ fn apply_reply_mode(client: &mut Client, reply_start: usize) {
         client.reply_mode,
         client::ReplyMode::Off | client::ReplyMode::Skip
     );
-    if skip_reply && client.reply.buf.len() > reply_start {
-        client.reply.buf.truncate(reply_start);
+    if skip_reply && client.reply.len() > reply_start {
+        client.reply.truncate(reply_start);
     }
     // Pub/sub frames set aside under OFF/SKIP are delivered all the same.
     if !client.pushed.is_empty() {
         let pushed = std::mem::take(&mut client.pushed);
-        client.reply.buf.extend_from_slice(&pushed);
+        client.reply.raw(&pushed);
     }
     match client.reply_mode {
         client::ReplyMode::Skip => client.reply_mode = client::ReplyMode::On,
@@ -808,7 +808,7 @@ fn reject(server: &mut Server, client: &mut Client, cmd: Option<&Command>, msg: 
 
 /// [`reject`] with a message that quotes the client's bytes verbatim.
 fn reject_bytes(server: &mut Server, client: &mut Client, cmd: Option<&Command>, msg: &[u8]) {
-    let reply_start = client.reply.buf.len();
+    let reply_start = client.reply.len();
     crate::multi::flag_transaction(client);
     let abort;
     let msg = if cmd.is_some_and(|c| c.full_name == "exec") {
@@ -835,7 +835,7 @@ fn reject_bytes(server: &mut Server, client: &mut Client, cmd: Option<&Command>,
 // ANCHOR: call
 /// Redis's `call`: run the command, then account for it.
 pub fn call(server: &mut Server, client: &mut Client, cmd: &'static Command, args: Args) {
-    let reply_start = client.reply.buf.len();
+    let reply_start = client.reply.len();
     let dirty_before = server.dirty;
     crate::notify::track_new_keys(server);
     let started = Instant::now();
