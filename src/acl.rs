@@ -966,6 +966,38 @@ pub fn refusal(server: &mut Server, client: &Client, cmd: &Command, args: Args) 
 }
 // ANCHOR_END: acl_process_command_hook
 
+/// The check `redis.call` makes for a script (Redis's `scriptVerifyACL`):
+/// the command runs with the permissions of the user who called the
+/// script, and a refusal is logged with context `lua` and answered with
+/// the script's own wording rather than NOPERM.
+pub fn script_refusal(
+    server: &mut Server,
+    caller: &Client,
+    cmd: &Command,
+    args: Args,
+) -> Option<&'static str> {
+    let user = caller.user.as_ref()?;
+    let denial = {
+        let u = user.borrow();
+        if u.unrestricted {
+            return None;
+        }
+        check_user(&u, cmd, args).err()?
+    };
+    log_denial(server, caller, denial, "lua", args, cmd);
+    Some(match denial {
+        Denial::Command => "ERR The user executing the script can't run this command or subcommand",
+        Denial::Key(_) => {
+            "ERR The user executing the script can't access at least one of the keys mentioned \
+             in the command arguments"
+        }
+        Denial::Channel(_) => {
+            "ERR The user executing the script can't publish to the channel mentioned in the \
+             command"
+        }
+    })
+}
+
 /// EXEC's second look (Redis's `execCommand`): rules may have changed
 /// since a command was queued, so each queued command is checked again
 /// as it comes up; a refused one gets this error in its slot of EXEC's

@@ -1217,6 +1217,10 @@ fn script_call(lua: &Lua, st: &mut RunState, args: MultiValue) -> mlua::Result<(
             "ERR This Redis command is not allowed from script",
         );
     }
+    // The caller's ACL user bounds what its script may run.
+    if let Some(msg) = crate::acl::script_refusal(server, st.ctx.client, cmd, args) {
+        return command_error(lua, raise_errors, msg);
+    }
     // A read-only script may not write, nor run what may replicate
     // (PUBLISH): its caller promised the run changes nothing anywhere.
     if st.read_only && (cmd.has(flags::WRITE) || cmd.has(flags::MAY_REPLICATE)) {

@@ -548,3 +548,73 @@ fn subscribers_outside_the_new_channel_rules_are_disconnected() {
     assert_eq!(admin.cmd("PUBLISH bar:x hi"), ":1\r\n");
     assert!(kept.reply().contains("bar:x"));
 }
+
+/// A script runs its commands with its caller's permissions: each refusal
+/// is the script's own error (with the script suffix under redis.call, bare
+/// under redis.pcall) and an ACL LOG entry with context `lua`; texts as
+/// redis-server 7.0.15 sends them.
+#[test]
+fn scripts_run_with_their_callers_permissions() {
+    let server = start();
+    let mut admin = conn(&server);
+    let _: () = redis::cmd("ACL")
+        .arg(&[
+            "SETUSER", "u", "on", "nopass", "+eval", "+get", "+publish", "~k*", "&ch",
+        ])
+        .query(&mut admin)
+        .unwrap();
+    let mut c = conn(&server);
+    let _: () = redis::cmd("AUTH").arg("u").arg("x").query(&mut c).unwrap();
+    let eval_err = |c: &mut redis::Connection, script: &str| -> String {
+        let e = redis::cmd("EVAL")
+            .arg(script)
+            .arg(0)
+            .query::<redis::Value>(c)
+            .unwrap_err();
+        format!("{} {}", e.code().unwrap_or(""), e.detail().unwrap_or(""))
+    };
+    let set = eval_err(&mut c, "return redis.call('set','k','v')");
+    assert!(
+        set.starts_with(
+            "ERR The user executing the script can't run this command or subcommand script: "
+        ),
+        "{set}"
+    );
+    assert_eq!(
+        eval_err(&mut c, "return redis.pcall('set','k','v')"),
+        "ERR The user executing the script can't run this command or subcommand"
+    );
+    let key = eval_err(&mut c, "return redis.call('get','zz')");
+    assert!(
+        key.starts_with(
+            "ERR The user executing the script can't access at least one of the keys \
+             mentioned in the command arguments script: "
+        ),
+        "{key}"
+    );
+    let channel = eval_err(&mut c, "return redis.call('publish','zz','m')");
+    assert!(
+        channel.starts_with(
+            "ERR The user executing the script can't publish to the channel mentioned in \
+             the command script: "
+        ),
+        "{channel}"
+    );
+    // Allowed ones still run.
+    let v: Option<String> = redis::cmd("EVAL")
+        .arg("return redis.call('get','k1')")
+        .arg(0)
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(v, None);
+    let log: Vec<redis::Value> = redis::cmd("ACL")
+        .arg("LOG")
+        .arg(1)
+        .query(&mut admin)
+        .unwrap();
+    let text = format!("{log:?}");
+    assert!(
+        text.contains("channel") && text.contains("lua") && text.contains("zz"),
+        "{text}"
+    );
+}
