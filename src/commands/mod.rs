@@ -18,6 +18,7 @@ pub mod hash;
 pub mod hyperloglog;
 pub mod keys;
 pub mod memory;
+pub mod migrate;
 pub mod list;
 pub mod multi;
 pub mod persistence;
@@ -54,6 +55,7 @@ pub static ALL: &[&[CommandDef]] = &[
     crate::aof::COMMANDS,
     function::COMMANDS,
     replication::COMMANDS,
+    migrate::COMMANDS,
 ];
 
 /// Parse an integer argument (`string2ll`), replying Redis's error if it

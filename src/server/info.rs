@@ -471,6 +471,7 @@ fn stats_section(s: &Server, out: &mut String) {
     field!(out, "keyspace_misses", "{}", st.keyspace_misses);
     field!(out, "pubsub_channels", "{}", s.pubsub.channels.len());
     field!(out, "pubsub_patterns", "{}", s.pubsub.patterns.len());
+    field!(out, "migrate_cached_sockets", "{}", s.migrate.len());
     field!(out, "total_error_replies", "{}", st.total_error_replies);
     field!(out, "total_reads_processed", "{}", st.total_reads_processed);
     field!(

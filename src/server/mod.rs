@@ -193,6 +193,8 @@ pub struct Server {
     pub replication: crate::replication::Replication,
     /// This server's `rename-command` lines, resolved against the table.
     pub renames: command::Renames,
+    /// MIGRATE's cached connections to its targets.
+    pub migrate: crate::commands::migrate::MigrateSockets,
 }
 
 impl Server {
@@ -242,6 +244,7 @@ impl Server {
             // A bad line stopped the server at startup (main.rs); here only
             // valid ones can arrive.
             renames: command::Renames::resolve(table, &config.rename_commands).unwrap_or_default(),
+            migrate: Default::default(),
             config,
         }
     }
@@ -847,6 +850,9 @@ pub fn call(server: &mut Server, client: &mut Client, cmd: &'static Command, arg
     server
         .latency
         .observe(event, elapsed, server.config.latency_monitor_threshold);
+    // Passwords in the arguments never reach SLOWLOG or MONITOR.
+    let redacted = crate::commands::migrate::redacted_args(cmd, args);
+    let args = redacted.as_ref().map_or(args, |r| r.args());
     if !cmd.has(flags::SKIP_SLOWLOG) {
         let threshold = server.config.slowlog_log_slower_than;
         if threshold >= 0 && usec as i64 >= threshold {
