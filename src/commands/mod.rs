@@ -10,6 +10,7 @@
 
 pub mod anatomy;
 pub mod bitmap;
+pub mod cluster;
 pub mod connection;
 pub mod debug;
 pub mod function;
@@ -56,6 +57,7 @@ pub static ALL: &[&[CommandDef]] = &[
     function::COMMANDS,
     replication::COMMANDS,
     migrate::COMMANDS,
+    cluster::COMMANDS,
 ];
 
 /// Parse an integer argument (`string2ll`), replying Redis's error if it

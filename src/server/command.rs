@@ -144,6 +144,7 @@ pub enum Group {
     HyperLogLog,
     Scripting,
     Geo,
+    Cluster,
 }
 
 impl Group {
@@ -163,6 +164,7 @@ impl Group {
             Group::HyperLogLog => "hyperloglog",
             Group::Scripting => "scripting",
             Group::Geo => "geo",
+            Group::Cluster => "cluster",
         }
     }
 
@@ -183,6 +185,10 @@ impl Group {
             Group::Scripting => "@scripting",
             Group::Geo => "@geo",
             Group::Server => return None,
+            // Redis files the cluster commands under no category of their
+            // own; the three a client sends on its connection (READONLY,
+            // READWRITE, ASKING, the fast ones) are `@connection`.
+            Group::Cluster => return None,
         })
     }
 }
@@ -308,6 +314,9 @@ impl Command {
         }
         if self.has(flags::FAST) {
             cats.push("@fast");
+            if self.def.group == Group::Cluster {
+                cats.push("@connection");
+            }
         }
         if self.has(flags::BLOCKING) {
             cats.push("@blocking");
