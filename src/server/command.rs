@@ -47,8 +47,10 @@
 //! Redis 7.0 describes keys with *key specs* (begin-search and find-keys
 //! steps) and documents every argument. Our rows keep the classic
 //! `first, last, step` triple, plus a function for the few commands whose
-//! keys move (`numkeys`-style); COMMAND INFO derives a key spec from them.
-//! COMMAND DOCS carries our own one-line summaries, not argument trees.
+//! keys move (`numkeys`-style); the key specs COMMAND INFO and COMMAND
+//! GETKEYSANDFLAGS report live in their own table (`key_specs.rs`), and a
+//! command missing from it gets one derived from its row. COMMAND DOCS
+//! carries our own one-line summaries, not argument trees.
 
 use rustc_hash::FxHashMap as HashMap;
 use std::sync::OnceLock;

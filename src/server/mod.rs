@@ -51,6 +51,7 @@ pub mod config;
 pub mod connection;
 pub mod cron;
 pub mod info;
+pub mod key_specs;
 pub mod latency;
 pub mod slowlog;
 
