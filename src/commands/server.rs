@@ -478,6 +478,7 @@ fn flushdb(ctx: &mut Ctx, args: Args) {
     // tells tracking clients to drop their caches (not built yet).
     let db = ctx.client.db;
     crate::multi::touch_all_watched_keys_in_db(ctx.server, Some(ctx.client), db, None);
+    crate::tracking::invalidate_all(ctx.server, Some(ctx.client));
     let removed = ctx.db().clear();
     //
     // Every removed key counts as a change. Redis also forces FLUSHDB into
@@ -506,6 +507,7 @@ fn flushall(ctx: &mut Ctx, args: Args) {
     for db in 0..ctx.server.dbs.len() {
         crate::multi::touch_all_watched_keys_in_db(ctx.server, Some(ctx.client), db, None);
     }
+    crate::tracking::invalidate_all(ctx.server, Some(ctx.client));
     let removed: usize = ctx.server.dbs.iter_mut().map(|db| db.clear()).sum();
     ctx.dirty(removed as u64);
     force_propagation(ctx, args, removed);

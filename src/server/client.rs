@@ -196,6 +196,8 @@ pub struct Client {
     /// The replication offset right after this client's last propagated
     /// write (Redis's `c->woff`): what WAIT waits for.
     pub write_offset: i64,
+    /// CLIENT TRACKING settings (`crate::tracking`).
+    pub tracking: crate::tracking::ClientTracking,
 }
 
 impl Client {
@@ -236,6 +238,7 @@ impl Client {
             reply_in_flight: 0,
             replica: None,
             write_offset: 0,
+            tracking: Default::default(),
         }
     }
 
@@ -339,6 +342,7 @@ impl Client {
         if self.blocked.is_some() {
             f.push('b');
         }
+        crate::tracking::flag_letters(&self.tracking, &mut f);
         if self.multi.dirty_cas {
             f.push('d');
         }
@@ -392,7 +396,7 @@ impl Client {
             "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} \
              sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} \
              rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events=r cmd={} \
-             user=default redir=-1 resp={}",
+             user=default redir={} resp={}",
             self.id,
             self.addr,
             self.local_addr,
@@ -422,6 +426,11 @@ impl Client {
             overflow,
             tot_mem,
             self.last_command,
+            if self.tracking.on {
+                self.tracking.redirect as i64
+            } else {
+                -1
+            },
             match self.protocol() {
                 Protocol::Resp2 => 2,
                 Protocol::Resp3 => 3,

@@ -196,6 +196,8 @@ pub struct Server {
     pub renames: command::Renames,
     /// MIGRATE's cached connections to its targets.
     pub migrate: crate::commands::migrate::MigrateSockets,
+    /// Client-side caching's key table and BCAST prefixes.
+    pub tracking: crate::tracking::Tracking,
 }
 
 impl Server {
@@ -246,6 +248,7 @@ impl Server {
             // valid ones can arrive.
             renames: command::Renames::resolve(table, &config.rename_commands).unwrap_or_default(),
             migrate: Default::default(),
+            tracking: Default::default(),
             config,
         }
     }
@@ -416,6 +419,7 @@ impl Ctx<'_> {
         if !self.server.watch.is_empty() {
             crate::multi::touch_watched_key(self.server, Some(self.client), db, key);
         }
+        crate::tracking::invalidate_key(self.server, Some(self.client), key);
     }
 
     /// Redis's `notifyKeyspaceEvent`: publish on `__keyspace@<db>__:` and
@@ -568,6 +572,7 @@ impl Server {
             );
         }
         crate::multi::touch_watched_key(self, None, db, key);
+        crate::tracking::invalidate_key(self, None, key);
         let lazy = self.config.lazyfree_lazy_expire;
         crate::propagate::propagate_del(self, db, key, lazy);
     }
@@ -795,6 +800,9 @@ pub fn call(server: &mut Server, client: &mut Client, cmd: &'static Command, arg
     let reply_start = client.reply.buf.len();
     let dirty_before = server.dirty;
     crate::notify::track_new_keys(server);
+    if server.tracking.clients > 0 {
+        crate::tracking::limit_table(server, Some(&mut *client));
+    }
     let started = Instant::now();
     server.propagate.enter();
     {
@@ -834,6 +842,13 @@ pub fn call(server: &mut Server, client: &mut Client, cmd: &'static Command, arg
         }
     }
     server.stats.total_commands_processed += 1;
+
+    // Client-side caching: remember what a tracking client read; send
+    // what its command invalidated for itself, after the reply.
+    if cmd.has(flags::READONLY) && client.tracking.on && !client.tracking.bcast {
+        crate::tracking::remember_keys(server, client, cmd, args);
+    }
+    crate::tracking::after_command(server, client, cmd);
 
     // Messages and WATCH touches that could not reach this client while
     // its command held it.
