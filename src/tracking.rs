@@ -596,7 +596,11 @@ fn mark_broken(server: &mut Server, current: Option<&mut Client>, id: u64) {
         c.tracking.broken_redirect = true;
         return;
     }
-    if let Some(mut c) = server.clients.get(&id).and_then(|rc| rc.try_borrow_mut().ok()) {
+    if let Some(mut c) = server
+        .clients
+        .get(&id)
+        .and_then(|rc| rc.try_borrow_mut().ok())
+    {
         c.tracking.broken_redirect = true;
     }
 }

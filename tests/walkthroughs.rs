@@ -121,6 +121,7 @@ walkthroughs!(
     rdb,
     memory,
     aof,
+    tracking,
 );
 
 /// Every file in chapters/ (but the README) has a test above, so a new

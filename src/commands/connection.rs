@@ -990,7 +990,6 @@ fn client_unblock(ctx: &mut Ctx, args: Args) {
     ctx.reply().int(unblocked as i64);
 }
 
-
 /// CLIENT HELP: the syntax of each subcommand, and what it does.
 fn client_help(ctx: &mut Ctx, _args: Args) {
     const LINES: &[&str] = &[

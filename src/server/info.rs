@@ -474,7 +474,12 @@ fn stats_section(s: &Server, out: &mut String) {
     field!(out, "migrate_cached_sockets", "{}", s.migrate.len());
     field!(out, "tracking_total_keys", "{}", s.tracking.total_keys());
     field!(out, "tracking_total_items", "{}", s.tracking.total_items());
-    field!(out, "tracking_total_prefixes", "{}", s.tracking.total_prefixes());
+    field!(
+        out,
+        "tracking_total_prefixes",
+        "{}",
+        s.tracking.total_prefixes()
+    );
     field!(out, "total_error_replies", "{}", st.total_error_replies);
     field!(out, "total_reads_processed", "{}", st.total_reads_processed);
     field!(
