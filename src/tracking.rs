@@ -447,7 +447,9 @@ pub fn broadcast(server: &mut Server, current: Option<&mut Client>) {
         return;
     }
     let mut current = current;
-    let batches: Vec<(BTreeSet<u64>, BTreeMap<Vec<u8>, u64>)> = server
+    // Each prefix's listeners and its keys, taken out of the table.
+    type Batch = (BTreeSet<u64>, BTreeMap<Vec<u8>, u64>);
+    let batches: Vec<Batch> = server
         .tracking
         .prefixes
         .values_mut()
