@@ -126,9 +126,12 @@ pub struct Tracking {
     prefixes: BTreeMap<Vec<u8>, PrefixState>,
     /// Clients with tracking on (INFO `tracking_clients`).
     pub clients: usize,
-    /// Invalidations for the client whose command is running, sent after
-    /// its reply: a key, or `None` for a flush.
-    pending: Vec<Option<Vec<u8>>>,
+    /// Invalidations for a client whose command is running, sent after
+    /// its reply: its id, and a key or `None` for a flush. Also where a
+    /// message waits when its client's cell is busy (the client being
+    /// served while the change came from elsewhere: a key it read
+    /// lazily expiring, say).
+    pending: Vec<(u64, Option<Vec<u8>>)>,
     /// Consecutive table-limit passes that could not get under the limit
     /// (each one tries harder).
     limit_misses: u32,
@@ -372,10 +375,13 @@ pub fn invalidate_key(server: &mut Server, current: Option<&mut Client>, key: &[
                 continue;
             }
             // After the reply of the command now running.
-            server.tracking.pending.push(Some(key.to_vec()));
+            server.tracking.pending.push((id, Some(key.to_vec())));
             continue;
         }
         let Some(target) = tracking_state(server, id) else {
+            if server.clients.contains_key(&id) {
+                server.tracking.pending.push((id, Some(key.to_vec())));
+            }
             continue;
         };
         if !target.on || target.bcast {
@@ -396,11 +402,14 @@ pub fn invalidate_all(server: &mut Server, current: Option<&mut Client>) {
         for id in ids {
             if let Some(c) = current.as_deref_mut().filter(|c| c.id == id) {
                 if c.tracking.on {
-                    server.tracking.pending.push(None);
+                    server.tracking.pending.push((id, None));
                 }
                 continue;
             }
             let Some(t) = tracking_state(server, id) else {
+                if server.clients.contains_key(&id) {
+                    server.tracking.pending.push((id, None));
+                }
                 continue;
             };
             if t.on {
@@ -423,7 +432,14 @@ pub fn after_command(server: &mut Server, client: &mut Client, cmd: &Command) {
     if server.tracking.clients == 0 && server.tracking.pending.is_empty() {
         return;
     }
-    for key in std::mem::take(&mut server.tracking.pending) {
+    let (mine, others) = std::mem::take(&mut server.tracking.pending)
+        .into_iter()
+        .partition(|(id, _)| *id == client.id);
+    server.tracking.pending = others;
+    for (_, key) in mine {
+        if !client.tracking.on || (key.is_some() && client.tracking.bcast) {
+            continue;
+        }
         let frame = match &key {
             Some(k) => key_array(k),
             None if client.reply.is_resp3() => b"_\r\n".to_vec(),

@@ -978,7 +978,7 @@ fn reply_key_specs(reply: &mut Reply, cmd: &Command) {
 /// `addReplyCommandKeySpecs` writes them.
 fn reply_table_key_specs(reply: &mut Reply, specs: &[crate::server::key_specs::KeySpec]) {
     use crate::server::key_specs::{BeginSearch, FindKeys};
-    reply.array(specs.len());
+    reply.set(specs.len());
     for s in specs {
         reply.map(3);
         reply.bulk(b"flags");
