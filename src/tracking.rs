@@ -424,6 +424,23 @@ pub fn invalidate_all(server: &mut Server, current: Option<&mut Client>) {
     server.tracking.total_items = 0;
 }
 
+/// Before the command of `client` runs: what waited for it while the
+/// server prepared the command (keys evicted to make room, in
+/// `processCommand`) goes out first, ahead of the reply, as in Redis;
+/// then the table is brought under its limit.
+pub fn before_command(server: &mut Server, client: &mut Client) {
+    if !client.in_exec
+        && server
+            .tracking
+            .pending
+            .iter()
+            .any(|(id, _)| *id == client.id)
+    {
+        flush_pending(server, client);
+    }
+    limit_table(server, Some(client));
+}
+
 /// After the command of `client`: the invalidations it caused for itself
 /// (`trackingHandlePendingKeyInvalidations`), then the BCAST batches, then
 /// the CACHING flag expires (unless it was just set, or a transaction is
@@ -432,6 +449,20 @@ pub fn after_command(server: &mut Server, client: &mut Client, cmd: &Command) {
     if server.tracking.clients == 0 && server.tracking.pending.is_empty() {
         return;
     }
+    if client.in_exec {
+        // Inside EXEC: everything waits for EXEC's own reply, so that no
+        // message lands in the middle of its array.
+        return;
+    }
+    flush_pending(server, client);
+    broadcast(server, Some(&mut *client));
+    if cmd.full_name != "client|caching" && !client.multi.active {
+        client.tracking.caching = false;
+    }
+}
+
+/// Send `client` the invalidations that waited for it.
+fn flush_pending(server: &mut Server, client: &mut Client) {
     let (mine, others) = std::mem::take(&mut server.tracking.pending)
         .into_iter()
         .partition(|(id, _)| *id == client.id);
@@ -446,11 +477,7 @@ pub fn after_command(server: &mut Server, client: &mut Client, cmd: &Command) {
             None => b"$-1\r\n".to_vec(),
         };
         let id = client.id;
-        send(server, Some(client), id, &frame);
-    }
-    broadcast(server, Some(&mut *client));
-    if cmd.full_name != "client|caching" && !client.multi.active && !client.in_exec {
-        client.tracking.caching = false;
+        send(server, Some(&mut *client), id, &frame);
     }
 }
 

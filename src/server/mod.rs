@@ -801,7 +801,7 @@ pub fn call(server: &mut Server, client: &mut Client, cmd: &'static Command, arg
     let dirty_before = server.dirty;
     crate::notify::track_new_keys(server);
     if server.tracking.clients > 0 {
-        crate::tracking::limit_table(server, Some(&mut *client));
+        crate::tracking::before_command(server, client);
     }
     let started = Instant::now();
     server.propagate.enter();
