@@ -875,9 +875,17 @@ fn selector_check(s: &Selector, cmd: &Command, args: Args) -> Result<(), Denial>
         }
     }
     if !s.all_keys {
-        let read = cmd.has(flags::READONLY);
-        let write = cmd.has(flags::WRITE);
-        for pos in cmd.key_positions(args) {
+        // What each key needs comes from its key spec (Redis's
+        // `ACLSelectorCheckKey`): `access` reads it, `insert`, `delete`
+        // and `update` write it. GETDEL needs both; EXISTS (plain `RO`)
+        // needs neither, only a pattern that matches the name.
+        for (pos, key_flags) in crate::server::key_specs::keys_and_flags(cmd, args) {
+            let (read, write) = key_flags.split(' ').fold((false, false), |(r, w), f| {
+                (
+                    r || f == "access",
+                    w || matches!(f, "insert" | "delete" | "update"),
+                )
+            });
             let key = args.get(pos);
             let ok = s.keys.iter().any(|k| {
                 (!read || k.read)

@@ -1270,7 +1270,6 @@ pub static COMMANDS: &[crate::server::command::CommandDef] =
         run: bgrewriteaof_command,
         get_keys: None,
         subcommands: &[],
-        key_spec: None,
     }];
 
 /// BGREWRITEAOF

@@ -470,6 +470,7 @@ pub fn refuse_for_oom(server: &mut Server, client: &Client, cmd: &Command) -> bo
 /// and the DEL for the AOF and replicas.
 fn evicted_key_bookkeeping(server: &mut Server, db: usize, key: &[u8]) {
     crate::multi::touch_watched_key(server, None, db, key);
+    crate::tracking::invalidate_key(server, None, key);
     if server.config.notify_keyspace_events & notify_class::EVICTED != 0 {
         crate::notify::notify_keyspace_event(
             server,

@@ -39,6 +39,7 @@ pub mod evict;
 // Part VI: messaging and transactions
 pub mod pubsub;
 pub mod notify;
+pub mod tracking;
 pub mod multi;
 pub mod propagate;
 pub mod aof;

@@ -313,7 +313,7 @@ fn append_frame_to(out: &mut Vec<u8>, frame: &[u8], resp3: bool) {
 /// Give one frame to client `id`: directly if it is `current`, else through
 /// its cell, waking its task and enforcing its output buffer limit; into
 /// the mailbox if its cell is busy.
-fn deliver(server: &mut Server, current: Option<&mut Client>, id: u64, frame: &[u8]) {
+pub fn deliver(server: &mut Server, current: Option<&mut Client>, id: u64, frame: &[u8]) {
     if let Some(c) = current {
         if c.id == id {
             append_frame_to_current(c, frame);

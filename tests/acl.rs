@@ -618,3 +618,38 @@ fn scripts_run_with_their_callers_permissions() {
         "{text}"
     );
 }
+
+/// Key permissions follow each key's key-spec flags, as Redis 7.0's
+/// `ACLSelectorCheckKey`: `access` needs read, `insert`/`delete`/`update`
+/// need write, a plain `RO` key (EXISTS) only a matching pattern. The
+/// expected outcomes are redis-server 7.0.15's for the same user.
+#[test]
+fn key_permissions_follow_key_spec_flags() {
+    let server = start();
+    let mut admin = Wire::connect(&server);
+    assert_eq!(
+        admin.cmd("ACL SETUSER v on nopass +@all %R~r* %W~w* ~a*"),
+        "+OK\r\n"
+    );
+    let mut w = login(&server, "v", "x");
+    let denied = "-NOPERM this user has no permissions to access one of the keys used as arguments\r\n";
+    for (line, allowed) in [
+        ("GETDEL r1", false),
+        ("GETDEL w1", false),
+        ("GETDEL a1", true),
+        ("EXISTS r1", true),
+        ("EXISTS w1", true),
+        ("EXISTS z1", false),
+        ("SET w1 x", true),
+        ("SET r1 x", false),
+        ("GET w1", false),
+        ("LPUSH w2 x", true),
+        ("APPEND w1 y", true),
+        ("COPY r1 w3", true),
+        ("COPY w1 r3", false),
+        ("SET w1 v GET", false),
+    ] {
+        let reply = w.cmd(line);
+        assert_eq!(reply == denied, !allowed, "{line}: {reply}");
+    }
+}

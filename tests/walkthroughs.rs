@@ -125,6 +125,7 @@ walkthroughs!(
     scripting,
     replication,
     acl,
+    tracking,
 );
 
 /// Every file in chapters/ (but the README) has a test above, so a new

@@ -261,7 +261,34 @@ static CLIENT_SUBCOMMANDS: &[CommandDef] = &[
         flags: CLIENT_SELF,
         since: "6.0.0",
         summary: "Returns the id tracking invalidations are redirected to (-1: not tracking).",
-        run: client_getredir,
+        run: crate::tracking::client_getredir,
+        ..CommandDef::base(Group::Connection)
+    },
+    CommandDef {
+        name: "tracking",
+        arity: -3,
+        flags: CLIENT_SELF,
+        since: "6.0.0",
+        summary: "Turns client-side caching invalidations on or off for this connection.",
+        run: crate::tracking::client_tracking,
+        ..CommandDef::base(Group::Connection)
+    },
+    CommandDef {
+        name: "caching",
+        arity: 3,
+        flags: CLIENT_SELF,
+        since: "6.0.0",
+        summary: "Tracks (OPTIN) or skips (OPTOUT) the keys of the next command.",
+        run: crate::tracking::client_caching,
+        ..CommandDef::base(Group::Connection)
+    },
+    CommandDef {
+        name: "trackinginfo",
+        arity: 2,
+        flags: CLIENT_SELF,
+        since: "6.2.0",
+        summary: "Describes this connection's client-side caching settings.",
+        run: crate::tracking::client_trackinginfo,
         ..CommandDef::base(Group::Connection)
     },
     CommandDef {
@@ -464,11 +491,12 @@ fn reset(ctx: &mut Ctx, _args: Args) {
     ctx.client.name = None;
     ctx.client.reply_mode = ReplyMode::On;
     // The transaction and watches, and every subscription, silently
-    // (Redis: discardTransaction, pubsubUnsubscribeAll*). Tracking is
-    // dropped here too once its chapter exists.
+    // (Redis: discardTransaction, pubsubUnsubscribeAll*), and tracking
+    // (disableTracking).
     crate::multi::discard_transaction(ctx.server, ctx.client);
     crate::pubsub::unsubscribe_all_channels(ctx.server, ctx.client, false);
     crate::pubsub::unsubscribe_all_patterns(ctx.server, ctx.client, false);
+    crate::tracking::disable(ctx.server, ctx.client);
     ctx.reply().simple("RESET");
 }
 
@@ -937,17 +965,21 @@ fn client_unblock(ctx: &mut Ctx, args: Args) {
     ctx.reply().int(unblocked as i64);
 }
 
-fn client_getredir(ctx: &mut Ctx, _args: Args) {
-    ctx.reply().int(-1);
-}
-
 /// CLIENT HELP: the syntax of each subcommand, and what it does.
 fn client_help(ctx: &mut Ctx, _args: Args) {
     const LINES: &[&str] = &[
+        "CACHING (YES|NO)",
+        "    With tracking in OPTIN (YES) or OPTOUT (NO) mode, track or skip the keys",
+        "    of the next command.",
         "GETREDIR",
-        "    Always -1 here: client-side caching (tracking) is not implemented.",
+        "    The id invalidation messages are redirected to (0: none, -1: tracking off).",
         "UNBLOCK <clientid> [TIMEOUT|ERROR]",
         "    Unblock the specified blocked client.",
+        "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+        "         [OPTIN] [OPTOUT] [NOLOOP]",
+        "    Turn client-side caching invalidation messages on or off.",
+        "TRACKINGINFO",
+        "    Describe this connection's tracking settings.",
         "GETNAME",
         "    Reply with this connection's name, or null.",
         "ID",

@@ -11,6 +11,7 @@
 pub mod acl;
 pub mod anatomy;
 pub mod bitmap;
+pub mod cluster;
 pub mod connection;
 pub mod debug;
 pub mod function;
@@ -19,6 +20,7 @@ pub mod hash;
 pub mod hyperloglog;
 pub mod keys;
 pub mod memory;
+pub mod migrate;
 pub mod list;
 pub mod multi;
 pub mod persistence;
@@ -60,6 +62,8 @@ pub static ALL: &[&[CommandDef]] = &[
     scripting::COMMANDS,
     replication::COMMANDS,
     acl::COMMANDS,
+    migrate::COMMANDS,
+    cluster::COMMANDS,
 ];
 
 /// Parse an integer argument (`string2ll`), replying Redis's error if it

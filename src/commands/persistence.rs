@@ -134,6 +134,20 @@ pub static COMMANDS: &[CommandDef] = &[
         run: restore,
         ..CommandDef::base(Group::Generic)
     },
+    // What a cluster node's MIGRATE sends so the target accepts a key in
+    // a slot it is still importing. Without cluster mode it is RESTORE.
+    CommandDef {
+        name: "restore-asking",
+        arity: -4,
+        flags: "write denyoom asking",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        since: "3.0.0",
+        summary: "RESTORE as sent by MIGRATE between cluster nodes.",
+        run: restore,
+        ..CommandDef::base(Group::Server)
+    },
 ];
 
 /// The save settings, copied out of the config.

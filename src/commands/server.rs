@@ -478,6 +478,7 @@ fn flushdb(ctx: &mut Ctx, args: Args) {
     // tells tracking clients to drop their caches (not built yet).
     let db = ctx.client.db;
     crate::multi::touch_all_watched_keys_in_db(ctx.server, Some(ctx.client), db, None);
+    crate::tracking::invalidate_all(ctx.server, Some(ctx.client));
     let removed = ctx.db().clear();
     ctx.server.signal_waited_keys_in_db(db);
     //
@@ -507,6 +508,7 @@ fn flushall(ctx: &mut Ctx, args: Args) {
     for db in 0..ctx.server.dbs.len() {
         crate::multi::touch_all_watched_keys_in_db(ctx.server, Some(ctx.client), db, None);
     }
+    crate::tracking::invalidate_all(ctx.server, Some(ctx.client));
     let removed: usize = ctx.server.dbs.iter_mut().map(|db| db.clear()).sum();
     for db in 0..ctx.server.dbs.len() {
         ctx.server.signal_waited_keys_in_db(db);
@@ -929,15 +931,15 @@ fn reply_command_info(reply: &mut Reply, cmd: &Command) {
 /// the last argument), every `keystep` arguments, no `limit`.
 fn reply_key_specs(reply: &mut Reply, cmd: &Command) {
     let def = cmd.def;
+    let specs = crate::server::key_specs::key_specs(cmd.full_name);
+    if !specs.is_empty() {
+        return reply_table_key_specs(reply, specs);
+    }
     if !has_keys(cmd) {
         reply.set(0);
         return;
     }
     reply.set(1);
-    if let Some(spec) = def.key_spec {
-        reply_stated_key_spec(reply, def, spec);
-        return;
-    }
     reply.map(3);
     reply.bulk(b"flags");
     let kflags = key_spec_flags(cmd);
@@ -988,56 +990,72 @@ fn reply_key_specs(reply: &mut Reply, cmd: &Command) {
 }
 // ANCHOR_END: server_command_info
 
-/// A key spec the row states (`CommandDef::key_spec`), in Redis's order:
-/// notes, flags, begin_search, find_keys.
-fn reply_stated_key_spec(
-    reply: &mut Reply,
-    def: &crate::server::command::CommandDef,
-    spec: &crate::server::command::KeySpec,
-) {
-    reply.map(3 + usize::from(spec.notes.is_some()));
-    if let Some(notes) = spec.notes {
-        reply.bulk(b"notes");
-        reply.bulk(notes.as_bytes());
-    }
-    reply.bulk(b"flags");
-    reply.set(spec.flags.len());
-    for f in spec.flags {
-        reply.simple(f);
-    }
-    reply.bulk(b"begin_search");
-    reply.map(2);
-    reply.bulk(b"type");
-    match spec.keyword {
-        Some((keyword, startfrom)) => {
-            reply.bulk(b"keyword");
-            reply.bulk(b"spec");
-            reply.map(2);
-            reply.bulk(b"keyword");
-            reply.bulk(keyword.as_bytes());
-            reply.bulk(b"startfrom");
-            reply.int(startfrom);
+/// The key specs of the table (`crate::server::key_specs`), as Redis's
+/// `addReplyCommandKeySpecs` writes them.
+fn reply_table_key_specs(reply: &mut Reply, specs: &[crate::server::key_specs::KeySpec]) {
+    use crate::server::key_specs::{BeginSearch, FindKeys};
+    reply.set(specs.len());
+    for s in specs {
+        reply.map(3);
+        reply.bulk(b"flags");
+        reply.set(s.flags.split(' ').count());
+        for f in s.flags.split(' ') {
+            reply.simple(f);
         }
-        None => {
-            reply.bulk(b"index");
-            reply.bulk(b"spec");
-            reply.map(1);
-            reply.bulk(b"index");
-            reply.int(def.first_key as i64);
+        reply.bulk(b"begin_search");
+        reply.map(2);
+        reply.bulk(b"type");
+        match s.begin_search {
+            BeginSearch::Index(i) => {
+                reply.bulk(b"index");
+                reply.bulk(b"spec");
+                reply.map(1);
+                reply.bulk(b"index");
+                reply.int(i as i64);
+            }
+            BeginSearch::Keyword(word, from) => {
+                reply.bulk(b"keyword");
+                reply.bulk(b"spec");
+                reply.map(2);
+                reply.bulk(b"keyword");
+                reply.bulk(word.as_bytes());
+                reply.bulk(b"startfrom");
+                reply.int(from as i64);
+            }
+            BeginSearch::Unknown => {
+                reply.bulk(b"unknown");
+                reply.bulk(b"spec");
+                reply.map(0);
+            }
+        }
+        reply.bulk(b"find_keys");
+        reply.map(2);
+        reply.bulk(b"type");
+        let fields: &[(&[u8], i32)] = match s.find_keys {
+            FindKeys::Range(last, step, limit) => {
+                reply.bulk(b"range");
+                &[(b"lastkey", last), (b"keystep", step), (b"limit", limit)]
+            }
+            FindKeys::Keynum(idx, first, step) => {
+                reply.bulk(b"keynum");
+                &[
+                    (b"keynumidx", idx),
+                    (b"firstkey", first),
+                    (b"keystep", step),
+                ]
+            }
+            FindKeys::Unknown => {
+                reply.bulk(b"unknown");
+                &[]
+            }
+        };
+        reply.bulk(b"spec");
+        reply.map(fields.len());
+        for (name, value) in fields {
+            reply.bulk(name);
+            reply.int(*value as i64);
         }
     }
-    reply.bulk(b"find_keys");
-    reply.map(2);
-    reply.bulk(b"type");
-    reply.bulk(b"range");
-    reply.bulk(b"spec");
-    reply.map(3);
-    reply.bulk(b"lastkey");
-    reply.int(spec.range.0);
-    reply.bulk(b"keystep");
-    reply.int(spec.range.1);
-    reply.bulk(b"limit");
-    reply.int(spec.range.2);
 }
 
 /// COMMAND DOCS [name ...]: a map of name → documentation. Unknown names
@@ -1133,15 +1151,17 @@ fn command_getkeys(ctx: &mut Ctx, args: Args) {
 fn command_getkeysandflags(ctx: &mut Ctx, args: Args) {
     match getkeys_of(args) {
         Err(msg) => ctx.reply().error(msg),
-        Ok((cmd, keys)) => {
-            let kflags = key_spec_flags(cmd);
+        Ok((cmd, _)) => {
+            let inner: Vec<&[u8]> = args.iter().skip(2).collect();
+            let owned = crate::resp::OwnedArgs::from_slices(&inner);
+            let keys = crate::server::key_specs::keys_and_flags(cmd, owned.args());
             let reply = ctx.reply();
             reply.array(keys.len());
-            for k in keys {
+            for (k, kflags) in keys {
                 reply.array(2);
                 reply.bulk(&args[k + 2]);
-                reply.set(kflags.len());
-                for f in kflags {
+                reply.set(kflags.split(' ').count());
+                for f in kflags.split(' ') {
                     reply.simple(f);
                 }
             }

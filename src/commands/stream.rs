@@ -26,7 +26,7 @@ use crate::listpack::{Listpack, LpValue};
 use crate::object::Value;
 use crate::resp::{parse_i64, Aggregate, Args, OwnedArgs, Reply};
 use crate::server::blocking::TimeoutReply;
-use crate::server::command::{CommandDef, Group, KeySpec};
+use crate::server::command::{CommandDef, Group};
 use crate::server::notify_class::STREAM;
 use crate::server::{Ctx, NOT_INTEGER, SYNTAX_ERR};
 use crate::stream::{
@@ -40,21 +40,6 @@ const INVALID_ID: &str = "ERR Invalid stream ID specified as stream command argu
 // ============================================================================
 
 macro_rules! keyed {
-    ($name:expr, $arity:expr, $flags:expr, $since:expr, $summary:expr, $run:expr, $spec:expr) => {
-        CommandDef {
-            name: $name,
-            arity: $arity,
-            flags: $flags,
-            first_key: 1,
-            last_key: 1,
-            key_step: 1,
-            since: $since,
-            summary: $summary,
-            run: $run,
-            key_spec: Some($spec),
-            ..CommandDef::base(Group::Stream)
-        }
-    };
     ($name:expr, $arity:expr, $flags:expr, $since:expr, $summary:expr, $run:expr) => {
         CommandDef {
             name: $name,
@@ -72,21 +57,6 @@ macro_rules! keyed {
 }
 
 macro_rules! sub {
-    ($name:expr, $arity:expr, $flags:expr, $since:expr, $summary:expr, $run:expr, $spec:expr) => {
-        CommandDef {
-            name: $name,
-            arity: $arity,
-            flags: $flags,
-            first_key: 2,
-            last_key: 2,
-            key_step: 1,
-            since: $since,
-            summary: $summary,
-            run: $run,
-            key_spec: Some($spec),
-            ..CommandDef::base(Group::Stream)
-        }
-    };
     ($name:expr, $arity:expr, $flags:expr, $since:expr, $summary:expr, $run:expr) => {
         CommandDef {
             name: $name,
@@ -103,45 +73,6 @@ macro_rules! sub {
     };
 }
 
-// Key specs where Redis's differ from the derived `RW update`/`RO access`.
-static RW_INSERT: KeySpec = KeySpec {
-    notes: None,
-    flags: &["RW", "insert"],
-    keyword: None,
-    range: (0, 1, 0),
-};
-static RW_DELETE: KeySpec = KeySpec {
-    notes: None,
-    flags: &["RW", "delete"],
-    keyword: None,
-    range: (0, 1, 0),
-};
-static RO_ONLY: KeySpec = KeySpec {
-    notes: None,
-    flags: &["RO"],
-    keyword: None,
-    range: (0, 1, 0),
-};
-static XADD_SPEC: KeySpec = KeySpec {
-    notes: Some("UPDATE instead of INSERT because of the optional trimming feature"),
-    flags: &["RW", "update"],
-    keyword: None,
-    range: (0, 1, 0),
-};
-/// XREAD's keys: after STREAMS, up to the end, the first half (limit 2).
-static XREAD_SPEC: KeySpec = KeySpec {
-    notes: None,
-    flags: &["RO", "access"],
-    keyword: Some(("STREAMS", 1)),
-    range: (-1, 1, 2),
-};
-static XREADGROUP_SPEC: KeySpec = KeySpec {
-    notes: None,
-    flags: &["RO", "access"],
-    keyword: Some(("STREAMS", 4)),
-    range: (-1, 1, 2),
-};
-
 pub static COMMANDS: &[CommandDef] = &[
     keyed!(
         "xadd",
@@ -149,8 +80,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "write denyoom fast",
         "5.0.0",
         "Appends a new entry to a stream.",
-        xadd,
-        &XADD_SPEC
+        xadd
     ),
     keyed!(
         "xrange",
@@ -174,8 +104,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "readonly fast",
         "5.0.0",
         "Returns the number of entries in a stream.",
-        xlen,
-        &RO_ONLY
+        xlen
     ),
     keyed!(
         "xdel",
@@ -183,8 +112,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "write fast",
         "5.0.0",
         "Deletes entries from a stream by ID.",
-        xdel,
-        &RW_DELETE
+        xdel
     ),
     keyed!(
         "xtrim",
@@ -192,8 +120,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "write",
         "5.0.0",
         "Deletes the oldest entries of a stream.",
-        xtrim,
-        &RW_DELETE
+        xtrim
     ),
     keyed!(
         "xsetid",
@@ -233,8 +160,7 @@ pub static COMMANDS: &[CommandDef] = &[
         "write fast",
         "6.2.0",
         "Moves idle pending entries to another consumer, scanning the PEL.",
-        xautoclaim,
-        &RW_DELETE
+        xautoclaim
     ),
     CommandDef {
         name: "xread",
@@ -245,7 +171,6 @@ pub static COMMANDS: &[CommandDef] = &[
             "Returns entries of streams with IDs above the given ones, waiting if there are none.",
         run: xread,
         get_keys: Some(xread_keys),
-        key_spec: Some(&XREAD_SPEC),
         ..CommandDef::base(Group::Stream)
     },
     CommandDef {
@@ -256,7 +181,6 @@ pub static COMMANDS: &[CommandDef] = &[
         summary: "Returns entries of streams for a consumer of a group, waiting if there are none.",
         run: xread,
         get_keys: Some(xread_keys),
-        key_spec: Some(&XREADGROUP_SPEC),
         ..CommandDef::base(Group::Stream)
     },
     CommandDef {
@@ -304,8 +228,7 @@ static XGROUP_SUBCOMMANDS: &[CommandDef] = &[
         "write denyoom",
         "5.0.0",
         "Creates a consumer group.",
-        xgroup,
-        &RW_INSERT
+        xgroup
     ),
     sub!(
         "delconsumer",
@@ -313,8 +236,7 @@ static XGROUP_SUBCOMMANDS: &[CommandDef] = &[
         "write",
         "5.0.0",
         "Deletes a consumer from a consumer group.",
-        xgroup,
-        &RW_DELETE
+        xgroup
     ),
     sub!(
         "destroy",
@@ -322,8 +244,7 @@ static XGROUP_SUBCOMMANDS: &[CommandDef] = &[
         "write",
         "5.0.0",
         "Destroys a consumer group.",
-        xgroup,
-        &RW_DELETE
+        xgroup
     ),
     sub!(
         "createconsumer",
@@ -331,8 +252,7 @@ static XGROUP_SUBCOMMANDS: &[CommandDef] = &[
         "write denyoom",
         "6.2.0",
         "Creates a consumer in a consumer group.",
-        xgroup,
-        &RW_INSERT
+        xgroup
     ),
 ];
 

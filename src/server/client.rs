@@ -205,6 +205,8 @@ pub struct Client {
     /// Arguments of the running command that SLOWLOG and MONITOR show
     /// as `(redacted)` (passwords); see `Ctx::redact_arg`.
     pub redacted_args: Vec<u32>,
+    /// CLIENT TRACKING settings (`crate::tracking`).
+    pub tracking: crate::tracking::ClientTracking,
 }
 
 impl Client {
@@ -248,6 +250,7 @@ impl Client {
             lua: false,
             user: None,
             redacted_args: Vec::new(),
+            tracking: Default::default(),
         }
     }
 
@@ -356,6 +359,7 @@ impl Client {
         if self.blocked.is_some() {
             f.push('b');
         }
+        crate::tracking::flag_letters(&self.tracking, &mut f);
         if self.multi.dirty_cas {
             f.push('d');
         }
@@ -413,7 +417,7 @@ impl Client {
             "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} \
              sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} \
              rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events=r cmd={} \
-             user={} redir=-1 resp={}",
+             user={} redir={} resp={}",
             self.id,
             self.addr,
             self.local_addr,
@@ -444,6 +448,11 @@ impl Client {
             tot_mem,
             self.last_command,
             self.user_name(),
+            if self.tracking.on {
+                self.tracking.redirect as i64
+            } else {
+                -1
+            },
             match self.protocol() {
                 Protocol::Resp2 => 2,
                 Protocol::Resp3 => 3,

@@ -47,8 +47,10 @@
 //! Redis 7.0 describes keys with *key specs* (begin-search and find-keys
 //! steps) and documents every argument. Our rows keep the classic
 //! `first, last, step` triple, plus a function for the few commands whose
-//! keys move (`numkeys`-style); COMMAND INFO derives a key spec from them.
-//! COMMAND DOCS carries our own one-line summaries, not argument trees.
+//! keys move (`numkeys`-style); the key specs COMMAND INFO and COMMAND
+//! GETKEYSANDFLAGS report live in their own table (`key_specs.rs`), and a
+//! command missing from it gets one derived from its row. COMMAND DOCS
+//! carries our own one-line summaries, not argument trees.
 
 use rustc_hash::FxHashMap as HashMap;
 use std::sync::OnceLock;
@@ -145,6 +147,7 @@ pub enum Group {
     Scripting,
     Geo,
     Stream,
+    Cluster,
 }
 
 impl Group {
@@ -165,6 +168,7 @@ impl Group {
             Group::HyperLogLog => "hyperloglog",
             Group::Scripting => "scripting",
             Group::Geo => "geo",
+            Group::Cluster => "cluster",
         }
     }
 
@@ -186,6 +190,10 @@ impl Group {
             Group::Stream => "@stream",
             Group::Geo => "@geo",
             Group::Server => return None,
+            // Redis files the cluster commands under no category of their
+            // own; the three a client sends on its connection (READONLY,
+            // READWRITE, ASKING, the fast ones) are `@connection`.
+            Group::Cluster => return None,
         })
     }
 }
@@ -211,24 +219,6 @@ pub struct CommandDef {
     /// For commands whose keys move (`numkeys` arguments).
     pub get_keys: Option<GetKeysProc>,
     pub subcommands: &'static [CommandDef],
-    /// The key spec, when the one derived from the flags and key positions
-    /// is not Redis's (XGROUP CREATE inserts, XDEL deletes, XREAD's keys
-    /// follow STREAMS). `None`: derive it.
-    pub key_spec: Option<&'static KeySpec>,
-}
-
-/// A key spec stated by a row (COMMAND INFO's `key_specs`, one spec).
-#[derive(Debug)]
-pub struct KeySpec {
-    /// `notes`, printed first when present.
-    pub notes: Option<&'static str>,
-    /// `flags`, e.g. `&["RW", "insert"]`.
-    pub flags: &'static [&'static str],
-    /// `begin_search` by keyword: the keys start after this argument,
-    /// searched from `startfrom`. `None`: by index, the row's `first_key`.
-    pub keyword: Option<(&'static str, i64)>,
-    /// `find_keys` range: `lastkey`, `keystep`, `limit`.
-    pub range: (i64, i64, i64),
 }
 
 impl CommandDef {
@@ -269,7 +259,6 @@ impl CommandDef {
             run: run_unset,
             get_keys: None,
             subcommands: &[],
-            key_spec: None,
         }
     }
 }
@@ -339,6 +328,9 @@ impl Command {
         }
         if self.has(flags::FAST) {
             cats.push("@fast");
+            if self.def.group == Group::Cluster {
+                cats.push("@connection");
+            }
         }
         if self.has(flags::BLOCKING) {
             cats.push("@blocking");

@@ -717,6 +717,7 @@ fn free_client(server: &Rc<RefCell<Server>>, id: u64) {
             crate::pubsub::forget_client(&mut s, &mut c);
             crate::multi::forget_client(&mut s, &mut c);
             crate::replication::forget_client(&mut s, &c);
+            crate::tracking::disable(&mut s, &mut c);
         }
     }
     s.clients.remove(&id);

@@ -65,6 +65,9 @@ pub fn server_cron(s: &mut Server) {
     crate::commands::persistence::persistence_cron(s);
     crate::aof::aof_cron(s);
     crate::replication::cron(s);
+    crate::commands::migrate::close_idle_sockets(s);
+    crate::tracking::limit_table(s, None);
+    crate::tracking::broadcast(s, None);
     if let Some(p) = s.pause {
         if Instant::now() >= p.until {
             s.pause = None;

@@ -262,7 +262,7 @@ fn clients_section(s: &Server, out: &mut String) {
         "{}",
         s.blocking.blocked_count + paused
     );
-    field!(out, "tracking_clients", "0");
+    field!(out, "tracking_clients", "{}", s.tracking.clients);
     field!(out, "clients_in_timeout_table", "0");
 }
 
@@ -471,6 +471,15 @@ fn stats_section(s: &Server, out: &mut String) {
     field!(out, "keyspace_misses", "{}", st.keyspace_misses);
     field!(out, "pubsub_channels", "{}", s.pubsub.channels.len());
     field!(out, "pubsub_patterns", "{}", s.pubsub.patterns.len());
+    field!(out, "migrate_cached_sockets", "{}", s.migrate.len());
+    field!(out, "tracking_total_keys", "{}", s.tracking.total_keys());
+    field!(out, "tracking_total_items", "{}", s.tracking.total_items());
+    field!(
+        out,
+        "tracking_total_prefixes",
+        "{}",
+        s.tracking.total_prefixes()
+    );
     field!(out, "total_error_replies", "{}", st.total_error_replies);
     field!(out, "total_reads_processed", "{}", st.total_reads_processed);
     field!(

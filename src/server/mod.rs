@@ -51,6 +51,7 @@ pub mod config;
 pub mod connection;
 pub mod cron;
 pub mod info;
+pub mod key_specs;
 pub mod latency;
 pub mod slowlog;
 
@@ -201,6 +202,10 @@ pub struct Server {
     pub renames: command::Renames,
     /// ACL users and the ACL log (`acl`).
     pub acl: crate::acl::AclState,
+    /// MIGRATE's cached connections to its targets.
+    pub migrate: crate::commands::migrate::MigrateSockets,
+    /// Client-side caching's key table and BCAST prefixes.
+    pub tracking: crate::tracking::Tracking,
 }
 
 impl Server {
@@ -252,6 +257,8 @@ impl Server {
             // valid ones can arrive.
             renames: command::Renames::resolve(table, &config.rename_commands).unwrap_or_default(),
             acl: crate::acl::AclState::new(&config),
+            migrate: Default::default(),
+            tracking: Default::default(),
             config,
         }
     }
@@ -437,6 +444,7 @@ impl Ctx<'_> {
                 self.server.signal_key_as_ready(db, key);
             }
         }
+        crate::tracking::invalidate_key(self.server, Some(self.client), key);
     }
 
     /// Redis's `notifyKeyspaceEvent`: publish on `__keyspace@<db>__:` and
@@ -589,6 +597,7 @@ impl Server {
             );
         }
         crate::multi::touch_watched_key(self, None, db, key);
+        crate::tracking::invalidate_key(self, None, key);
         let lazy = self.config.lazyfree_lazy_expire;
         crate::propagate::propagate_del(self, db, key, lazy);
         // An expired stream strands its XREADGROUP waiters, as a DEL would.
@@ -838,6 +847,9 @@ pub fn call(server: &mut Server, client: &mut Client, cmd: &'static Command, arg
     let reply_start = client.reply.len();
     let dirty_before = server.dirty;
     crate::notify::track_new_keys(server);
+    if server.tracking.clients > 0 {
+        crate::tracking::before_command(server, client);
+    }
     let started = Instant::now();
     server.propagate.enter();
     {
@@ -877,6 +889,13 @@ pub fn call(server: &mut Server, client: &mut Client, cmd: &'static Command, arg
         }
     }
     server.stats.total_commands_processed += 1;
+
+    // Client-side caching: remember what a tracking client read; send
+    // what its command invalidated for itself, after the reply.
+    if cmd.has(flags::READONLY) && client.tracking.on && !client.tracking.bcast {
+        crate::tracking::remember_keys(server, client, cmd, args);
+    }
+    crate::tracking::after_command(server, client, cmd);
 
     // Messages and WATCH touches that could not reach this client while
     // its command held it.
