@@ -64,7 +64,9 @@ pub mod child_info;
 pub mod load;
 pub mod save;
 
-pub use load::{load_file, load_prefix, load_value, verify_dump_payload, LoadStats};
+pub use load::{
+    load_file, load_prefix, load_prefix_with, load_value, verify_dump_payload, LoadPoint, LoadStats,
+};
 pub use save::{
     dump_payload, save_to_file, save_to_file_with, write_snapshot_file, RdbOptions, ReplAux,
     SnapshotMeta,

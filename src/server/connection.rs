@@ -155,6 +155,8 @@ pub fn rebind(s: &mut Server) -> std::io::Result<()> {
         s.local_addr = Some(a);
     }
     s.listeners.pending = fresh;
+    // The old sockets close when their tasks see `stop`: forget them.
+    s.busy.listen_fds.clear();
     let old = std::mem::take(&mut s.listeners.stop);
     old.notify_waiters();
     s.listeners.changed.notify_one();
@@ -164,6 +166,7 @@ pub fn rebind(s: &mut Server) -> std::io::Result<()> {
 /// One task per listening socket, until its `stop` is replaced.
 fn spawn_accepts(server: &Rc<RefCell<Server>>, listeners: Vec<TcpListener>) {
     let stop = server.borrow().listeners.stop.clone();
+    server.borrow_mut().busy.listen_fds = listen_fds(&listeners);
     for l in listeners {
         let server = server.clone();
         let stop = stop.clone();
@@ -189,6 +192,7 @@ fn spawn_accepts(server: &Rc<RefCell<Server>>, listeners: Vec<TcpListener>) {
 /// Accept connections on every listener until SHUTDOWN; run the cron.
 pub async fn serve(server: Rc<RefCell<Server>>, listeners: Vec<TcpListener>) {
     tokio::task::spawn_local(super::cron::run(server.clone()));
+    tokio::task::spawn_local(super::busy::adopt_connections(server.clone()));
     let shutdown = server.borrow().shutdown.clone();
     let changed = server.borrow().listeners.changed.clone();
     spawn_accepts(&server, listeners);
@@ -237,6 +241,36 @@ fn register(
     let rc = Rc::new(RefCell::new(client));
     s.clients.insert(id, rc.clone());
     Some(rc)
+}
+
+/// The descriptors of `listeners`, for accepting while blocked.
+pub fn listen_fds(listeners: &[TcpListener]) -> Vec<i32> {
+    use std::os::unix::io::AsRawFd;
+    listeners.iter().map(|l| l.as_raw_fd()).collect()
+}
+
+/// The accept-time refusals of [`handle`] (protected mode, `maxclients`)
+/// for a connection accepted while blocked: the bytes to send before
+/// closing it, or `None` to make it a client.
+pub(super) fn refusal_at_accept(s: &mut Server, peer: SocketAddr) -> Option<&'static [u8]> {
+    if s.config.protected_mode && s.config.requirepass.is_none() {
+        let local = match peer.ip() {
+            std::net::IpAddr::V4(ip) => ip == std::net::Ipv4Addr::LOCALHOST,
+            std::net::IpAddr::V6(ip) => {
+                ip.is_loopback() || ip.to_ipv4_mapped() == Some(std::net::Ipv4Addr::LOCALHOST)
+            }
+        };
+        if !local {
+            s.stats.rejected_connections += 1;
+            return Some(PROTECTED_MODE_DENIED);
+        }
+    }
+    s.stats.total_connections_received += 1;
+    if s.clients.len() as u64 >= s.config.maxclients as u64 {
+        s.stats.rejected_connections += 1;
+        return Some(b"-ERR max number of clients reached\r\n");
+    }
+    None
 }
 
 /// What Redis 7.0 writes to a client it refuses in protected mode
@@ -298,6 +332,26 @@ async fn handle(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: Socket
             .await;
         return;
     };
+    run_connection(server, stream, client).await
+}
+
+/// A connection accepted while the server was blocked (`busy.rs`): it is
+/// a client already; from now on its task serves it.
+pub(super) async fn run_accepted(
+    server: Rc<RefCell<Server>>,
+    stream: TcpStream,
+    client: Rc<RefCell<Client>>,
+) {
+    set_keepalive(&stream, server.borrow().config.tcp_keepalive);
+    run_connection(server, stream, client).await
+}
+
+/// The read, run, write loop of one registered client.
+async fn run_connection(
+    server: Rc<RefCell<Server>>,
+    stream: TcpStream,
+    client: Rc<RefCell<Client>>,
+) {
     let (id, wake, unpause) = {
         let c = client.borrow();
         (c.id, c.wake.clone(), server.borrow().unpause.clone())
