@@ -286,9 +286,9 @@ fn until_busy(w: &mut Wire, expect: &str) {
 #[test]
 fn a_busy_script_allows_only_allow_busy_commands() {
     let server = start();
-    let mut w = Wire::connect(&server);
-    assert_eq!(w.cmd("GET k"), "$-1\r\n");
     let mut holder = hold(&server, 1500, "EVAL");
+    // Connected just as the job starts: served all the same.
+    let mut w = Wire::connect(&server);
     until_busy(&mut w, BUSY_EVAL);
     assert_eq!(w.cmd("PING"), BUSY_EVAL);
     assert_eq!(w.cmd("INFO"), BUSY_EVAL);
@@ -381,4 +381,46 @@ fn pending_output_keeps_its_order_when_written_while_busy() {
     let msg = b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n";
     assert_eq!(sub.read_exact_len(msg.len()), msg);
     let _ = sub.stream.flush();
+}
+
+#[test]
+fn an_aof_load_with_an_rdb_base_answers_loading_too() {
+    let server = start_with(|c| c.appendonly = true);
+    let mut w = Wire::connect(&server);
+    populate(&mut w, 8_000);
+    assert_eq!(
+        w.cmd("BGREWRITEAOF"),
+        "+Background append only file rewriting started\r\n"
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while info_field(&w.cmd("INFO persistence"), "aof_rewrite_in_progress").as_deref() != Some("0")
+        || info_field(&w.cmd("INFO persistence"), "aof_rewrite_scheduled").as_deref() != Some("0")
+    {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // One more write lands in the incremental file, after the base.
+    assert_eq!(w.cmd("SET after base"), "+OK\r\n");
+    let dir = config_dir(&mut w);
+    drop(w);
+    server.stop();
+
+    let server = spawn_loading(Config {
+        port: 0,
+        bind: vec!["127.0.0.1".into()],
+        save: Vec::new(),
+        dir: dir.into(),
+        appendonly: true,
+        key_load_delay: 150,
+        loading_process_events_interval_bytes: 1024,
+        ..Config::default()
+    })
+    .expect("server starts");
+    let mut w = Wire::connect(&server);
+    assert_eq!(w.cmd("GET after"), LOADING);
+    let info = w.cmd("INFO persistence");
+    assert_eq!(info_field(&info, "loading").as_deref(), Some("1"), "{info}");
+    wait_loaded(&mut w);
+    assert_eq!(w.cmd("DBSIZE"), ":8001\r\n");
+    assert_eq!(w.cmd("GET after"), "$4\r\nbase\r\n");
 }

@@ -178,7 +178,11 @@ fn spawn_accepts(server: &Rc<RefCell<Server>>, listeners: Vec<TcpListener>) {
                 tokio::select! {
                     accepted = l.accept() => match accepted {
                         Ok((stream, peer)) => {
-                            tokio::task::spawn_local(handle(server.clone(), stream, peer));
+                            // A client from this instant, not from its
+                            // task's first turn: a job that starts in
+                            // between still serves it (`busy.rs`).
+                            let admitted = admit(&server, &stream, peer);
+                            tokio::task::spawn_local(handle(server.clone(), stream, admitted));
                         }
                         Err(_) => tokio::task::yield_now().await,
                     },
@@ -318,19 +322,33 @@ fn refused_by_protected_mode(server: &Rc<RefCell<Server>>, peer: SocketAddr) -> 
 }
 
 // ANCHOR: connection_loop
-/// The life of one connection.
-async fn handle(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: SocketAddr) {
+/// The checks of a new connection, and its registration as a client; or
+/// the bytes to answer before closing it.
+fn admit(
+    server: &Rc<RefCell<Server>>,
+    stream: &TcpStream,
+    peer: SocketAddr,
+) -> Result<Rc<RefCell<Client>>, &'static [u8]> {
     let _ = stream.set_nodelay(true);
-    set_keepalive(&stream, server.borrow().config.tcp_keepalive);
-    if refused_by_protected_mode(&server, peer) {
-        let _ = stream.write_all(PROTECTED_MODE_DENIED).await;
-        return;
+    set_keepalive(stream, server.borrow().config.tcp_keepalive);
+    if refused_by_protected_mode(server, peer) {
+        return Err(PROTECTED_MODE_DENIED);
     }
-    let Some(client) = register(&server, &stream, peer) else {
-        let _ = stream
-            .write_all(b"-ERR max number of clients reached\r\n")
-            .await;
-        return;
+    register(server, stream, peer).ok_or(b"-ERR max number of clients reached\r\n")
+}
+
+/// The life of one connection.
+async fn handle(
+    server: Rc<RefCell<Server>>,
+    mut stream: TcpStream,
+    admitted: Result<Rc<RefCell<Client>>, &'static [u8]>,
+) {
+    let client = match admitted {
+        Ok(client) => client,
+        Err(refusal) => {
+            let _ = stream.write_all(refusal).await;
+            return;
+        }
     };
     run_connection(server, stream, client).await
 }
