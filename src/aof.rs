@@ -862,7 +862,7 @@ fn load_one(server: &mut Server, path: &Path, name: &str, is_last: bool) -> Resu
     while pos < data.len() {
         // Serve the clients every 1024 commands, as Redis does here.
         commands_read += 1;
-        if commands_read % 1024 == 0 {
+        if commands_read.is_multiple_of(1024) {
             crate::server::busy::loading_progress(server, loaded_before + pos as u64, 0);
         }
         match parse_command(&data, pos) {

@@ -424,3 +424,22 @@ fn an_aof_load_with_an_rdb_base_answers_loading_too() {
     assert_eq!(w.cmd("DBSIZE"), ":8001\r\n");
     assert_eq!(w.cmd("GET after"), "$4\r\nbase\r\n");
 }
+
+#[test]
+fn shutdown_while_busy_needs_nosave() {
+    let server = start();
+    let mut w = Wire::connect(&server);
+    assert_eq!(w.cmd("GET k"), "$-1\r\n");
+    let mut holder = hold(&server, 5000, "EVAL");
+    until_busy(&mut w, BUSY_EVAL);
+    assert_eq!(w.cmd("SHUTDOWN"), BUSY_EVAL);
+    assert_eq!(w.cmd("SHUTDOWN SAVE"), BUSY_EVAL);
+    // NOSAVE stops the job and the server.
+    w.send(&[b"SHUTDOWN", b"NOSAVE"]);
+    let mut rest = Vec::new();
+    let _ = w.reader.read_to_end(&mut rest);
+    assert!(rest.is_empty(), "{}", text(&rest));
+    holder.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut tail = Vec::new();
+    let _ = holder.reader.read_to_end(&mut tail);
+}

@@ -1693,6 +1693,16 @@ fn shutdown(ctx: &mut Ctx, args: Args) {
         // replicas; ours never waits.
         return ctx.reply().error("ERR No shutdown in progress.");
     }
+    // While a script holds the server, only SHUTDOWN NOSAVE may end it:
+    // saving now would snapshot the script's half-done writes.
+    if !nosave {
+        use crate::server::busy::{BusyReason, SLOW_EVAL_ERR, SLOW_SCRIPT_ERR};
+        match ctx.server.busy.serving {
+            Some(BusyReason::Eval) => return ctx.reply().error(SLOW_EVAL_ERR),
+            Some(BusyReason::Function) => return ctx.reply().error(SLOW_SCRIPT_ERR),
+            _ => {}
+        }
+    }
     eprintln!("{} # User requested shutdown...", std::process::id());
     let force = args.iter().skip(1).any(|a| eq_ic(a, "force"));
     super::persistence::kill_child(ctx.server);
