@@ -407,8 +407,13 @@ async fn run_connection(
                 // `appendfsync always`: let every other ready connection
                 // run its batch first, then one fsync covers them all
                 // (the group commit explained at `aof::group_fsync`).
+                // While we yield, these replies are out of `reply` but not
+                // written: a job that serves clients meanwhile (`busy.rs`)
+                // must see them pending, or it would send later ones first.
+                client.borrow_mut().reply_in_flight = out.len();
                 tokio::task::yield_now().await;
                 crate::aof::group_fsync(&mut server.borrow_mut());
+                client.borrow_mut().reply_in_flight = 0;
             }
             if paused_until.is_none() && !query.is_empty() {
                 // The batch stopped at REPLY_BATCH_BYTES with commands
