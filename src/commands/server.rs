@@ -556,7 +556,12 @@ fn config_set(ctx: &mut Ctx, args: Args) {
         .iter()
         .any(|(n, _)| listening(n))
         .then(|| ctx.server.config.clone());
-    match ctx.server.config.config_set(&pairs) {
+    // While loading, directives flagged DENY_LOADING are refused (`busy.rs`).
+    let client = crate::server::config::ClientContext {
+        loading: ctx.server.busy.loading.is_some(),
+        ..Default::default()
+    };
+    match ctx.server.config.config_set_for(&pairs, client) {
         Ok(changed) => {
             if let Some(before) = before {
                 if let Err(msg) = rebind_if_moved(ctx.server, before) {

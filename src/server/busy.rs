@@ -258,8 +258,15 @@ pub fn serve_while_blocked(server: &mut Server, blocked_client: u64, reason: Bus
             if id == 0 {
                 accept_waiting(server, pfd.fd);
             } else if let Some(rc) = server.clients.get(&id).cloned() {
-                if let Ok(mut c) = rc.try_borrow_mut() {
-                    serve_client(server, &mut c);
+                let gone = match rc.try_borrow_mut() {
+                    Ok(mut c) => {
+                        serve_client(server, &mut c);
+                        c.close_asap
+                    }
+                    Err(_) => false,
+                };
+                if gone {
+                    free_client_now(server, id);
                 }
             }
         }
@@ -303,6 +310,16 @@ fn servable(c: &Client) -> bool {
         && c.replica.is_none()
 }
 
+/// A client that disconnected (or was killed) while the job runs is freed
+/// now, as Redis does, not when the job ends: a long load must not hold
+/// every connection that came and went. Its server-side state goes at
+/// once; a task, if it has one, finds it gone and only drops the socket.
+/// One accepted here has no task yet: its socket is closed now.
+fn free_client_now(server: &mut Server, id: u64) {
+    super::connection::free_client_in(server, id);
+    server.busy.accepted.retain(|(_, c)| c.borrow().id != id);
+}
+
 /// Peek at a client's bytes, run its whole commands, consume them, write
 /// the replies.
 fn serve_client(server: &mut Server, c: &mut Client) {
@@ -319,8 +336,7 @@ fn serve_client(server: &mut Server, c: &mut Client) {
         )
     };
     if n == 0 || (n < 0 && !would_block()) {
-        // The peer closed (or reset) the connection: the client's task
-        // frees it, with everything it holds, as soon as it runs.
+        // The peer closed (or reset) the connection: freed by the caller.
         c.close_asap = true;
         c.wake.notify_one();
         server.busy.peek = peek;

@@ -682,13 +682,19 @@ pub fn enforce_output_limit(config: &Config, c: &mut Client) -> bool {
 
 /// Remove a client from the server (Redis's `freeClient`).
 fn free_client(server: &Rc<RefCell<Server>>, id: u64) {
-    let mut s = server.borrow_mut();
+    free_client_in(&mut server.borrow_mut(), id);
+}
+
+/// [`free_client`] for a caller that holds the server already (a job
+/// serving clients, `busy.rs`). Safe to call twice: the second time the
+/// client is no longer there.
+pub(super) fn free_client_in(s: &mut Server, id: u64) {
     if let Some(rc) = s.clients.get(&id).cloned() {
         if let Ok(mut c) = rc.try_borrow_mut() {
             s.unblock_client(&mut c);
-            crate::pubsub::forget_client(&mut s, &mut c);
-            crate::multi::forget_client(&mut s, &mut c);
-            crate::replication::forget_client(&mut s, &c);
+            crate::pubsub::forget_client(s, &mut c);
+            crate::multi::forget_client(s, &mut c);
+            crate::replication::forget_client(s, &c);
         }
     }
     s.clients.remove(&id);
