@@ -35,7 +35,15 @@
 //!    starts at a command boundary: nothing is read twice, nothing lost;
 //! 4. write each client's pending replies with a non-blocking `send`; what
 //!    does not fit stays at the front of its output buffer, where the
-//!    task will find it before any later reply.
+//!    task will find it before any later reply;
+//! 5. a client whose peer has gone (a peek reads 0 bytes) is freed at
+//!    once, as Redis frees it: a five-minute load must not keep every
+//!    connection that came and went. Its task, when it runs again, finds
+//!    it gone and only drops the socket.
+//!
+//! Without a scripting engine there is still a way to see the busy rules:
+//! `ANATOMY BUSY <ms> [EVAL|FUNCTION]` ([`anatomy_busy`]) holds the server
+//! for that long, serving every millisecond, as a looping script would.
 //!
 //! ## The invariant: order per client
 //!
@@ -79,6 +87,14 @@
 //!   computes memory when asked.
 //! - A connection accepted while blocked gets its task when the job ends;
 //!   until then it is served here, which is all a blocked server offers.
+//! - The cost per call is one pass over the client table to build the
+//!   poll set, plus one `poll`: O(clients), where Redis's epoll is
+//!   O(ready). Callers call it every 2 MB of a load, or every millisecond
+//!   or so of a script; with thousands of idle clients that pass is the
+//!   cost to watch (not measured yet).
+//! - Commands are parsed from a peek of at most 64 KB: a longer one (a
+//!   big SET) waits in the socket until the job ends, and so do the
+//!   commands after it.
 //! - No async loading (`repl-diskless-load swapdb`): `async_loading` is
 //!   always 0.
 
