@@ -774,6 +774,14 @@ pub fn debug_loadaof(server: &mut Server) -> Result<(), String> {
 fn load_files(server: &mut Server, dir: &Path, m: &Manifest) -> Result<(), String> {
     let files: Vec<&AofFile> = m.base.iter().chain(&m.incrs).collect();
     server.aof.loading = true;
+    // One load for all the files, as Redis's `loadAppendOnlyFiles`: INFO
+    // shows `loading:1` and the bytes of every file (`server::busy`).
+    let total: u64 = files
+        .iter()
+        .filter_map(|f| fs::metadata(dir.join(&f.name)).ok())
+        .map(|md| md.len())
+        .sum();
+    crate::server::busy::start_loading(server, total);
     let mut result = Ok(());
     for (i, f) in files.iter().enumerate() {
         let is_last = i + 1 == files.len();
@@ -782,6 +790,7 @@ fn load_files(server: &mut Server, dir: &Path, m: &Manifest) -> Result<(), Strin
             break;
         }
     }
+    crate::server::busy::stop_loading(server);
     server.aof.loading = false;
     result
 }
@@ -858,7 +867,15 @@ fn load_one(server: &mut Server, path: &Path, name: &str, is_last: bool) -> Resu
     let mut pos = rdb_preamble(server, &data, name)?;
     let mut queued: Option<(usize, Vec<crate::resp::OwnedArgs>)> = None;
     let mut valid_up_to = pos;
+    // Bytes of the files before this one, for INFO's loading progress.
+    let loaded_before = server.busy.loading.as_ref().map_or(0, |p| p.loaded_bytes);
+    let mut commands_read = 0u64;
     while pos < data.len() {
+        // Serve the clients every 1024 commands, as Redis does here.
+        commands_read += 1;
+        if commands_read.is_multiple_of(1024) {
+            crate::server::busy::loading_progress(server, loaded_before + pos as u64, 0);
+        }
         match parse_command(&data, pos) {
             Parsed::Command(args, next) => {
                 let a = args.args();
@@ -886,6 +903,9 @@ fn load_one(server: &mut Server, path: &Path, name: &str, is_last: bool) -> Resu
                 ))
             }
         }
+    }
+    if let Some(p) = server.busy.loading.as_mut() {
+        p.loaded_bytes = loaded_before + data.len() as u64;
     }
     if valid_up_to < data.len() {
         if queued.is_some() {
@@ -931,9 +951,7 @@ fn rdb_preamble(server: &mut Server, data: &[u8], name: &str) -> Result<usize, S
         return Ok(0);
     }
     log('*', "Reading RDB base file on AOF loading...");
-    let (lru, now) = (server.lru_clock, crate::server::unix_ms());
-    let Server { dbs, config, .. } = server;
-    let (_, end) = crate::rdb::load_prefix(data, dbs, config, lru, now, false)
+    let (_, end) = crate::server::busy::load_rdb_serving(server, data, false)
         .map_err(|e| format!("Error reading the RDB base file {name}, AOF loading aborted: {e}"))?;
     Ok(end)
 }

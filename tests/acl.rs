@@ -632,7 +632,8 @@ fn key_permissions_follow_key_spec_flags() {
         "+OK\r\n"
     );
     let mut w = login(&server, "v", "x");
-    let denied = "-NOPERM this user has no permissions to access one of the keys used as arguments\r\n";
+    let denied =
+        "-NOPERM this user has no permissions to access one of the keys used as arguments\r\n";
     for (line, allowed) in [
         ("GETDEL r1", false),
         ("GETDEL w1", false),

@@ -1,7 +1,8 @@
 //! # ANATOMY: the visualizer's commands
 //!
-//! `ANATOMY DICT [key]`, `ANATOMY EVENTS <since-seq>`, `ANATOMY BACKLOG`
-//! and `ANATOMY HELP`.
+//! `ANATOMY DICT [key]`, `ANATOMY EVENTS <since-seq>`, `ANATOMY BACKLOG`,
+//! `ANATOMY BUSY <ms> [EVAL|FUNCTION]` (a stand-in for a slow script; see
+//! `server/busy.rs`) and `ANATOMY HELP`.
 //! These are ours, not Redis's: a real Redis answers `ERR unknown command
 //! 'ANATOMY'`, which is how `anatomy-viz` tells it is talking to a server
 //! it cannot look into. The snapshots themselves are built in
@@ -60,6 +61,16 @@ static ANATOMY_SUBCOMMANDS: &[CommandDef] = &[
         since: "7.0.0",
         summary: "Snapshot of the replication backlog and each replica's offsets.",
         run: anatomy_backlog,
+        ..CommandDef::base(Group::Server)
+    },
+    CommandDef {
+        name: "busy",
+        arity: -3,
+        flags: "admin noscript",
+        since: "7.0.0",
+        summary:
+            "Holds the server for some milliseconds, serving others under the busy-script rules.",
+        run: crate::server::busy::anatomy_busy,
         ..CommandDef::base(Group::Server)
     },
     CommandDef {
@@ -194,6 +205,9 @@ fn anatomy_help(ctx: &mut Ctx, _args: Args) {
         "BACKLOG",
         "    JSON snapshot of the replication stream: replid, master offset, the",
         "    backlog ring (size, first byte offset, histlen) and each replica's offsets.",
+        "BUSY <milliseconds> [EVAL|FUNCTION]",
+        "    Hold the server that long, as a script past busy-reply-threshold would:",
+        "    other clients get -BUSY except for allow_busy commands.",
         "HELP",
         "    Print this help.",
     ];

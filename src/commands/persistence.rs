@@ -442,9 +442,16 @@ pub fn load_at_startup(s: &mut Server) -> Result<(), String> {
 fn load_rdb(s: &mut Server, allow_dup: bool) -> Result<(), String> {
     let path = s.config.dir.join(&s.config.dbfilename);
     let start = Instant::now();
-    let (lru, now) = (s.lru_clock, crate::server::unix_ms());
-    let Server { dbs, config, .. } = s;
-    match rdb::load_file(&path, dbs, config, lru, now, allow_dup) {
+    // Clients are served while the file loads (`-LOADING`, INFO's
+    // loading_* fields): see `server::busy`.
+    let loaded = match std::fs::read(&path) {
+        Ok(buf) => {
+            crate::server::busy::load_rdb_serving(s, &buf, allow_dup).map(|(stats, _)| Some(stats))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("Fatal error loading the DB: {e}. Exiting.")),
+    };
+    match loaded {
         Ok(Some(stats)) => {
             eprintln!(
                 "{} * DB loaded from disk: {:.3} seconds",
@@ -485,7 +492,7 @@ pub fn info_section(s: &Server, out: &mut String) {
     };
     let _ = write!(
         out,
-        "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:{}\r\n\
+        "# Persistence\r\nloading:{}\r\nasync_loading:0\r\ncurrent_cow_peak:{}\r\n\
          current_cow_size:{}\r\ncurrent_cow_size_age:{}\r\ncurrent_fork_perc:{:.2}\r\n\
          current_save_keys_processed:{}\r\ncurrent_save_keys_total:{}\r\n\
          rdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\n\
@@ -493,6 +500,7 @@ pub fn info_section(s: &Server, out: &mut String) {
          rdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\n\
          rdb_saves:{}\r\nrdb_last_cow_size:{}\r\nrdb_last_load_keys_expired:{}\r\n\
          rdb_last_load_keys_loaded:{}\r\n",
+        s.busy.loading.is_some() as u8,
         cow.current_peak,
         cow.current_size,
         cow.current_updated.map_or(0, |t| t.elapsed().as_secs()),
@@ -511,6 +519,7 @@ pub fn info_section(s: &Server, out: &mut String) {
         p.last_load.keys_loaded,
     );
     crate::aof::aof_info_lines(s, out);
+    crate::server::busy::loading_info_lines(s, out);
 }
 
 /// SAVE

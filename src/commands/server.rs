@@ -571,7 +571,12 @@ fn config_set(ctx: &mut Ctx, args: Args) {
         .iter()
         .any(|(n, _)| listening(n))
         .then(|| ctx.server.config.clone());
-    match ctx.server.config.config_set(&pairs) {
+    // While loading, directives flagged DENY_LOADING are refused (`busy.rs`).
+    let client = crate::server::config::ClientContext {
+        loading: ctx.server.busy.loading.is_some(),
+        ..Default::default()
+    };
+    match ctx.server.config.config_set_for(&pairs, client) {
         Ok(changed) => {
             if let Some(before) = before {
                 if let Err(msg) = rebind_if_moved(ctx.server, before) {
@@ -1784,6 +1789,16 @@ fn shutdown(ctx: &mut Ctx, args: Args) {
         // A shutdown only stays "in progress" while it waits for lagging
         // replicas; ours never waits.
         return ctx.reply().error("ERR No shutdown in progress.");
+    }
+    // While a script holds the server, only SHUTDOWN NOSAVE may end it:
+    // saving now would snapshot the script's half-done writes.
+    if !nosave {
+        use crate::server::busy::{BusyReason, SLOW_EVAL_ERR, SLOW_SCRIPT_ERR};
+        match ctx.server.busy.serving {
+            Some(BusyReason::Eval) => return ctx.reply().error(SLOW_EVAL_ERR),
+            Some(BusyReason::Function) => return ctx.reply().error(SLOW_SCRIPT_ERR),
+            _ => {}
+        }
     }
     eprintln!("{} # User requested shutdown...", std::process::id());
     let force = args.iter().skip(1).any(|a| eq_ic(a, "force"));

@@ -614,6 +614,40 @@ pub fn load_prefix(
     now_ms: i64,
     allow_dup: bool,
 ) -> LoadResult<(LoadStats, usize)> {
+    load_prefix_with(buf, dbs, cfg, lru_clock, now_ms, allow_dup, &mut |_, _| {})
+}
+
+/// Where a load has got to, for [`load_prefix_with`]'s progress calls.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoadPoint {
+    /// Bytes of the image read so far.
+    pub bytes: u64,
+    /// The `used-mem` AUX field, once read (0 before, or if absent).
+    pub rdb_used_mem: u64,
+    /// Keys loaded so far (INFO's `rdb_last_load_keys_loaded` grows
+    /// during a load in Redis).
+    pub keys_loaded: u64,
+}
+
+// ANCHOR: rdb_load_progress
+/// [`load_prefix`], calling `on_progress` each time the read position
+/// crosses a multiple of `loading-process-events-interval-bytes` (0: never),
+/// with the keyspace being filled, so that the caller can serve clients
+/// meanwhile (`busy.rs`; Redis's `rdbLoadProgressCallback`). After each
+/// key it sleeps `key-load-delay` microseconds (negative: 1 µs every
+/// |n| keys), the test directive that makes a small file load slowly.
+pub fn load_prefix_with(
+    buf: &[u8],
+    dbs: &mut [Db],
+    cfg: &Config,
+    lru_clock: u32,
+    now_ms: i64,
+    allow_dup: bool,
+    on_progress: &mut dyn FnMut(LoadPoint, &mut [Db]),
+) -> LoadResult<(LoadStats, usize)> {
+    let interval = cfg.loading_process_events_interval_bytes as usize;
+    let mut next_progress_at = if interval == 0 { usize::MAX } else { interval };
+    let mut point = LoadPoint::default();
     let mut r = Reader::new(buf);
     let magic = r
         .take(9)
@@ -634,6 +668,12 @@ pub fn load_prefix(
     let mut idle: Option<u64> = None;
     let mut freq: Option<u8> = None;
     loop {
+        if r.pos >= next_progress_at {
+            next_progress_at = (r.pos / interval + 1) * interval;
+            point.bytes = r.pos as u64;
+            point.keys_loaded = stats.keys_loaded;
+            on_progress(point, dbs);
+        }
         let t = r.byte()?;
         match t {
             opcode::EXPIRETIME_MS => expire = Some(r.u64_le()? as i64),
@@ -662,12 +702,18 @@ pub fn load_prefix(
             }
             opcode::AUX => {
                 // redis-ver, ctime, used-mem, repl-*: informational here,
-                // except the stream's db, which a replica needs.
+                // except the stream's db, which a replica needs, and
+                // used-mem, which feeds INFO's loading_rdb_used_mem.
                 let name = r.string()?;
                 let value = r.string()?;
                 if name == b"repl-stream-db" {
                     stats.repl_stream_db =
                         std::str::from_utf8(&value).ok().and_then(|v| v.parse().ok());
+                } else if name == b"used-mem" {
+                    point.rdb_used_mem = std::str::from_utf8(&value)
+                        .ok()
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0);
                 }
             }
             opcode::MODULE_AUX => {
@@ -677,6 +723,9 @@ pub fn load_prefix(
                 return Err("The RDB file contains functions (FUNCTION LOAD), which this server cannot read from an RDB file yet (FUNCTION RESTORE can load them). Refusing to load it.".into())
             }
             _ => {
+                if cfg.key_load_delay != 0 {
+                    super::save::key_save_delay(cfg.key_load_delay, stats.keys_loaded + 1);
+                }
                 let key = r.string()?;
                 let value = load_value(t, &mut r, cfg)?;
                 let (when, idle_s, lfu) = (expire.take(), idle.take(), freq.take());
@@ -716,6 +765,7 @@ pub fn load_prefix(
     }
     Ok((stats, r.pos))
 }
+// ANCHOR_END: rdb_load_progress
 // ANCHOR_END: rdb_load_file
 
 #[cfg(test)]

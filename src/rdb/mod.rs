@@ -57,14 +57,18 @@
 //! - No module values, streams or functions: files that hold them are
 //!   refused with a clear error rather than half-loaded.
 //! - `LFU` counters are saved as stored, without applying decay first.
-//! - Loading does not serve clients in between (`loading:1` is never seen):
-//!   the file is loaded before the listener accepts anyone.
+//! - Loading serves clients in between, as Redis does, but from the
+//!   in-memory image: every `loading-process-events-interval-bytes` of it
+//!   the loader hands over to `server::busy`, which answers `-LOADING`
+//!   (the listener is bound before the load starts).
 
 pub mod child_info;
 pub mod load;
 pub mod save;
 
-pub use load::{load_file, load_prefix, load_value, verify_dump_payload, LoadStats};
+pub use load::{
+    load_file, load_prefix, load_prefix_with, load_value, verify_dump_payload, LoadPoint, LoadStats,
+};
 pub use save::{
     dump_payload, save_to_file, save_to_file_with, write_snapshot_file, RdbOptions, ReplAux,
     SnapshotMeta,

@@ -163,6 +163,8 @@ pub fn rebind(s: &mut Server) -> std::io::Result<()> {
         s.local_addr = Some(a);
     }
     s.listeners.pending = fresh;
+    // The old sockets close when their tasks see `stop`: forget them.
+    s.busy.listen_fds.clear();
     let old = std::mem::take(&mut s.listeners.stop);
     old.notify_waiters();
     s.listeners.changed.notify_one();
@@ -172,6 +174,7 @@ pub fn rebind(s: &mut Server) -> std::io::Result<()> {
 /// One task per listening socket, until its `stop` is replaced.
 fn spawn_accepts(server: &Rc<RefCell<Server>>, listeners: Vec<TcpListener>) {
     let stop = server.borrow().listeners.stop.clone();
+    server.borrow_mut().busy.listen_fds = listen_fds(&listeners);
     for l in listeners {
         let server = server.clone();
         let stop = stop.clone();
@@ -183,7 +186,11 @@ fn spawn_accepts(server: &Rc<RefCell<Server>>, listeners: Vec<TcpListener>) {
                 tokio::select! {
                     accepted = l.accept() => match accepted {
                         Ok((stream, peer)) => {
-                            tokio::task::spawn_local(handle(server.clone(), stream, peer));
+                            // A client from this instant, not from its
+                            // task's first turn: a job that starts in
+                            // between still serves it (`busy.rs`).
+                            let admitted = admit(&server, &stream, peer);
+                            tokio::task::spawn_local(handle(server.clone(), stream, admitted));
                         }
                         Err(_) => tokio::task::yield_now().await,
                     },
@@ -198,6 +205,7 @@ fn spawn_accepts(server: &Rc<RefCell<Server>>, listeners: Vec<TcpListener>) {
 pub async fn serve(server: Rc<RefCell<Server>>, listeners: Vec<TcpListener>) {
     tokio::task::spawn_local(super::cron::run(server.clone()));
     tokio::task::spawn_local(crate::replication::replica::run(server.clone()));
+    tokio::task::spawn_local(super::busy::adopt_connections(server.clone()));
     let shutdown = server.borrow().shutdown.clone();
     let changed = server.borrow().listeners.changed.clone();
     spawn_accepts(&server, listeners);
@@ -250,6 +258,36 @@ fn register(
     Some(rc)
 }
 
+/// The descriptors of `listeners`, for accepting while blocked.
+pub fn listen_fds(listeners: &[TcpListener]) -> Vec<i32> {
+    use std::os::unix::io::AsRawFd;
+    listeners.iter().map(|l| l.as_raw_fd()).collect()
+}
+
+/// The accept-time refusals of [`handle`] (protected mode, `maxclients`)
+/// for a connection accepted while blocked: the bytes to send before
+/// closing it, or `None` to make it a client.
+pub(super) fn refusal_at_accept(s: &mut Server, peer: SocketAddr) -> Option<&'static [u8]> {
+    if s.config.protected_mode && s.config.requirepass.is_none() {
+        let local = match peer.ip() {
+            std::net::IpAddr::V4(ip) => ip == std::net::Ipv4Addr::LOCALHOST,
+            std::net::IpAddr::V6(ip) => {
+                ip.is_loopback() || ip.to_ipv4_mapped() == Some(std::net::Ipv4Addr::LOCALHOST)
+            }
+        };
+        if !local {
+            s.stats.rejected_connections += 1;
+            return Some(PROTECTED_MODE_DENIED);
+        }
+    }
+    s.stats.total_connections_received += 1;
+    if s.clients.len() as u64 >= s.config.maxclients as u64 {
+        s.stats.rejected_connections += 1;
+        return Some(b"-ERR max number of clients reached\r\n");
+    }
+    None
+}
+
 /// What Redis 7.0 writes to a client it refuses in protected mode
 /// (`clientAcceptHandler` in networking.c), byte for byte.
 const PROTECTED_MODE_DENIED: &[u8] =
@@ -296,20 +334,54 @@ fn refused_by_protected_mode(server: &Rc<RefCell<Server>>, peer: SocketAddr) -> 
 }
 
 // ANCHOR: connection_loop
-/// The life of one connection.
-async fn handle(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: SocketAddr) {
+/// The checks of a new connection, and its registration as a client; or
+/// the bytes to answer before closing it.
+fn admit(
+    server: &Rc<RefCell<Server>>,
+    stream: &TcpStream,
+    peer: SocketAddr,
+) -> Result<Rc<RefCell<Client>>, &'static [u8]> {
     let _ = stream.set_nodelay(true);
-    set_keepalive(&stream, server.borrow().config.tcp_keepalive);
-    if refused_by_protected_mode(&server, peer) {
-        let _ = stream.write_all(PROTECTED_MODE_DENIED).await;
-        return;
+    set_keepalive(stream, server.borrow().config.tcp_keepalive);
+    if refused_by_protected_mode(server, peer) {
+        return Err(PROTECTED_MODE_DENIED);
     }
-    let Some(client) = register(&server, &stream, peer) else {
-        let _ = stream
-            .write_all(b"-ERR max number of clients reached\r\n")
-            .await;
-        return;
+    register(server, stream, peer).ok_or(b"-ERR max number of clients reached\r\n")
+}
+
+/// The life of one connection.
+async fn handle(
+    server: Rc<RefCell<Server>>,
+    mut stream: TcpStream,
+    admitted: Result<Rc<RefCell<Client>>, &'static [u8]>,
+) {
+    let client = match admitted {
+        Ok(client) => client,
+        Err(refusal) => {
+            let _ = stream.write_all(refusal).await;
+            return;
+        }
     };
+    run_connection(server, stream, client).await
+}
+
+/// A connection accepted while the server was blocked (`busy.rs`): it is
+/// a client already; from now on its task serves it.
+pub(super) async fn run_accepted(
+    server: Rc<RefCell<Server>>,
+    stream: TcpStream,
+    client: Rc<RefCell<Client>>,
+) {
+    set_keepalive(&stream, server.borrow().config.tcp_keepalive);
+    run_connection(server, stream, client).await
+}
+
+/// The read, run, write loop of one registered client.
+async fn run_connection(
+    server: Rc<RefCell<Server>>,
+    stream: TcpStream,
+    client: Rc<RefCell<Client>>,
+) {
     let (id, wake, unpause) = {
         let c = client.borrow();
         (c.id, c.wake.clone(), server.borrow().unpause.clone())
@@ -374,8 +446,17 @@ async fn handle(server: Rc<RefCell<Server>>, mut stream: TcpStream, peer: Socket
                 // `appendfsync always`: let every other ready connection
                 // run its batch first, then one fsync covers them all
                 // (the group commit explained at `aof::group_fsync`).
+                // While we yield, these replies must not leave before the
+                // fsync: marked in flight, a job that serves clients
+                // meanwhile (`busy.rs`) leaves them, and what follows them,
+                // to this task.
+                {
+                    let mut c = client.borrow_mut();
+                    c.reply_in_flight = c.reply.len();
+                }
                 tokio::task::yield_now().await;
                 crate::aof::group_fsync(&mut server.borrow_mut());
+                client.borrow_mut().reply_in_flight = 0;
             }
             match write_pending(&client, &writer) {
                 Written::All(n) | Written::Part(n) if n > 0 => {
@@ -710,14 +791,20 @@ pub fn enforce_output_limit(config: &Config, c: &mut Client) -> bool {
 
 /// Remove a client from the server (Redis's `freeClient`).
 fn free_client(server: &Rc<RefCell<Server>>, id: u64) {
-    let mut s = server.borrow_mut();
+    free_client_in(&mut server.borrow_mut(), id);
+}
+
+/// [`free_client`] for a caller that holds the server already (a job
+/// serving clients, `busy.rs`). Safe to call twice: the second time the
+/// client is no longer there.
+pub(super) fn free_client_in(s: &mut Server, id: u64) {
     if let Some(rc) = s.clients.get(&id).cloned() {
         if let Ok(mut c) = rc.try_borrow_mut() {
             s.unblock_client(&mut c);
-            crate::pubsub::forget_client(&mut s, &mut c);
-            crate::multi::forget_client(&mut s, &mut c);
-            crate::replication::forget_client(&mut s, &c);
-            crate::tracking::disable(&mut s, &mut c);
+            crate::pubsub::forget_client(s, &mut c);
+            crate::multi::forget_client(s, &mut c);
+            crate::replication::forget_client(s, &c);
+            crate::tracking::disable(s, &mut c);
         }
     }
     s.clients.remove(&id);

@@ -206,6 +206,8 @@ pub struct Server {
     pub migrate: crate::commands::migrate::MigrateSockets,
     /// Client-side caching's key table and BCAST prefixes.
     pub tracking: crate::tracking::Tracking,
+    /// Loading and busy scripts: serving while one job holds the thread.
+    pub busy: busy::BusyState,
 }
 
 impl Server {
@@ -259,6 +261,7 @@ impl Server {
             acl: crate::acl::AclState::new(&config),
             migrate: Default::default(),
             tracking: Default::default(),
+            busy: Default::default(),
             config,
         }
     }
@@ -746,6 +749,15 @@ pub fn process_command(server: &mut Server, client: &mut Client, args: Args) -> 
         reject(server, client, Some(cmd), &msg);
         return Flow::Continue;
     }
+    // Loading, or a script past `busy-reply-threshold`: only commands
+    // flagged `loading` / `allow_busy` run (`busy.rs`).
+    if server.busy.active() {
+        if let Some(msg) = busy::refusal(server, client, cmd) {
+            server.command_stats[cmd.stats_index].rejected_calls += 1;
+            reject(server, client, Some(cmd), msg);
+            return Flow::Continue;
+        }
+    }
     // A MONITOR connection is a replica in Redis's eyes (it is fed the
     // command stream), and a replica may not touch the keyspace.
     if client.monitor
@@ -1031,6 +1043,17 @@ impl Drop for ServerHandle {
 /// Start a server on its own thread (its own single-threaded runtime) and
 /// return once it is listening. Port 0 picks a free port.
 pub fn spawn(config: Config) -> std::io::Result<ServerHandle> {
+    spawn_inner(config, false)
+}
+
+/// Like [`spawn`], but return as soon as the port is bound, while the
+/// dataset is still loading (answering `-LOADING`; see `busy.rs`). A load
+/// that fails stops the server instead of failing this call.
+pub fn spawn_loading(config: Config) -> std::io::Result<ServerHandle> {
+    spawn_inner(config, true)
+}
+
+fn spawn_inner(config: Config, return_before_load: bool) -> std::io::Result<ServerHandle> {
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::Builder::new()
@@ -1047,6 +1070,10 @@ pub fn spawn(config: Config) -> std::io::Result<ServerHandle> {
                         let addr = listeners[0].local_addr().expect("local addr");
                         let server = Rc::new(RefCell::new(Server::new(config)));
                         server.borrow_mut().local_addr = Some(addr);
+                        server.borrow_mut().busy.listen_fds = connection::listen_fds(&listeners);
+                        if return_before_load {
+                            let _ = addr_tx.send(Ok(addr));
+                        }
                         if let Err(e) = load_data_from_disk(&mut server.borrow_mut()) {
                             let _ = addr_tx.send(Err(std::io::Error::other(e)));
                             return;
@@ -1087,6 +1114,9 @@ pub fn run(config: Config, config_file: Option<String>) -> std::io::Result<()> {
         let mut fresh = Server::new(config);
         fresh.local_addr = Some(addr);
         fresh.config_file = config_file;
+        // Listening already: a client connecting during the load is
+        // accepted and answered `-LOADING` (`busy.rs`).
+        fresh.busy.listen_fds = connection::listen_fds(&listeners);
         if let Err(e) = load_data_from_disk(&mut fresh) {
             // `main` prints it and exits non-zero; the files are left alone.
             return Err(std::io::Error::other(e));
