@@ -273,10 +273,10 @@ impl Server {
             let Ok(mut client) = rc.try_borrow_mut() else {
                 continue;
             };
-            if !client
+            if client
                 .blocked
                 .as_ref()
-                .is_some_and(|b| b.cmd.full_name == "xreadgroup")
+                .is_none_or(|b| b.cmd.full_name != "xreadgroup")
             {
                 continue;
             }
