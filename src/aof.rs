@@ -529,7 +529,15 @@ pub fn write_base(
             aof_base: true,
         };
         let opts = crate::commands::persistence::rdb_options(server);
-        return crate::rdb::write_snapshot_file(path, &server.dbs, opts, meta, progress);
+        let functions = server.scripting.functions.codes();
+        return crate::rdb::write_snapshot_file(
+            path,
+            &server.dbs,
+            &functions,
+            opts,
+            meta,
+            progress,
+        );
     }
     write_base_commands(server, path, progress)
 }
@@ -551,6 +559,13 @@ fn write_base_commands(
     let mut cmd: Vec<u8> = Vec::with_capacity(1024);
     let mut argv: Vec<Vec<u8>> = Vec::with_capacity(2 + 2 * ITEMS_PER_CMD);
     let mut keys_written = 0u64;
+    // The FUNCTION libraries first, one FUNCTION LOAD each (Redis's
+    // `rewriteFunctions`): a key's script may need them on replay.
+    for code in server.scripting.functions.codes() {
+        cmd.clear();
+        encode_command(&mut cmd, &[b"FUNCTION".as_slice(), b"LOAD", code]);
+        w.write_all(&cmd)?;
+    }
     for (dbid, db) in server.dbs.iter().enumerate() {
         if db.dict.is_empty() {
             continue;
@@ -761,6 +776,8 @@ pub fn debug_loadaof(server: &mut Server) -> Result<(), String> {
     for db in &mut server.dbs {
         db.clear();
     }
+    // The files load the FUNCTION libraries again (`emptyData`).
+    server.scripting.functions.flush();
     let dir = aof_dir(&server.config);
     let manifest_path = dir.join(manifest_name(&server.config));
     let manifest = match fs::read_to_string(&manifest_path) {

@@ -247,6 +247,11 @@ impl Functions {
     }
 
     /// Add a loaded library, replacing one of the same name.
+    /// Every library's code, in name order: what a snapshot saves.
+    pub fn codes(&self) -> Vec<&[u8]> {
+        self.libraries.values().map(|l| &l.code[..]).collect()
+    }
+
     pub fn insert(&mut self, library: Library) {
         self.remove(&library.name);
         for f in &library.functions {

@@ -163,10 +163,23 @@ fn follow_a_real_redis(extra: &[&str]) {
     let real = RealRedis::start(&dir, &args);
     let mut p = real.conn();
     workload(&mut p, 0);
+    // A FUNCTION library travels in the snapshot, as the keys do.
+    let lib = "#!lua name=synclib\nredis.register_function{function_name='synced', callback=function() return 'synced' end, flags={'no-writes'}}";
+    let _: String = redis::cmd("FUNCTION")
+        .arg("LOAD")
+        .arg(lib)
+        .query(&mut p)
+        .unwrap();
     let server = replica_of(real.port);
     let mut r = conn(&server);
     eventually("the link to come up", || link_up(&mut r));
     wait_for_equal(&mut p, &mut r);
+    let synced: String = redis::cmd("FCALL_RO")
+        .arg("synced")
+        .arg(0)
+        .query(&mut r)
+        .unwrap();
+    assert_eq!(synced, "synced");
     for round in 1..4 {
         workload(&mut p, round);
     }

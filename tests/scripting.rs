@@ -7,6 +7,8 @@ mod common;
 
 use common::*;
 use redis::Commands;
+use redis_anatomy::server::config::ProtectedAction;
+use redis_anatomy::server::Config;
 
 fn eval(w: &mut Wire, body: &str, rest: &[&str]) -> String {
     let mut words: Vec<&[u8]> = vec![b"EVAL", body.as_bytes()];
@@ -518,4 +520,117 @@ fn function_dump_restores_into_real_redis_and_back() {
         .unwrap();
     assert_eq!(got, "us:k");
     let _: () = c.set("unused", 1).unwrap();
+}
+
+const SNAP_LIB: &str = "#!lua name=snaplib\nredis.register_function('snap', function(keys, args) return 'snap:' .. args[1] end)";
+
+fn fcall_snap(c: &mut redis::Connection) -> redis::RedisResult<String> {
+    redis::cmd("FCALL").arg("snap").arg(0).arg("x").query(c)
+}
+
+fn function_load(c: &mut redis::Connection, code: &str) {
+    let name: String = redis::cmd("FUNCTION")
+        .arg("LOAD")
+        .arg(code)
+        .query(c)
+        .unwrap();
+    assert_eq!(name, "snaplib");
+}
+
+/// FUNCTION libraries live in snapshots as the keys do (the RDB's
+/// FUNCTION2 records; `rewriteFunctions` in an AOF without an RDB base):
+/// DEBUG RELOAD, a restart from the RDB, and DEBUG LOADAOF after a rewrite
+/// in either AOF form all bring the library back.
+#[test]
+fn function_libraries_survive_rdb_and_aof_reloads() {
+    let dir = scratch_dir();
+    {
+        let d = dir.clone();
+        let server = start_with(move |c: &mut Config| {
+            c.dir = d;
+            c.enable_debug_command = ProtectedAction::Yes;
+        });
+        let mut c = conn(&server);
+        function_load(&mut c, SNAP_LIB);
+        let () = redis::cmd("DEBUG").arg("RELOAD").query(&mut c).unwrap();
+        assert_eq!(fcall_snap(&mut c).unwrap(), "snap:x");
+        for preamble in ["yes", "no"] {
+            let () = redis::cmd("CONFIG")
+                .arg(&["SET", "aof-use-rdb-preamble", preamble])
+                .query(&mut c)
+                .unwrap();
+            let () = redis::cmd("CONFIG")
+                .arg(&["SET", "appendonly", "yes"])
+                .query(&mut c)
+                .unwrap();
+            wait_until(&mut c, "persistence", "aof_rewrite_in_progress:0");
+            let _: String = redis::cmd("BGREWRITEAOF").query(&mut c).unwrap();
+            wait_until(&mut c, "persistence", "aof_rewrite_in_progress:0");
+            let () = redis::cmd("DEBUG").arg("LOADAOF").query(&mut c).unwrap();
+            assert_eq!(fcall_snap(&mut c).unwrap(), "snap:x", "preamble {preamble}");
+            let () = redis::cmd("CONFIG")
+                .arg(&["SET", "appendonly", "no"])
+                .query(&mut c)
+                .unwrap();
+        }
+        let () = redis::cmd("SAVE").query(&mut c).unwrap();
+    }
+    let d = dir.clone();
+    let server = start_with(move |c: &mut Config| c.dir = d);
+    let mut c = conn(&server);
+    assert_eq!(fcall_snap(&mut c).unwrap(), "snap:x");
+}
+
+/// Poll INFO `section` until it contains `field`.
+fn wait_until(c: &mut redis::Connection, section: &str, field: &str) {
+    for _ in 0..2000 {
+        let info: String = redis::cmd("INFO").arg(section).query(c).unwrap();
+        if info.contains(field) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    panic!("INFO {section} never showed {field}");
+}
+
+/// Our RDB with a library loads into real redis-server (which can call
+/// it), and real Redis's RDB with a library loads into ours.
+#[test]
+fn function_libraries_in_rdb_files_cross_to_real_redis_and_back() {
+    let Some(_) = interop_tool("redis-server") else {
+        return;
+    };
+    let dir = scratch_dir();
+    {
+        let d = dir.clone();
+        let server = start_with(move |c: &mut Config| c.dir = d);
+        let mut c = conn(&server);
+        function_load(&mut c, SNAP_LIB);
+        let () = redis::cmd("SAVE").query(&mut c).unwrap();
+    }
+    {
+        let real = RealRedis::start(&dir, &["--dbfilename", "dump.rdb"]);
+        let mut r = real.conn();
+        assert_eq!(fcall_snap(&mut r).unwrap(), "snap:x");
+    }
+    let dir2 = scratch_dir();
+    {
+        let real = RealRedis::start(&dir2, &["--dbfilename", "dump.rdb"]);
+        let mut r = real.conn();
+        let _: String = redis::cmd("FUNCTION")
+            .arg("LOAD")
+            .arg(SNAP_LIB.replace("snap:", "real:"))
+            .query(&mut r)
+            .unwrap();
+        let () = redis::cmd("SAVE").query(&mut r).unwrap();
+    }
+    let server = start_with(move |c: &mut Config| c.dir = dir2);
+    let mut c = conn(&server);
+    let got: String = redis::cmd("FCALL")
+        .arg("snap")
+        .arg(0)
+        .arg("y")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(got, "real:y");
 }

@@ -33,8 +33,13 @@
 //!
 //! There is one engine (LUA) and no engine registry. A library's load is
 //! not time-limited (Redis stops a load after 500 ms). FUNCTION FLUSH
-//! ASYNC frees synchronously. Functions are not yet written to RDB files
-//! (DUMP/RESTORE carry them; the RDB opcode is still to come).
+//! ASYNC frees synchronously.
+//!
+//! Libraries persist as keys do: every snapshot (SAVE, BGSAVE, an AOF's
+//! RDB base, a full sync to a replica) writes one `FUNCTION2` record per
+//! library after its aux fields, and FUNCTION DUMP is those records with
+//! DUMP's trailer. An AOF rewritten without an RDB base starts with a
+//! FUNCTION LOAD per library (Redis's `rewriteFunctions`).
 
 use crate::commands::eq_ic;
 use crate::resp::{parse_i64, Aggregate, Args, Reply};
@@ -401,7 +406,7 @@ fn function_load(ctx: &mut Ctx, args: Args) {
         }
     }
     let replace = code > 2;
-    match load_code(ctx, args.get(code), replace) {
+    match load_code(&mut ctx.server.scripting.functions, args.get(code), replace) {
         Ok(name) => {
             ctx.dirty(1);
             ctx.reply().bulk(name.as_bytes());
@@ -412,7 +417,11 @@ fn function_load(ctx: &mut Ctx, args: Args) {
 
 /// Check, load and register one library's code (FUNCTION LOAD and
 /// RESTORE); returns the library's name or the error reply's text.
-fn load_code(ctx: &mut Ctx, code: &[u8], replace: bool) -> Result<String, String> {
+fn load_code(
+    functions: &mut scripting::Functions,
+    code: &[u8],
+    replace: bool,
+) -> Result<String, String> {
     let (engine, name) = library_meta(code).map_err(|e| format!("ERR {e}"))?;
     if !engine.eq_ignore_ascii_case(b"lua") {
         return Err(format!(
@@ -420,7 +429,6 @@ fn load_code(ctx: &mut Ctx, code: &[u8], replace: bool) -> Result<String, String
             String::from_utf8_lossy(&engine)
         ));
     }
-    let functions = &mut ctx.server.scripting.functions;
     if functions.libraries.contains_key(&name) && !replace {
         return Err(format!("ERR Library '{name}' already exists"));
     }
@@ -434,6 +442,23 @@ fn load_code(ctx: &mut Ctx, code: &[u8], replace: bool) -> Result<String, String
     }
     functions.insert(library);
     Ok(name)
+}
+
+/// Load the libraries a snapshot holds (an RDB file, an AOF's RDB base,
+/// a primary's full sync) into the registry, as Redis's `rdbFunctionLoad`
+/// does: a library of the same name is replaced, since whoever loads a
+/// whole snapshot has emptied the registry first (DEBUG RELOAD, a full
+/// sync) or merges on purpose. A library that does not compile fails the
+/// load, with Redis's log line.
+pub fn load_snapshot_libraries(
+    server: &mut crate::server::Server,
+    codes: &[Vec<u8>],
+) -> Result<(), String> {
+    for code in codes {
+        load_code(&mut server.scripting.functions, code, true)
+            .map_err(|e| format!("Failed loading library, {e}"))?;
+    }
+    Ok(())
 }
 
 /// Parse the metadata line (`functionExtractLibMetaData` and the name
@@ -480,76 +505,25 @@ fn library_meta(code: &[u8]) -> Result<(Vec<u8>, String), String> {
 
 // ANCHOR: function_dump
 /// FUNCTION DUMP: each library as the RDB's function record (opcode
-/// `FUNCTION2`, 245, then its code as an RDB string), then the RDB
-/// version (10) as two little-endian bytes, then the CRC64 (Jones) of
-/// everything before it, little-endian: the same trailer as DUMP's.
+/// `FUNCTION2`, 245, then its code as an RDB string, LZF-compressed under
+/// `rdbcompression` as in a snapshot), then the RDB version (10) as two
+/// little-endian bytes, then the CRC64 (Jones) of everything before it,
+/// little-endian: the same trailer as DUMP's.
 fn function_dump(ctx: &mut Ctx, _args: Args) {
-    let mut out = Vec::new();
-    for lib in ctx.server.scripting.functions.libraries.values() {
-        out.push(crate::rdb::opcode::FUNCTION2);
-        rdb_string(&mut out, &lib.code);
+    let opts = crate::commands::persistence::rdb_options(ctx.server);
+    let mut w = crate::rdb::save::RdbWriter::new(Vec::new(), opts);
+    for code in ctx.server.scripting.functions.codes() {
+        // Writes into a Vec cannot fail.
+        let _ = w.byte(crate::rdb::opcode::FUNCTION2);
+        let _ = w.string(code);
     }
+    let mut out = w.into_inner();
     out.extend_from_slice(&[10, 0]);
     let crc = crate::rdb::crc64(0, &out);
     out.extend_from_slice(&crc.to_le_bytes());
     ctx.reply().bulk(&out);
 }
 // ANCHOR_END: function_dump
-
-/// An RDB string, uncompressed: the length in the RDB's 6/14/32-bit
-/// encodings, then the bytes.
-fn rdb_string(out: &mut Vec<u8>, s: &[u8]) {
-    let n = s.len();
-    if n < 1 << 6 {
-        out.push(n as u8);
-    } else if n < 1 << 14 {
-        out.push(0x40 | (n >> 8) as u8);
-        out.push(n as u8);
-    } else {
-        out.push(0x80);
-        out.extend_from_slice(&(n as u32).to_be_bytes());
-    }
-    out.extend_from_slice(s);
-}
-
-/// Read one RDB string at `*pos` (plain or LZF-compressed, as a real
-/// Redis may write them).
-fn read_rdb_string(buf: &[u8], pos: &mut usize) -> Option<Vec<u8>> {
-    fn len(buf: &[u8], pos: &mut usize) -> Option<(usize, bool)> {
-        let first = *buf.get(*pos)?;
-        *pos += 1;
-        Some(match first >> 6 {
-            0 => ((first & 0x3f) as usize, false),
-            1 => {
-                let b = *buf.get(*pos)? as usize;
-                *pos += 1;
-                ((((first & 0x3f) as usize) << 8) | b, false)
-            }
-            3 => ((first & 0x3f) as usize, true),
-            _ if first == 0x80 => {
-                let b = buf.get(*pos..*pos + 4)?;
-                *pos += 4;
-                (u32::from_be_bytes(b.try_into().ok()?) as usize, false)
-            }
-            _ => return None,
-        })
-    }
-    let (n, encoded) = len(buf, pos)?;
-    if !encoded {
-        let s = buf.get(*pos..*pos + n)?.to_vec();
-        *pos += n;
-        return Some(s);
-    }
-    // 3 is LZF: compressed length, original length, data.
-    if n != 3 {
-        return None;
-    }
-    let (clen, _) = len(buf, pos)?;
-    let (ulen, _) = len(buf, pos)?;
-    let data = buf.get(*pos..*pos + clen)?;
-    *pos += clen;
-    crate::lzf::decompress(data, ulen)
-}
 
 /// FUNCTION RESTORE payload [FLUSH|APPEND|REPLACE]
 fn function_restore(ctx: &mut Ctx, args: Args) {
@@ -577,16 +551,13 @@ fn function_restore(ctx: &mut Ctx, args: Args) {
             .error("ERR DUMP payload version or checksum are wrong");
         return;
     }
-    let records = &payload[..payload.len() - 10];
+    let mut records = crate::rdb::load::Reader::new(&payload[..payload.len() - 10]);
     let mut codes = Vec::new();
-    let mut pos = 0;
-    while pos < records.len() {
-        let code = (records[pos] == crate::rdb::opcode::FUNCTION2)
-            .then(|| {
-                pos += 1;
-                read_rdb_string(records, &mut pos)
-            })
-            .flatten();
+    while !records.at_end() {
+        let code = match records.byte() {
+            Ok(crate::rdb::opcode::FUNCTION2) => records.string().ok(),
+            _ => None,
+        };
         match code {
             Some(code) => codes.push(code),
             None => {
@@ -614,7 +585,7 @@ fn function_restore(ctx: &mut Ctx, args: Args) {
         }
     }
     for code in &codes {
-        if let Err(e) = load_code(ctx, code, true) {
+        if let Err(e) = load_code(&mut ctx.server.scripting.functions, code, true) {
             ctx.reply().error(&e);
             return;
         }

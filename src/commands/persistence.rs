@@ -183,7 +183,15 @@ fn save_options(s: &Server) -> RdbOptions {
 pub fn save_sync(s: &mut Server) -> std::io::Result<()> {
     let opts = save_options(s);
     let used = crate::memory::used_memory() as u64;
-    match rdb::save_to_file(&s.dbs, &s.config.dir, &s.config.dbfilename, opts, used) {
+    let functions = s.scripting.functions.codes();
+    match rdb::save_to_file(
+        &s.dbs,
+        &functions,
+        &s.config.dir,
+        &s.config.dbfilename,
+        opts,
+        used,
+    ) {
         Ok(_) => {
             eprintln!("{} * DB saved on disk", std::process::id());
             s.dirty = 0;
@@ -227,8 +235,10 @@ pub fn bgsave_start(s: &mut Server) -> Result<(), String> {
                     r.progress(keys)
                 }
             };
+            let functions = s.scripting.functions.codes();
             let saved = rdb::save_to_file_with(
                 &s.dbs,
+                &functions,
                 &s.config.dir,
                 &s.config.dbfilename,
                 opts,
@@ -718,6 +728,9 @@ pub fn debug_reload(ctx: &mut Ctx, args: &Args) {
         for db in &mut ctx.server.dbs {
             db.clear();
         }
+        // `emptyData` empties the FUNCTION registry with the keyspace;
+        // the file brings the libraries back.
+        ctx.server.scripting.functions.flush();
     }
     // MERGE: a key both in memory (NOFLUSH) and in the file takes the
     // file's value; without it such a duplicate fails the load.

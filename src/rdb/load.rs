@@ -28,13 +28,16 @@ use crate::server::config::Config;
 use crate::skiplist::Skiplist;
 
 /// What a load did, for INFO (`rdb_last_load_keys_*`) and the log.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LoadStats {
     pub keys_loaded: u64,
     pub keys_expired: u64,
     /// The `repl-stream-db` aux field: the db a primary's stream was in
     /// when the snapshot was taken (a replica's master client starts there).
     pub repl_stream_db: Option<usize>,
+    /// The code of each FUNCTION library the file holds (`FUNCTION2`
+    /// records), for the caller to load into the server's registry.
+    pub functions: Vec<Vec<u8>>,
 }
 
 type LoadResult<T> = Result<T, String>;
@@ -59,8 +62,13 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
 
-    fn byte(&mut self) -> LoadResult<u8> {
+    pub fn byte(&mut self) -> LoadResult<u8> {
         Ok(self.take(1)?[0])
+    }
+
+    /// Every byte has been read.
+    pub fn at_end(&self) -> bool {
+        self.pos == self.buf.len()
     }
 
     fn u64_le(&mut self) -> LoadResult<u64> {
@@ -719,8 +727,24 @@ pub fn load_prefix_with(
             opcode::MODULE_AUX => {
                 return Err("The RDB file contains module AUX data, but this server has no modules. Refusing to load it.".into())
             }
-            opcode::FUNCTION | opcode::FUNCTION2 => {
-                return Err("The RDB file contains functions (FUNCTION LOAD), which this server cannot read from an RDB file yet (FUNCTION RESTORE can load them). Refusing to load it.".into())
+            opcode::FUNCTION2 => stats.functions.push(r.string()?),
+            opcode::FUNCTION => {
+                // 7.0's release candidates wrote the name, engine and an
+                // optional description beside the code; 7.0 GA puts them
+                // in the code's first line, and so does this translation.
+                let name = r.string()?;
+                let engine = r.string()?;
+                if r.len()? != 0 {
+                    r.string()?; // the description, dropped
+                }
+                let body = r.string()?;
+                let mut code = b"#!".to_vec();
+                code.extend_from_slice(&engine);
+                code.extend_from_slice(b" name=");
+                code.extend_from_slice(&name);
+                code.push(b'\n');
+                code.extend_from_slice(&body);
+                stats.functions.push(code);
             }
             _ => {
                 if cfg.key_load_delay != 0 {

@@ -97,7 +97,7 @@ impl<W: Write> RdbWriter<W> {
         self.out.write_all(bytes)
     }
 
-    fn byte(&mut self, b: u8) -> io::Result<()> {
+    pub fn byte(&mut self, b: u8) -> io::Result<()> {
         self.put(&[b])
     }
 
@@ -346,7 +346,7 @@ impl<W: Write> RdbWriter<W> {
 
     /// The whole file (`rdbSaveRio`). Returns the keys written.
     pub fn snapshot(&mut self, dbs: &[Db], ctime: i64, used_mem: u64) -> io::Result<u64> {
-        self.snapshot_with(dbs, SnapshotMeta::plain(ctime, used_mem), &mut |_| {})
+        self.snapshot_with(dbs, &[], SnapshotMeta::plain(ctime, used_mem), &mut |_| {})
     }
 
     // ANCHOR: rdb_snapshot_with
@@ -355,9 +355,13 @@ impl<W: Write> RdbWriter<W> {
     /// AOF, `rdbSaveRio` with `RDBFLAGS_AOF_PREAMBLE`), and a progress
     /// callback told the number of keys written so far every 1024 keys
     /// (a `BGSAVE` child uses it to report copy-on-write to its parent).
+    /// `functions` are the code of each FUNCTION library, written after
+    /// the aux fields as one `FUNCTION2` record each (`rdbSaveFunctions`):
+    /// a snapshot holds the libraries as well as the keys.
     pub fn snapshot_with(
         &mut self,
         dbs: &[Db],
+        functions: &[&[u8]],
         meta: SnapshotMeta,
         progress: &mut dyn FnMut(u64),
     ) -> io::Result<u64> {
@@ -372,6 +376,10 @@ impl<W: Write> RdbWriter<W> {
             self.aux("repl-offset", r.offset.to_string().as_bytes())?;
         }
         self.aux("aof-base", if meta.aof_base { b"1" } else { b"0" })?;
+        for code in functions {
+            self.byte(opcode::FUNCTION2)?;
+            self.string(code)?;
+        }
         let mut keys = 0;
         for db in dbs {
             if db.dict.is_empty() {
@@ -463,18 +471,20 @@ pub fn dump_payload(v: &Value, opts: RdbOptions) -> Vec<u8> {
 /// or the new one, never a torn one. Returns the keys saved.
 pub fn save_to_file(
     dbs: &[Db],
+    functions: &[&[u8]],
     dir: &Path,
     filename: &str,
     opts: RdbOptions,
     used_mem: u64,
 ) -> io::Result<u64> {
-    save_to_file_with(dbs, dir, filename, opts, used_mem, &mut |_| {})
+    save_to_file_with(dbs, functions, dir, filename, opts, used_mem, &mut |_| {})
 }
 
 /// [`save_to_file`] with a progress callback (see
 /// [`RdbWriter::snapshot_with`]).
 pub fn save_to_file_with(
     dbs: &[Db],
+    functions: &[&[u8]],
     dir: &Path,
     filename: &str,
     opts: RdbOptions,
@@ -484,7 +494,7 @@ pub fn save_to_file_with(
     let tmp = dir.join(format!("temp-{}.rdb", std::process::id()));
     let result = (|| {
         let meta = SnapshotMeta::plain(crate::server::unix_ms() / 1000, used_mem);
-        let keys = write_snapshot_file(&tmp, dbs, opts, meta, progress)?;
+        let keys = write_snapshot_file(&tmp, dbs, functions, opts, meta, progress)?;
         std::fs::rename(&tmp, dir.join(filename))?;
         Ok(keys)
     })();
@@ -500,13 +510,14 @@ pub fn save_to_file_with(
 pub fn write_snapshot_file(
     path: &Path,
     dbs: &[Db],
+    functions: &[&[u8]],
     opts: RdbOptions,
     meta: SnapshotMeta,
     progress: &mut dyn FnMut(u64),
 ) -> io::Result<u64> {
     let file = std::fs::File::create(path)?;
     let mut w = RdbWriter::new(io::BufWriter::with_capacity(1 << 16, file), opts);
-    let keys = w.snapshot_with(dbs, meta, progress)?;
+    let keys = w.snapshot_with(dbs, functions, meta, progress)?;
     let file = w.into_inner().into_inner().map_err(|e| e.into_error())?;
     file.sync_all()?;
     Ok(keys)

@@ -734,6 +734,9 @@ fn load_snapshot(s: &mut Server, payload: &[u8], replid: &str, offset: i64) -> R
     for db in s.dbs.iter_mut() {
         db.clear();
     }
+    // The primary's FUNCTION libraries replace ours (Redis's `emptyData`
+    // empties the function registry with the keyspace).
+    s.scripting.functions.flush();
     // Kept on disk too, as `dbfilename` (a restart loads it).
     let path = s.config.dir.join(&s.config.dbfilename);
     let tmp = s.config.dir.join(format!(
@@ -774,6 +777,12 @@ fn load_snapshot(s: &mut Server, payload: &[u8], replid: &str, offset: i64) -> R
             ));
         }
     };
+    if let Err(e) = crate::commands::function::load_snapshot_libraries(s, &stats.functions) {
+        s.replication.replica.cached = false;
+        return Err(format!(
+            "Failed trying to load the MASTER synchronization DB from disk: {e}"
+        ));
+    }
     s.dirty += 1;
     let r = &mut s.replication;
     r.replid = replid.to_string();

@@ -608,6 +608,11 @@ pub fn load_rdb_serving(
         },
     );
     server.dbs = dbs;
+    // The snapshot's FUNCTION libraries join the registry.
+    let result = result.and_then(|(stats, end)| {
+        crate::commands::function::load_snapshot_libraries(server, &stats.functions)?;
+        Ok((stats, end))
+    });
     if own_loading {
         stop_loading(server);
     }
