@@ -204,6 +204,7 @@ fn spawn_accepts(server: &Rc<RefCell<Server>>, listeners: Vec<TcpListener>) {
 /// Accept connections on every listener until SHUTDOWN; run the cron.
 pub async fn serve(server: Rc<RefCell<Server>>, listeners: Vec<TcpListener>) {
     tokio::task::spawn_local(super::cron::run(server.clone()));
+    tokio::task::spawn_local(crate::aof::group_fsync_task(server.clone()));
     tokio::task::spawn_local(crate::replication::replica::run(server.clone()));
     tokio::task::spawn_local(super::busy::adopt_connections(server.clone()));
     let shutdown = server.borrow().shutdown.clone();
@@ -443,19 +444,18 @@ async fn run_connection(
         }
         if !replica_output && !client.borrow().reply.is_empty() {
             if crate::aof::fsync_pending(&server.borrow()) {
-                // `appendfsync always`: let every other ready connection
-                // run its batch first, then one fsync covers them all
-                // (the group commit explained at `aof::group_fsync`).
-                // While we yield, these replies must not leave before the
-                // fsync: marked in flight, a job that serves clients
-                // meanwhile (`busy.rs`) leaves them, and what follows them,
-                // to this task.
+                // `appendfsync always`: every other ready connection runs
+                // its batch first, then one fsync covers them all (the
+                // group commit explained at `aof::group_fsync`). While we
+                // wait, these replies must not leave before the fsync:
+                // marked in flight, a job that serves clients meanwhile
+                // (`busy.rs`) leaves them, and what follows them, to this
+                // task.
                 {
                     let mut c = client.borrow_mut();
                     c.reply_in_flight = c.reply.len();
                 }
-                tokio::task::yield_now().await;
-                crate::aof::group_fsync(&mut server.borrow_mut());
+                crate::aof::wait_for_group_fsync(&server).await;
                 client.borrow_mut().reply_in_flight = 0;
             }
             match write_pending(&client, &writer) {
