@@ -16,7 +16,7 @@ mod common;
 use common::*;
 
 use std::io::Read;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn config_set(c: &mut redis::Connection, name: &str, value: &str) {
     redis::cmd("CONFIG")
@@ -56,15 +56,6 @@ fn raw_client_id(raw: &mut Raw) -> i64 {
     text[1..text.len() - 2].parse().unwrap()
 }
 
-/// Poll until `done` holds, for at most 10 s.
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 // ---------------------------------------------------------------------
 // client-output-buffer-limit normal
 // ---------------------------------------------------------------------
@@ -97,13 +88,13 @@ fn by_default_a_normal_client_that_does_not_read_keeps_its_replies() {
     // 300 replies of 64 KB: 19 MB, far past what the kernel buffers.
     let (mut raw, id) = greedy_reader(&server, 300);
     // The server holds the rest and shows it as omem in CLIENT LIST.
-    wait_for("omem to grow", || {
+    eventually("omem to grow", || {
         let list = client_list(&mut admin);
         line_of(&list, id).is_some_and(|l| field(l, "omem").parse::<u64>().unwrap() > 1 << 20)
     });
     // INFO's peak tracker sees it too (Redis measures every client in its
     // cron, not only when a command runs).
-    wait_for("client_recent_max_output_buffer to grow", || {
+    eventually("client_recent_max_output_buffer to grow", || {
         let info: String = redis::cmd("INFO").arg("clients").query(&mut admin).unwrap();
         let peak = info
             .lines()
@@ -124,7 +115,7 @@ fn a_normal_client_past_the_hard_limit_is_closed_without_the_rest() {
     set_big_value(&mut admin);
     config_set(&mut admin, "client-output-buffer-limit", "normal 1mb 0 0");
     let (mut raw, id) = greedy_reader(&server, 300);
-    wait_for("the client to be closed", || {
+    eventually("the client to be closed", || {
         line_of(&client_list(&mut admin), id).is_none()
     });
     // What was already in the kernel's buffers arrives, then the close;
@@ -163,7 +154,7 @@ fn a_normal_client_past_the_soft_limit_for_its_seconds_is_closed() {
     config_set(&mut admin, "client-output-buffer-limit", "normal 0 256kb 1");
     let (mut raw, id) = greedy_reader(&server, 100);
     // Redis checks the soft limit when output is added, so keep asking.
-    wait_for("the client to be closed", || {
+    eventually("the client to be closed", || {
         let _ = std::io::Write::write_all(&mut raw.stream, &resp(&[b"GET", b"big"]));
         std::thread::sleep(Duration::from_millis(50));
         line_of(&client_list(&mut admin), id).is_none()
@@ -188,7 +179,7 @@ fn the_connection_past_maxclients_gets_redis_error_and_is_closed() {
     assert!(info.contains("rejected_connections:1\r\n"), "{info}");
     // A freed slot is usable again.
     drop(second);
-    wait_for("the second client to go", || {
+    eventually("the second client to go", || {
         client_list(&mut first).lines().count() == 1
     });
     let mut fourth = Raw::connect(&server);
@@ -211,14 +202,14 @@ fn timeout_closes_idle_clients_but_not_subscribers_or_blocked_clients() {
     assert_eq!(text(&subscriber.read_exact_len(confirm.len())), confirm);
     let mut blocked = Raw::connect(&server);
     blocked.send(&resp(&[b"BLPOP", b"queue", b"0"]));
-    wait_for("the BLPOP to park", || {
+    eventually("the BLPOP to park", || {
         client_list(&mut admin).contains("cmd=blpop")
     });
     let mut idle = Raw::connect(&server);
     idle.roundtrip(b"PING\r\n", b"+PONG\r\n");
     config_set(&mut admin, "timeout", "1");
     // The admin connection stays busy, so only `idle` is idle.
-    wait_for("the idle client to be closed", || {
+    eventually("the idle client to be closed", || {
         client_list(&mut admin).lines().count() == 3
     });
     assert!(idle.is_closed());

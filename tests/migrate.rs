@@ -49,14 +49,6 @@ fn info_field(c: &mut redis::Connection, section: &str, field: &str) -> String {
         .to_string()
 }
 
-fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// Move keys of every kind (with a TTL, COPY, KEYS, REPLACE) from `src` to
 /// the server at `port`, checking both sides after each step.
 fn migrate_scenario(src: &mut redis::Connection, dst: &mut redis::Connection, port: &str) {

@@ -25,15 +25,6 @@ fn info_field(c: &mut redis::Connection, section: &str, field: &str) -> String {
         .to_string()
 }
 
-/// Poll `f` until it holds (15 s at most).
-fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 /// Our server as a replica of `port` on 127.0.0.1 (the `replicaof`
 /// directive, as `--replicaof` on the command line).
 fn replica_of(port: u16) -> ServerHandle {

@@ -130,15 +130,6 @@ fn info_field(c: &mut redis::Connection, section: &str, field: &str) -> String {
         .to_string()
 }
 
-/// Poll `f` until it holds (10 s at most).
-fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 #[test]
 fn sync_sends_the_rdb_then_select_and_every_write_in_order() {
     let server = quiet();

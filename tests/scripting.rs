@@ -583,14 +583,10 @@ fn function_libraries_survive_rdb_and_aof_reloads() {
 
 /// Poll INFO `section` until it contains `field`.
 fn wait_until(c: &mut redis::Connection, section: &str, field: &str) {
-    for _ in 0..2000 {
+    eventually(field, || {
         let info: String = redis::cmd("INFO").arg(section).query(c).unwrap();
-        if info.contains(field) {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    panic!("INFO {section} never showed {field}");
+        info.contains(field)
+    });
 }
 
 /// Our RDB with a library loads into real redis-server (which can call

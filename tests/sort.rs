@@ -330,24 +330,6 @@ fn numbers_are_read_as_strtod_reads_them() {
     }
 }
 
-/// Poll INFO until `n` clients are blocked (bounded: panics after 5 s).
-fn wait_blocked(c: &mut redis::Connection, n: usize) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
-        let info: String = q(c, &["INFO", "clients"]);
-        let blocked: usize = info
-            .lines()
-            .find_map(|l| l.strip_prefix("blocked_clients:"))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap();
-        if blocked == n {
-            return;
-        }
-        assert!(std::time::Instant::now() < deadline, "{blocked} blocked");
-        std::thread::sleep(std::time::Duration::from_millis(2));
-    }
-}
-
 #[test]
 fn store_serves_a_client_blocked_on_the_destination() {
     // Redis's suite: "BLPOP when result key is created by SORT..STORE".
@@ -356,7 +338,7 @@ fn store_serves_a_client_blocked_on_the_destination() {
     let mut blocked = conn(&server);
     let waiter =
         std::thread::spawn(move || -> Vec<String> { q(&mut blocked, &["BLPOP", "foo", "5"]) });
-    wait_blocked(&mut c, 1);
+    wait_blocked_clients(&mut c, 1);
     let _: i64 = q(&mut c, &["LPUSH", "notfoo", "hello", "hola", "aguacate"]);
     let n: i64 = q(&mut c, &["SORT", "notfoo", "ALPHA", "STORE", "foo"]);
     assert_eq!(n, 3);

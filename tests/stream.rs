@@ -267,14 +267,7 @@ fn xread_block_is_served_by_the_next_xadd_and_dollar_means_then() {
 /// Park `line` on `waiter` and wait until the server counts it blocked.
 fn park(waiter: &mut Wire, c: &mut Connection, line: &[&[u8]]) {
     waiter.send(line);
-    for _ in 0..500 {
-        let info: String = redis::cmd("INFO").arg("clients").query(c).unwrap();
-        if info.contains("blocked_clients:1") {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(2));
-    }
-    panic!("the waiter never blocked");
+    wait_blocked_clients(c, 1);
 }
 
 /// A blocked XREADGROUP whose stream is deleted, overwritten with another

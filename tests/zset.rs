@@ -56,25 +56,6 @@ fn resp3(server: &redis_anatomy::server::ServerHandle) -> Raw {
     raw
 }
 
-fn wait_blocked(c: &mut redis::Connection, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let info: String = q(c, &["INFO", "clients"]);
-        let blocked: usize = info
-            .lines()
-            .find_map(|l| l.strip_prefix("blocked_clients:"))
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
-        if blocked == n {
-            return;
-        }
-        assert!(Instant::now() < deadline, "never saw {n} blocked clients");
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
-
 // ---------------------------------------------------------------------------
 // Replies and errors
 // ---------------------------------------------------------------------------
@@ -718,7 +699,7 @@ fn blocked_pops_are_served_first_come_first_served() {
     // Park them one at a time, so the order is known.
     for (i, w) in waiters.iter_mut().enumerate() {
         w.send(&resp(&[b"BZPOPMIN", b"other", b"z", b"0"]));
-        wait_blocked(&mut admin, i + 1);
+        wait_blocked_clients(&mut admin, i + 1);
     }
     let _: i64 = q(&mut admin, &["ZADD", "z", "3", "c", "1", "a", "2", "b"]);
     let replies: Vec<Vec<u8>> = waiters
@@ -733,7 +714,7 @@ fn blocked_pops_are_served_first_come_first_served() {
             b"*3\r\n$1\r\nz\r\n$1\r\nc\r\n$1\r\n3\r\n".to_vec(),
         ]
     );
-    wait_blocked(&mut admin, 0);
+    wait_blocked_clients(&mut admin, 0);
     assert_eq!(
         q::<i64>(&mut admin, &["EXISTS", "z"]),
         0,
@@ -750,9 +731,9 @@ fn bzmpop_serves_the_first_waiter_everything_it_asked_for() {
     first.send(&resp(&[
         b"BZMPOP", b"0", b"1", b"z", b"MAX", b"COUNT", b"2",
     ]));
-    wait_blocked(&mut admin, 1);
+    wait_blocked_clients(&mut admin, 1);
     second.send(&resp(&[b"BZPOPMAX", b"z", b"0"]));
-    wait_blocked(&mut admin, 2);
+    wait_blocked_clients(&mut admin, 2);
     let _: i64 = q(&mut admin, &["ZADD", "z", "1", "a", "2", "b", "3", "c"]);
     let expected =
         b"*2\r\n$1\r\nz\r\n*2\r\n*2\r\n$1\r\nc\r\n$1\r\n3\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n";

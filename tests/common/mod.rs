@@ -318,3 +318,31 @@ impl Drop for RealRedis {
         let _ = self.child.wait();
     }
 }
+
+/// Poll `done` until it holds; panics naming `what` after 15 s. The one
+/// deadline loop of the tests (no fixed sleeps: a loaded machine only
+/// makes the wait longer).
+pub fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// INFO clients' `blocked_clients`, read through `c`.
+pub fn blocked_clients(c: &mut redis::Connection) -> usize {
+    let info: String = redis::cmd("INFO").arg("clients").query(c).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("blocked_clients:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap()
+}
+
+/// Wait until the server counts `n` blocked clients.
+pub fn wait_blocked_clients(c: &mut redis::Connection, n: usize) {
+    eventually(&format!("{n} blocked clients"), || blocked_clients(c) == n);
+}
