@@ -936,20 +936,25 @@ pub fn check_user(user: &User, cmd: &Command, args: Args) -> Result<(), Denial> 
 }
 
 // ANCHOR: acl_process_command_hook
+/// What the client's user may not do with this command line: `None` if
+/// allowed, or for a client with no user (the AOF loader's). An
+/// unrestricted user costs one test.
+#[inline]
+fn denial_for(client: &Client, cmd: &Command, args: Args) -> Option<Denial> {
+    let u = client.user.as_ref()?.borrow();
+    if u.unrestricted {
+        return None;
+    }
+    check_user(&u, cmd, args).err()
+}
+
 /// The hook `process_command` calls after authentication: `None` if the
 /// client's user may run the command, else the NOPERM error, after the
 /// refusal has been written to the ACL log. A client with no user (the
 /// AOF loader's) and an unrestricted user cost one test each.
 #[inline]
 pub fn refusal(server: &mut Server, client: &Client, cmd: &Command, args: Args) -> Option<String> {
-    let user = client.user.as_ref()?;
-    let denial = {
-        let u = user.borrow();
-        if u.unrestricted {
-            return None;
-        }
-        check_user(&u, cmd, args).err()?
-    };
+    let denial = denial_for(client, cmd, args)?;
     let context = if client.multi.active {
         "multi"
     } else {
@@ -984,14 +989,7 @@ pub fn script_refusal(
     cmd: &Command,
     args: Args,
 ) -> Option<&'static str> {
-    let user = caller.user.as_ref()?;
-    let denial = {
-        let u = user.borrow();
-        if u.unrestricted {
-            return None;
-        }
-        check_user(&u, cmd, args).err()?
-    };
+    let denial = denial_for(caller, cmd, args)?;
     log_denial(server, caller, denial, "lua", args, cmd);
     Some(match denial {
         Denial::Command => "ERR The user executing the script can't run this command or subcommand",
@@ -1016,14 +1014,7 @@ pub fn exec_refusal(
     cmd: &Command,
     args: Args,
 ) -> Option<String> {
-    let user = client.user.as_ref()?;
-    let denial = {
-        let u = user.borrow();
-        if u.unrestricted {
-            return None;
-        }
-        check_user(&u, cmd, args).err()?
-    };
+    let denial = denial_for(client, cmd, args)?;
     log_denial(server, client, denial, "multi", args, cmd);
     let reason = match denial {
         Denial::Command => "no permission to execute the command or subcommand",

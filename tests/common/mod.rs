@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use redis_anatomy::server::{spawn, Config, ServerHandle};
 
+pub mod datasets;
+
 /// A server on a free loopback port, stopped when dropped.
 pub fn start() -> ServerHandle {
     start_with(|_| {})
