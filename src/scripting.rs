@@ -332,6 +332,46 @@ local function handler(err)
   return err
 end
 
+-- unpack(t, i, j) counts its results in a C int, j - i + 1: with
+-- unpack(t, -2, 2147483647) the count overflows and stock Lua 5.1 crashes
+-- the whole server (Redis patches lbaselib.c for this). So the checks of
+-- luaB_unpack are made here first, in doubles, where the count is exact,
+-- with its messages: the original then only ever runs on a range it can
+-- hold. (Raised at level 2, a message names the script's line, as the C
+-- function's own errors do in Redis.)
+do
+  local unpack, tonumber, floor, ceil = unpack, tonumber, math.floor, math.ceil
+  local function c_int(x) if x < 0 then return ceil(x) end return floor(x) end
+  local function int_arg(v, n, default)
+    if v == nil then return default end
+    local x = tonumber(v)
+    if x == nil then
+      error('bad argument #' .. n .. " to 'unpack' (number expected, got " .. type(v) .. ')', 3)
+    end
+    return c_int(x)
+  end
+  -- Not a tail call: a tail call would hide the caller.
+  local function pass(...) return ... end
+  _G.unpack = function(...)
+    local t, i, j = ...
+    local nargs = select('#', ...)
+    if type(t) ~= 'table' then
+      local got = nargs == 0 and 'no value' or type(t)
+      error("bad argument #1 to 'unpack' (table expected, got " .. got .. ')', 2)
+    end
+    local first = int_arg(i, 2, 1)
+    local last = int_arg(j, 3, #t)
+    if first > last then return end
+    -- LUAI_MAXCSTACK (8000) slots, the arguments included.
+    if last - first + 1 + nargs > 8000 then
+      error('too many results to unpack', 2)
+    end
+    -- The original gets the caller's own arguments: its stack check
+    -- counts them, and so must match Redis's to the slot.
+    return pass(unpack(...))
+  end
+end
+
 -- Bytecode can crash the interpreter: loadstring only takes source.
 local raw_loadstring = loadstring
 loadstring = function(s, ...)

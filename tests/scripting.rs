@@ -630,3 +630,57 @@ fn function_libraries_in_rdb_files_cross_to_real_redis_and_back() {
         .unwrap();
     assert_eq!(got, "real:y");
 }
+
+/// `unpack` over a range of 2^31 elements overflows a C int in stock Lua
+/// 5.1 and crashed the server; Redis patches it. Every case answers
+/// what redis-server 7.0.15 answers, and the server lives on.
+#[test]
+fn unpack_with_huge_ranges_is_an_error_not_a_crash() {
+    let server = start();
+    let mut c = conn(&server);
+    let eval = |c: &mut redis::Connection, body: &str| -> Result<redis::Value, String> {
+        redis::cmd("EVAL")
+            .arg(body)
+            .arg(0)
+            .query::<redis::Value>(c)
+            .map_err(|e| e.detail().unwrap_or("").to_string())
+    };
+    for range in [
+        "-2, 2147483647",
+        "0, 2147483647",
+        "-2147483648, -2",
+        "1, 7998",
+    ] {
+        let err = eval(&mut c, &format!("return {{unpack({{1,2,3}}, {range})}}")).unwrap_err();
+        assert!(
+            err.starts_with("user_script:1: too many results to unpack script: "),
+            "{range}: {err}"
+        );
+    }
+    let err = eval(&mut c, "return {unpack({1,2,3}, 'a')}").unwrap_err();
+    assert!(
+        err.starts_with("user_script:1: bad argument #2 to 'unpack' (number expected, got string)"),
+        "{err}"
+    );
+    let err = eval(&mut c, "return {unpack()}").unwrap_err();
+    assert!(
+        err.starts_with(
+            "user_script:1: bad argument #1 to 'unpack' (table expected, got no value)"
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        eval(&mut c, "return select('#', unpack({}, 1, 7997))").unwrap(),
+        redis::Value::Int(7997)
+    );
+    assert_eq!(
+        eval(&mut c, "return {unpack({1,2,3}, 2.7, 3.9)}").unwrap(),
+        redis::Value::Array(vec![redis::Value::Int(2), redis::Value::Int(3)])
+    );
+    assert_eq!(
+        eval(&mut c, "return {unpack({1,2,3}, -1, -2)}").unwrap(),
+        redis::Value::Array(vec![])
+    );
+    let pong: String = redis::cmd("PING").query(&mut c).unwrap();
+    assert_eq!(pong, "PONG");
+}
