@@ -30,6 +30,43 @@ fn a_pipeline_of_thousands_gets_every_reply_in_order() {
     assert_eq!(values, (0..5000).collect::<Vec<_>>());
 }
 
+/// Replies past 1 MB that pile up while the client is not reading: more
+/// blocks than one `writev` takes, written partly by the client's task as
+/// the socket drains and partly at the end of a turn of the loop. The
+/// client sends the whole pipeline and reads nothing until every command
+/// has run, so the socket is full and megabytes wait in reply blocks.
+#[test]
+fn replies_that_piled_up_past_a_megabyte_arrive_whole() {
+    let server = start();
+    let mut c = conn(&server);
+    let value = vec![b'v'; 1000];
+    let _: () = redis::cmd("SET")
+        .arg("big")
+        .arg(&value[..])
+        .query(&mut c)
+        .unwrap();
+    let processed = |c: &mut redis::Connection| -> u64 {
+        let info: String = redis::cmd("INFO").arg("stats").query(c).unwrap();
+        info.lines()
+            .find_map(|l| l.strip_prefix("total_commands_processed:"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let mut raw = Raw::connect(&server);
+    let gets = 5000;
+    let before = processed(&mut c);
+    raw.send(&b"*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n".repeat(gets));
+    // Every GET has run (the INFO calls themselves count too).
+    eventually("the pipeline to run", || {
+        processed(&mut c) >= before + gets as u64
+    });
+    let one = [&b"$1000\r\n"[..], &value, b"\r\n"].concat();
+    let got = raw.read_exact_len(one.len() * gets);
+    assert!(got.chunks(one.len()).all(|r| r == one));
+}
+
 #[test]
 fn a_frame_split_byte_by_byte_is_one_command() {
     let server = start();

@@ -964,6 +964,7 @@ async fn stream_loop(server: &Rc<RefCell<Server>>, mut link: Link) -> Result<(),
 fn apply(s: &mut Server, c: &mut Client, args: Args, out: &mut Vec<u8>) -> bool {
     let start = c.reply.buf.len();
     s.replication.replica.applying = true;
+    c.last_interaction = std::time::Instant::now(); // input arrived
     let flow = crate::server::process_command(s, c, args);
     s.replication.replica.applying = false;
     if matches!(flow, Flow::Paused(_)) {

@@ -365,6 +365,7 @@ fn serve_client(server: &mut Server, c: &mut Client) {
     };
     let mut parser = RequestParser::default();
     let mut consumed = 0;
+    c.last_interaction = std::time::Instant::now(); // input arrived
     while consumed < n && !c.close_after_reply && !c.close_asap && c.blocked.is_none() {
         let buf = &peek[consumed..n];
         match parser.parse(buf, limits) {

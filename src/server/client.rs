@@ -51,8 +51,6 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Instant;
 
-use tokio::sync::Notify;
-
 use crate::resp::{Protocol, Reply};
 
 /// `CLIENT REPLY ON|OFF|SKIP`.
@@ -175,7 +173,7 @@ pub struct Client {
     pub no_evict: bool,
     /// Wakes the connection's task when someone else wrote to `reply` or
     /// asked it to close.
-    pub wake: Rc<Notify>,
+    pub wake: Rc<super::wake::Wake>,
     /// When the output buffer first went over the soft limit (for the
     /// `client-output-buffer-limit` soft seconds).
     pub soft_limit_reached_at: Option<Instant>,
@@ -190,6 +188,15 @@ pub struct Client {
     /// Reply bytes taken out of `reply` and being written to the socket
     /// now: still pending, for the output buffer limits.
     pub reply_in_flight: usize,
+    /// On the server's list of replies to write at the end of this turn
+    /// of the loop (`connection::write_replies_before_sleep`).
+    pub write_queued: bool,
+    /// That writer found the socket full (or broken) and left the rest to
+    /// this client's task.
+    pub write_handed_back: bool,
+    /// The socket's write half, owned by the client's task: gone once the
+    /// task ends. How the end-of-turn writer reaches the socket.
+    pub writer: std::rc::Weak<tokio::net::tcp::OwnedWriteHalf>,
     /// Set by REPLCONF, and by SYNC/PSYNC when this client becomes a
     /// replica (`crate::replication`).
     pub replica: Option<Box<crate::replication::ReplicaLink>>,
@@ -238,13 +245,16 @@ impl Client {
             close_asap: false,
             monitor: false,
             no_evict: false,
-            wake: Rc::new(Notify::new()),
+            wake: Rc::new(super::wake::Wake::new()),
             soft_limit_reached_at: None,
             blocked: None,
             in_exec: false,
             pubsub: Default::default(),
             multi: Default::default(),
             reply_in_flight: 0,
+            write_queued: false,
+            write_handed_back: false,
+            writer: std::rc::Weak::new(),
             replica: None,
             write_offset: 0,
             lua: false,
