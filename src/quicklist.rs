@@ -600,6 +600,12 @@ impl Quicklist {
     /// end. We re-check those windows and the touched nodes: O(depth + nodes
     /// added or removed + touched) per call.
     fn settle(&mut self, old_len: usize, touched: std::ops::Range<usize>) {
+        if self.compress_depth == 0 {
+            // The default: the depth is fixed when the list is made, and
+            // with 0 no node is ever compressed, so there is nothing to
+            // restore (and every LPUSH would otherwise check three nodes).
+            return;
+        }
         let n = self.nodes.len();
         let window = self.compress_depth as usize + n.abs_diff(old_len) + 1;
         let head = 0..window.min(n);
