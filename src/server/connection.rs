@@ -996,8 +996,8 @@ fn run_batch(
     let mut s = server.borrow_mut();
     let mut c = client.borrow_mut();
     // Idle time counts from the last input, as Redis sets `lastinteraction`
-    // in readQueryFromClient: once per batch, not once per command.
-    c.last_interaction = Instant::now();
+    // in readQueryFromClient, from its cached clock.
+    c.last_interaction = s.clock.last;
     let limits = ParseLimits {
         max_bulk_len: s.config.proto_max_bulk_len,
         unauthenticated: !c.authenticated && crate::acl::default_requires_auth(&s),

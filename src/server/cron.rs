@@ -43,6 +43,7 @@ pub async fn run(server: Rc<RefCell<Server>>) {
 // ANCHOR: server_cron
 pub fn server_cron(s: &mut Server) {
     s.lru_clock = super::lru_clock_now();
+    s.clock = super::CachedClock::now();
     s.hz = s.config.hz;
     if s.config.dynamic_hz {
         while s.clients.len() / s.hz as usize > MAX_CLIENTS_PER_CLOCK_TICK {

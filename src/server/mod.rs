@@ -143,6 +143,9 @@ pub struct Server {
     pub config_file: Option<String>,
     /// The 24-bit LRU clock in seconds, refreshed by cron (`server.lruclock`).
     pub lru_clock: u32,
+    /// The last clock reading, and wall time from a monotonic reading
+    /// (Redis's cached `server.unixtime` / `server.mstime`).
+    pub clock: CachedClock,
     /// The hz cron runs at now; with `dynamic-hz` it rises with the number
     /// of clients.
     pub hz: u32,
@@ -233,6 +236,7 @@ impl Server {
             local_addr: None,
             config_file: None,
             lru_clock: lru_clock_now(),
+            clock: CachedClock::now(),
             hz,
             active_expire_enabled: true,
             slowlog: slowlog::SlowLog::default(),
@@ -299,6 +303,44 @@ impl Server {
         }
     }
 }
+
+// ANCHOR: cached_clock
+/// Redis reads the clock once per event and keeps it (`server.unixtime`,
+/// `server.mstime`, refreshed by `updateCachedTime`) because a clock read
+/// is not free: about 50 ns here, through the vDSO, and a round trip at
+/// `redis-benchmark -P 1` made five of them (two of them Tokio's timer
+/// wheel), a few tenths of a percent of the server's CPU each. A command
+/// needs two, to time itself; everything else is derived or cached here.
+#[derive(Clone, Copy, Debug)]
+pub struct CachedClock {
+    /// The latest reading, by cron or by the latest command: what a
+    /// client's `last_interaction` is set to when its input runs (idle
+    /// time is shown in seconds, so this is fine-grained enough).
+    pub last: Instant,
+    /// A wall-clock reading (Unix ms) and the monotonic instant it was
+    /// taken at: the anchor that turns an `Instant` into Unix time.
+    /// Refreshed by cron each tick, so a step of the wall clock shows
+    /// within one tick.
+    anchor: Instant,
+    anchor_unix_ms: i64,
+}
+
+impl CachedClock {
+    pub fn now() -> CachedClock {
+        let anchor = Instant::now();
+        CachedClock {
+            last: anchor,
+            anchor,
+            anchor_unix_ms: unix_ms(),
+        }
+    }
+
+    /// Unix milliseconds at `t` (an instant at or after the anchor).
+    pub fn unix_ms_at(&self, t: Instant) -> i64 {
+        self.anchor_unix_ms + t.saturating_duration_since(self.anchor).as_millis() as i64
+    }
+}
+// ANCHOR_END: cached_clock
 
 /// Redis's LRU clock: seconds, modulo 2^24 (`LRU_CLOCK_MAX`).
 pub fn lru_clock_now() -> u32 {
@@ -870,15 +912,13 @@ pub fn call(server: &mut Server, client: &mut Client, cmd: &'static Command, arg
         crate::tracking::before_command(server, client);
     }
     // One clock read gives both the command's `now` and the start of its
-    // duration, as Redis's `call` takes one `ustime()` for both; a wall
-    // clock stepped back meanwhile gives a duration of zero.
-    let started = SystemTime::now();
+    // duration, as Redis's `call` takes one `ustime()` for both.
+    let started = Instant::now();
+    server.clock.last = started;
     server.propagate.enter();
     {
         let mut ctx = Ctx {
-            now_ms: started
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as i64),
+            now_ms: server.clock.unix_ms_at(started),
             server: &mut *server,
             client: &mut *client,
             cmd,
@@ -889,7 +929,7 @@ pub fn call(server: &mut Server, client: &mut Client, cmd: &'static Command, arg
     if server.dbs.first().is_some_and(|d| d.record_created) {
         crate::notify::flush_new_key_events(server, Some(&mut *client));
     }
-    let elapsed = started.elapsed().unwrap_or_default();
+    let elapsed = started.elapsed();
     let usec = elapsed.as_micros() as u64;
     let offset_before = server.replication.master_repl_offset;
     crate::propagate::after_call(server, client.db, cmd, args, dirty_before);
