@@ -910,3 +910,25 @@ fn random_edits_agree_with_a_model() {
         }
     });
 }
+
+/// The time a command sees is never behind the wall clock: an absolute
+/// deadline 10 s after the client's own "now" leaves at most 10,000 ms
+/// (Redis's suite, `GETEX PXAT option`). A command's time is derived from
+/// a cached anchor (`CachedClock`); one kept in whole milliseconds made
+/// this 10,001 about half the time.
+#[test]
+fn an_absolute_deadline_never_leaves_more_than_was_asked() {
+    let server = start();
+    let mut c = conn(&server);
+    for _ in 0..200 {
+        let _: () = redis::cmd("SET").arg("k").arg("v").query(&mut c).unwrap();
+        let _: String = redis::cmd("GETEX")
+            .arg("k")
+            .arg("PXAT")
+            .arg((now_ms() + 10_000) as u64)
+            .query(&mut c)
+            .unwrap();
+        let pttl: i64 = redis::cmd("PTTL").arg("k").query(&mut c).unwrap();
+        assert!((9_000..=10_000).contains(&pttl), "PTTL {pttl}");
+    }
+}

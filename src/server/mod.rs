@@ -317,27 +317,36 @@ pub struct CachedClock {
     /// client's `last_interaction` is set to when its input runs (idle
     /// time is shown in seconds, so this is fine-grained enough).
     pub last: Instant,
-    /// A wall-clock reading (Unix ms) and the monotonic instant it was
-    /// taken at: the anchor that turns an `Instant` into Unix time.
-    /// Refreshed by cron each tick, so a step of the wall clock shows
-    /// within one tick.
+    /// A wall-clock reading (Unix time in nanoseconds) and the monotonic
+    /// instant it was taken at: the anchor that turns an `Instant` into
+    /// Unix time. Refreshed by cron each tick, so a step of the wall clock
+    /// shows within one tick. Nanoseconds, not milliseconds: two truncated
+    /// terms could put `now` a millisecond behind the wall clock, and a
+    /// client that sends `GETEX k PXAT <its now + 10000>` would read a
+    /// PTTL of 10001 (Redis's own suite checks it).
     anchor: Instant,
-    anchor_unix_ms: i64,
+    anchor_unix_ns: i64,
 }
 
 impl CachedClock {
     pub fn now() -> CachedClock {
+        // The instant first: the wall reading, a few ns later, then errs
+        // ahead, never behind.
         let anchor = Instant::now();
+        let unix = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i64);
         CachedClock {
             last: anchor,
             anchor,
-            anchor_unix_ms: unix_ms(),
+            anchor_unix_ns: unix,
         }
     }
 
     /// Unix milliseconds at `t` (an instant at or after the anchor).
     pub fn unix_ms_at(&self, t: Instant) -> i64 {
-        self.anchor_unix_ms + t.saturating_duration_since(self.anchor).as_millis() as i64
+        let since = t.saturating_duration_since(self.anchor).as_nanos() as i64;
+        (self.anchor_unix_ns + since) / 1_000_000
     }
 }
 // ANCHOR_END: cached_clock
