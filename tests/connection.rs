@@ -668,15 +668,7 @@ fn clients_held_by_client_pause_count_in_blocked_clients() {
     // `blocked_clients` counts it until the pause ends.
     let server = start();
     let mut admin = conn(&server);
-    let blocked = |c: &mut redis::Connection| -> i64 {
-        let info: String = redis::cmd("INFO").arg("clients").query(c).unwrap();
-        info.lines()
-            .find_map(|l| l.strip_prefix("blocked_clients:"))
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap()
-    };
+    let blocked = |c: &mut redis::Connection| blocked_clients(c) as i64;
     let _: () = redis::cmd("CLIENT")
         .arg("PAUSE")
         .arg(60000)
@@ -939,15 +931,7 @@ fn client_pause_write_holds_may_replicate_commands_and_exec_of_writes() {
         c.send(&resp(args));
         held.push(c);
     }
-    let blocked = |c: &mut redis::Connection| -> i64 {
-        let info: String = redis::cmd("INFO").arg("clients").query(c).unwrap();
-        info.lines()
-            .find_map(|l| l.strip_prefix("blocked_clients:"))
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap()
-    };
+    let blocked = |c: &mut redis::Connection| blocked_clients(c) as i64;
     let deadline = Instant::now() + Duration::from_secs(5);
     while blocked(&mut admin) != 3 {
         assert!(Instant::now() < deadline, "not all three were held");

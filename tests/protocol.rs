@@ -45,15 +45,7 @@ fn replies_that_piled_up_past_a_megabyte_arrive_whole() {
         .arg(&value[..])
         .query(&mut c)
         .unwrap();
-    let processed = |c: &mut redis::Connection| -> u64 {
-        let info: String = redis::cmd("INFO").arg("stats").query(c).unwrap();
-        info.lines()
-            .find_map(|l| l.strip_prefix("total_commands_processed:"))
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap()
-    };
+    let processed = |c: &mut redis::Connection| info_number(c, "stats", "total_commands_processed");
     let mut raw = Raw::connect(&server);
     let gets = 5000;
     let before = processed(&mut c);

@@ -335,13 +335,20 @@ pub fn eventually(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// A numeric INFO field (`INFO <section>`, line `<field>:<n>`), read
+/// through `c`.
+pub fn info_number(c: &mut redis::Connection, section: &str, field: &str) -> u64 {
+    let info: String = redis::cmd("INFO").arg(section).query(c).unwrap();
+    let prefix = format!("{field}:");
+    info.lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no numeric {field} in INFO {section}"))
+}
+
 /// INFO clients' `blocked_clients`, read through `c`.
 pub fn blocked_clients(c: &mut redis::Connection) -> usize {
-    let info: String = redis::cmd("INFO").arg("clients").query(c).unwrap();
-    info.lines()
-        .find_map(|l| l.strip_prefix("blocked_clients:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap()
+    info_number(c, "clients", "blocked_clients") as usize
 }
 
 /// Wait until the server counts `n` blocked clients.
