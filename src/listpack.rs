@@ -898,9 +898,20 @@ impl Listpack {
         //   -> [.. pos][gap: added][tail]
         let tail = pos + replaced..old_len;
         if added > replaced {
-            let grow = added - replaced;
-            self.buf.reserve_exact(grow);
-            self.buf.resize(old_len + grow, 0);
+            let new_len = old_len + added - replaced;
+            if new_len > self.buf.capacity() {
+                // Grow to the allocator's size class at once. jemalloc
+                // serves a 5,000-byte request from its 5,120-byte class
+                // anyway, so the slack costs no memory (used_memory counts
+                // classes), and the next inserts that fit in it need no
+                // `realloc` call at all. Redis's `lpInsert` calls
+                // `zrealloc` on every insert, which jemalloc then satisfies
+                // in place; at LPUSH -P 1 those calls were about 1% of
+                // this server's CPU (perf).
+                self.buf
+                    .reserve_exact(crate::memory::size_class(new_len) - old_len);
+            }
+            self.buf.resize(new_len, 0);
             self.buf.copy_within(tail, pos + added);
         } else if added < replaced {
             self.buf.copy_within(tail, pos + added);
