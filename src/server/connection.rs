@@ -837,30 +837,11 @@ pub async fn write_replies_before_sleep(server: Rc<RefCell<Server>>) {
                     None => continue, // its task ended: the client is gone
                 }
             };
-            // One `writev` takes at most WRITE_SLICES blocks: a reply
-            // longer than that (over 1 MB) needs several.
-            loop {
-                match write_pending(&client, &writer) {
-                    Written::All(n) => {
-                        bytes += n as u64;
-                        writes += 1;
-                        if client.borrow().reply.is_empty() {
-                            break;
-                        }
-                    }
-                    Written::Part(n) => {
-                        if n > 0 {
-                            bytes += n as u64;
-                            writes += 1;
-                        }
-                        hand_back(&client);
-                        break;
-                    }
-                    Written::Failed => {
-                        hand_back(&client);
-                        break;
-                    }
-                }
+            let done = write_what_fits(&client, &writer);
+            bytes += done.bytes;
+            writes += done.writes;
+            if done.stuck {
+                hand_back(&client);
             }
         }
         let mut s = server.borrow_mut();
@@ -869,14 +850,48 @@ pub async fn write_replies_before_sleep(server: Rc<RefCell<Server>>) {
     }
 }
 
-/// What the socket takes of a pending reply now, without waiting: for a
-/// connection about to close.
-fn write_before_close(client: &Rc<RefCell<Client>>, writer: &tokio::net::tcp::OwnedWriteHalf) {
+/// What [`write_what_fits`] did.
+struct WriteDone {
+    bytes: u64,
+    writes: u64,
+    /// The socket is full or broken, with reply left.
+    stuck: bool,
+}
+
+/// Offer a client's pending reply to the socket, without waiting, until
+/// it is all written or the socket takes no more. One `writev` takes at
+/// most `WRITE_SLICES` blocks, so a reply over 1 MB needs several.
+fn write_what_fits(
+    client: &Rc<RefCell<Client>>,
+    writer: &tokio::net::tcp::OwnedWriteHalf,
+) -> WriteDone {
+    let mut done = WriteDone {
+        bytes: 0,
+        writes: 0,
+        stuck: false,
+    };
     while !client.borrow().reply.is_empty() {
-        if !matches!(write_pending(client, writer), Written::All(_)) {
+        let (n, all) = match write_pending(client, writer) {
+            Written::All(n) => (n, true),
+            Written::Part(n) => (n, false),
+            Written::Failed => (0, false),
+        };
+        if n > 0 {
+            done.bytes += n as u64;
+            done.writes += 1;
+        }
+        if !all {
+            done.stuck = true;
             break;
         }
     }
+    done
+}
+
+/// What the socket takes of a pending reply now, without waiting: for a
+/// connection about to close.
+fn write_before_close(client: &Rc<RefCell<Client>>, writer: &tokio::net::tcp::OwnedWriteHalf) {
+    write_what_fits(client, writer);
 }
 
 /// Leave the rest of a reply to the client's own task (full socket, or a
