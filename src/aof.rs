@@ -670,7 +670,7 @@ fn write_base_commands(
                     });
                     result?;
                 }
-                Value::Set(set) => match &**set {
+                Value::Set(set) => match set {
                     SetValue::Intset(is) => {
                         push_items!(b"SADD", 1, is.iter().map(|i| [i.to_string().into_bytes()]));
                     }

@@ -119,14 +119,18 @@
 //! * **No `intsetRandom`.** It is `get(rand() % len)`. This module has no
 //!   source of randomness; SRANDMEMBER and SPOP pick an index and call
 //!   [`Intset::get`].
-//! * **Exact-fit growth, lazy shrinking.** Redis calls `zrealloc` to the
-//!   exact new size on every add and remove. We keep the bytes in a `Vec`
-//!   and grow it with `reserve_exact`, so it never holds the spare half a
-//!   doubling `Vec` would (an intset exists to be small: 100 small integers
-//!   are 208 bytes, and doubling would allocate 256 or more). The
+//! * **Nothing simplified in the sizing: exact fit, both ways.** Redis
+//!   calls `zrealloc` to the exact new size on every add and remove, and so
+//!   do we: the bytes are a boxed slice, always exactly the blob, and an
+//!   insert or a removal reallocates it. A doubling `Vec` would hold up to
+//!   half of every small set spare (an intset exists to be small: 100 small
+//!   integers are 208 bytes, and doubling would allocate 256 or more). The
 //!   allocator rounds each request up to its size class, so most of these
-//!   reallocations stay in place. Removing keeps the capacity, as a `Vec`
-//!   does. [`Intset::blob_len`] reports the bytes, as `intsetBlobLen` does.
+//!   reallocations stay in place: growing 208 bytes to 210 stays in the
+//!   224-byte class. A boxed slice is also one word smaller than a `Vec`
+//!   (pointer and length, no capacity), which is what lets a set's value
+//!   sit in its keyspace entry without a box of its own (`object.rs`,
+//!   [`SetValue`](crate::object::SetValue)).
 //! * **No byte swapping.** Redis stores the header and elements in the
 //!   machine's order and swaps on big-endian machines (`intrev32ifbe`,
 //!   `memrev64ifbe`). We always read and write little-endian with
@@ -170,8 +174,9 @@ const ENC_INT64: u8 = 8;
 pub struct Intset {
     /// The whole intset, header included, exactly as RDB stores it. See the
     /// module invariants: `len() == 8 + length * encoding`, elements
-    /// strictly increasing.
-    bytes: Vec<u8>,
+    /// strictly increasing. Boxed, not a `Vec`: no spare capacity to
+    /// track, and 16 bytes instead of 24 (module comment).
+    bytes: Box<[u8]>,
 }
 
 /// The smallest encoding that can hold `value`: 2, 4 or 8 bytes (Redis:
@@ -226,7 +231,9 @@ impl Intset {
         let mut bytes = Vec::with_capacity(HEADER_LEN);
         bytes.extend_from_slice(&u32::from(ENC_INT16).to_le_bytes());
         bytes.extend_from_slice(&0u32.to_le_bytes());
-        Intset { bytes }
+        Intset {
+            bytes: bytes.into_boxed_slice(),
+        }
     }
 
     /// Takes an intset blob as RDB stores it, checking it the way Redis
@@ -262,7 +269,9 @@ impl Intset {
         }
         let strictly_increasing = (1..length)
             .all(|i| read_element(&bytes, width, i - 1) < read_element(&bytes, width, i));
-        strictly_increasing.then_some(Intset { bytes })
+        strictly_increasing.then(|| Intset {
+            bytes: bytes.into_boxed_slice(),
+        })
     }
 
     /// The blob, exactly as Redis would write it into an RDB file.
@@ -272,7 +281,7 @@ impl Intset {
 
     /// Gives up the blob without copying it.
     pub fn into_bytes(self) -> Vec<u8> {
-        self.bytes
+        self.bytes.into_vec()
     }
 
     /// Number of elements (Redis: `intsetLen`): the header's length field.
@@ -408,8 +417,7 @@ impl Intset {
         // (the value fits, so the dropped bytes are only sign extension).
         let width = width as usize;
         let old_len = self.bytes.len();
-        self.bytes.reserve_exact(width);
-        self.bytes.resize(old_len + width, 0);
+        self.resize(old_len + width);
         self.bytes.copy_within(at..old_len, at + width);
         self.bytes[at..at + width].copy_from_slice(&value.to_le_bytes()[..width]);
         self.set_len(self.len() + 1);
@@ -433,9 +441,7 @@ impl Intset {
         // slot right; 0 if it takes the new last slot.
         let shift = usize::from(value < 0);
 
-        let new_size = HEADER_LEN + (len + 1) * new_width as usize;
-        self.bytes.reserve_exact(new_size - self.bytes.len());
-        self.bytes.resize(new_size, 0);
+        self.resize(HEADER_LEN + (len + 1) * new_width as usize);
         self.bytes[0..4].copy_from_slice(&u32::from(new_width).to_le_bytes());
 
         // Back to front, so that no old element is overwritten before it is
@@ -464,9 +470,24 @@ impl Intset {
         };
         let width = self.encoding_width() as usize;
         let at = HEADER_LEN + position * width;
-        self.bytes.drain(at..at + width);
+        let old_len = self.bytes.len();
+        self.bytes.copy_within(at + width..old_len, at);
+        self.resize(old_len - width);
         self.set_len(self.len() - 1);
         true
+    }
+
+    /// Reallocates the blob to exactly `size` bytes, keeping what fits and
+    /// zero-filling what is new (Redis: `intsetResize`, a `zrealloc`). The
+    /// `Vec` round trip costs nothing: its capacity is asked for exactly,
+    /// so turning it back into a boxed slice has nothing to trim.
+    fn resize(&mut self, size: usize) {
+        let mut bytes = std::mem::take(&mut self.bytes).into_vec();
+        if size > bytes.len() {
+            bytes.reserve_exact(size - bytes.len());
+        }
+        bytes.resize(size, 0);
+        self.bytes = bytes.into_boxed_slice();
     }
 
     /// Writes the header's length field.

@@ -204,7 +204,7 @@ fn anatomy_dict_of_a_key_shows_the_dict_inside_the_value() {
     for i in 0..600 {
         fields.insert(Sds::new(format!("f{i}").as_bytes()), Sds::new(b"v"));
     }
-    let hash = RObj::new(Value::Hash(Box::new(HashValue::Table(fields))), 0);
+    let hash = RObj::new(Value::Hash(Box::new(HashValue::Table(Box::new(fields)))), 0);
     server.dbs[0].set(b"big", hash, false);
     server.dbs[0].set(b"s", RObj::string(StrValue::from_bytes(b"x"), 0), false);
 

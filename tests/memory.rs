@@ -117,3 +117,54 @@ fn memory_stats_doctor_malloc_stats_purge_help() {
     assert_eq!(help.len(), 14);
     assert!(help[0].starts_with("MEMORY <subcommand>"));
 }
+
+/// Against the real `redis-server`: MEMORY USAGE of a small set, hash and
+/// sorted set, each 100 members in its compact encoding, is within 5% of
+/// Redis's. Both servers count the key's entry, its name and the encoded
+/// blob in jemalloc's size classes, so the figures are comparable. A value
+/// that grows a box of its own shows here: a set's value boxed apart from
+/// its entry read 536 bytes against Redis's 496 (1.08), and a small hash
+/// that carried an inline dict 2,200 against 2,096.
+#[test]
+fn small_encodings_cost_what_redis_reports() {
+    let Some(_) = interop_tool("redis-server") else {
+        return;
+    };
+    let dir = scratch_dir();
+    let real = RealRedis::start(&dir, &[]);
+    let ours = start();
+    let load = |c: &mut redis::Connection| {
+        let mut sadd = redis::cmd("SADD");
+        let mut hset = redis::cmd("HSET");
+        let mut zadd = redis::cmd("ZADD");
+        sadd.arg("s");
+        hset.arg("h");
+        zadd.arg("z");
+        for i in 100..200 {
+            sadd.arg(100_000 + i);
+            hset.arg(format!("field:{i}")).arg(format!("val:{i}"));
+            zadd.arg(i).arg(format!("member:{i}"));
+        }
+        let _: () = sadd.query(c).unwrap();
+        let _: () = hset.query(c).unwrap();
+        let _: () = zadd.query(c).unwrap();
+    };
+    let (mut theirs, mut mine) = (real.conn(), conn(&ours));
+    load(&mut theirs);
+    load(&mut mine);
+    for (key, encoding) in [("s", "intset"), ("h", "listpack"), ("z", "listpack")] {
+        for c in [&mut theirs, &mut mine] {
+            let e: String = redis::cmd("OBJECT")
+                .arg("ENCODING")
+                .arg(key)
+                .query(c)
+                .unwrap();
+            assert_eq!(e, encoding, "{key}");
+        }
+        let (redis_bytes, our_bytes) = (usage(&mut theirs, key), usage(&mut mine, key));
+        assert!(
+            our_bytes * 100 <= redis_bytes * 105,
+            "{key}: {our_bytes} bytes here, {redis_bytes} in Redis"
+        );
+    }
+}

@@ -136,7 +136,7 @@ fn anatomy_dict(ctx: &mut Ctx, args: Args) {
                 )),
                 HashValue::Listpack(_) => None,
             },
-            Value::Set(s) => match &**s {
+            Value::Set(s) => match s {
                 SetValue::Table(d) => Some(dict_snapshot(
                     anatomy,
                     d,

@@ -167,7 +167,7 @@ fn value_digest(digest: &mut [u8; 20], o: &RObj, has_ttl: bool) {
                 mix_digest(digest, &element);
             }
         }
-        Value::Set(s) => match &**s {
+        Value::Set(s) => match s {
             SetValue::Intset(is) => {
                 for n in is.iter() {
                     xor_digest(digest, n.to_string().as_bytes());

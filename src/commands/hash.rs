@@ -268,7 +268,7 @@ impl HashValue {
             // Redis panics here: a listpack with a repeated field is corrupt.
             assert!(duplicate.is_none(), "listpack hash with a duplicate field");
         }
-        *self = HashValue::Table(dict);
+        *self = HashValue::Table(Box::new(dict));
     }
     // ANCHOR_END: hash_convert
 

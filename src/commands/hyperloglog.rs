@@ -501,7 +501,7 @@ mod tests {
     fn non_strings_are_the_usual_wrongtype() {
         let mut h = Harness::new();
         let set = RObj::new(
-            Value::Set(Box::new(SetValue::Intset(crate::intset::Intset::new()))),
+            Value::Set(SetValue::Intset(crate::intset::Intset::new())),
             0,
         );
         h.server.dbs[0].add(b"s", set);

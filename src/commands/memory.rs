@@ -268,16 +268,16 @@ fn value_usage(value: &Value, samples: usize) -> usize {
             boxed::<HashValue>()
                 + match &**h {
                     HashValue::Listpack(lp) => size_class(lp.bytes_len()),
-                    HashValue::Table(d) => dict_usage(d, samples, sds_bytes),
+                    HashValue::Table(d) => {
+                        boxed::<Dict<Sds, Sds>>() + dict_usage(d, samples, sds_bytes)
+                    }
                 }
         }
-        Value::Set(s) => {
-            boxed::<SetValue>()
-                + match &**s {
-                    SetValue::Intset(is) => size_class(is.blob_len()),
-                    SetValue::Table(d) => dict_usage(d, samples, |_| 0),
-                }
-        }
+        // The set's value sits in the entry; only what it points to counts.
+        Value::Set(s) => match s {
+            SetValue::Intset(is) => size_class(is.blob_len()),
+            SetValue::Table(d) => boxed::<Dict<Sds, ()>>() + dict_usage(d, samples, |_| 0),
+        },
         Value::ZSet(z) => {
             boxed::<ZSetValue>()
                 + match &**z {
@@ -287,7 +287,8 @@ fn value_usage(value: &Value, samples: usize) -> usize {
                         // in a node with its score and levels (about 1.33
                         // levels of 16 bytes on average, p = 1/4).
                         let node = size_class(8 + 8 + 16 + 24);
-                        dict_usage(&t.dict, samples, |_| 0)
+                        boxed::<crate::object::SortedTable>()
+                            + dict_usage(&t.dict, samples, |_| 0)
                             + sampled(
                                 t.dict.iter().map(|(k, _)| node + sds_bytes(k)),
                                 t.dict.len(),

@@ -1609,7 +1609,7 @@ fn debug_htstats_key(ctx: &mut Ctx, key: &[u8]) {
             HashValue::Table(d) => Some(d.stats(true)),
             HashValue::Listpack(_) => None,
         },
-        Value::Set(set) => match &**set {
+        Value::Set(set) => match set {
             SetValue::Table(d) => Some(d.stats(true)),
             SetValue::Intset(_) => None,
         },

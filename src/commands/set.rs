@@ -585,7 +585,7 @@ fn sadd(ctx: &mut Ctx, args: Args) {
         Ok(None) => {
             let mut set = SetValue::new_for(&args[2]);
             let added = args.iter().skip(2).filter(|m| set.add(m, max)).count();
-            let obj = ctx.new_object(Value::Set(Box::new(set)));
+            let obj = ctx.new_object(Value::Set(set));
             ctx.db().add(key, obj);
             added
         }
@@ -702,7 +702,7 @@ fn smove(ctx: &mut Ctx, args: Args) {
         ctx.notify(GENERIC, "del", src);
     }
     if !dst_exists {
-        let obj = ctx.new_object(Value::Set(Box::new(SetValue::new_for(member))));
+        let obj = ctx.new_object(Value::Set(SetValue::new_for(member)));
         ctx.db().add(dst, obj);
     }
     ctx.signal_modified_key(src);
@@ -1071,7 +1071,7 @@ fn sinter_generic(ctx: &mut Ctx, keys: Args, first: usize, end: usize, output: I
 fn store_result(ctx: &mut Ctx, dst: &[u8], result: SetValue, event: &str) {
     let size = result.len();
     if size > 0 {
-        let obj = ctx.new_object(Value::Set(Box::new(result)));
+        let obj = ctx.new_object(Value::Set(result));
         ctx.set_key(dst, obj, false);
         ctx.reply().int(size as i64);
         ctx.notify(SET, event, dst);

@@ -3142,12 +3142,9 @@ mod set_input_tests {
         let db = &mut h.server.dbs[0];
         db.add(
             b"s",
-            RObj::new(Value::Set(Box::new(SetValue::Table(Box::new(table)))), 0),
+            RObj::new(Value::Set(SetValue::Table(Box::new(table))), 0),
         );
-        db.add(
-            b"is",
-            RObj::new(Value::Set(Box::new(SetValue::Intset(ints))), 0),
-        );
+        db.add(b"is", RObj::new(Value::Set(SetValue::Intset(ints)), 0));
         h.run(&[b"ZADD", b"a", b"1", b"x", b"2", b"y", b"3", b"z"]);
         h.run(&[b"ZADD", b"b", b"10", b"y", b"20", b"z", b"30", b"w"]);
         h.run(&[b"ZADD", b"ni", b"5", b"1", b"6", b"2", b"7", b"9"]);

@@ -351,7 +351,7 @@ pub fn load_value(t: u8, r: &mut Reader, cfg: &Config) -> LoadResult<Option<Valu
                 }
             }
             match set {
-                Some(s) => Value::Set(Box::new(s)),
+                Some(s) => Value::Set(s),
                 None => return Ok(None),
             }
         }
@@ -361,7 +361,7 @@ pub fn load_value(t: u8, r: &mut Reader, cfg: &Config) -> LoadResult<Option<Valu
             if s.len() > cfg.set_max_intset_entries {
                 s.convert_to_table();
             }
-            Value::Set(Box::new(s))
+            Value::Set(s)
         }
         rdb_type::ZSET | rdb_type::ZSET_2 => {
             let n = r.count()?;

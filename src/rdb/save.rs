@@ -199,7 +199,7 @@ impl<W: Write> RdbWriter<W> {
                 HashValue::Listpack(_) => rdb_type::HASH_LISTPACK,
                 HashValue::Table(_) => rdb_type::HASH,
             },
-            Value::Set(s) => match **s {
+            Value::Set(s) => match *s {
                 SetValue::Intset(_) => rdb_type::SET_INTSET,
                 SetValue::Table(_) => rdb_type::SET,
             },
@@ -243,7 +243,7 @@ impl<W: Write> RdbWriter<W> {
                     Ok(())
                 }
             },
-            Value::Set(s) => match &**s {
+            Value::Set(s) => match s {
                 SetValue::Intset(is) => self.string(is.as_bytes()),
                 SetValue::Table(d) => {
                     self.len(d.len() as u64)?;
