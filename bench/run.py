@@ -652,7 +652,7 @@ def throughput_section(args, pinning, ports, workroot, out):
         out.append("## Throughput and server CPU per request\n")
         out.append("Ratios are anatomy/redis, median over %d alternating round(s) (min–max). "
                    "Throughput target: ≥ 1.00 at -P 16, ≥ 0.95 at -P 1; CPU per request ≤ 1.00. "
-                   "%d clients; CPU time from /proc/<pid>/task/*/schedstat.\n"
+                   "%d clients; CPU time from `/proc/<pid>/task/*/schedstat`.\n"
                    % (args.rounds, args.clients))
         out.append(table(header, rows) + "\n")
         if unsupported:

@@ -33,8 +33,11 @@ for page in $(find "$src" -name '*.md' | sort); do
     case $anchor in
       '' | *[!A-Za-z0-9_-]* | [0-9]*) continue ;; # no anchor, or a line range
     esac
-    if ! grep -q "ANCHOR: $anchor\$" "$page_dir/$file" ||
-       ! grep -q "ANCHOR_END: $anchor\$" "$page_dir/$file"; then
+    # As mdbook reads them: the name ends at the first character that
+    # cannot be in a name, so `<!-- ANCHOR: name -->` in a Markdown file
+    # counts as well as `// ANCHOR: name` in Rust.
+    if ! grep -qE "ANCHOR: $anchor([^A-Za-z0-9_-]|\$)" "$page_dir/$file" ||
+       ! grep -qE "ANCHOR_END: $anchor([^A-Za-z0-9_-]|\$)" "$page_dir/$file"; then
       echo "check-anchors: $where: no anchor '$anchor' in $file" >&2
       exit 1
     fi
