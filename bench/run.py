@@ -24,6 +24,12 @@ What it does, and why each step is there:
 * Throughput is redis-benchmark's requests per second. Server CPU time per request is read
   from /proc/<pid>/task/*/schedstat (first field: nanoseconds on CPU, summed over the server's
   threads) before and after each run, divided by the number of requests.
+* The client's own CPU time (redis-benchmark's user + system time, from getrusage of this
+  script's finished children) is shown too, per request and as the share of the run's wall
+  time it was busy. When redis-benchmark is busy at least 95% of the run against both servers,
+  the client is the bottleneck: such a row is still counted against the target, and is marked
+  "client-bound", because there the throughput ratio measures how much work each server makes
+  the client do rather than the server's own speed.
 * Before the measured rounds, every configuration is run once against each server: that
   warms both up (allocator arenas, page cache, branch predictors) and calibrates -n so a run
   against Redis lasts about --duration seconds.
@@ -58,6 +64,7 @@ import shlex
 import shutil
 import socket
 import statistics
+import resource
 import subprocess
 import sys
 import tempfile
@@ -368,10 +375,12 @@ class Bench:
             "-c", str(self.args.clients), "-n", str(n), "-P", str(pipeline), "-d", str(size),
             "--csv", "-q"] + tail
         before = server.cpu_ns()
+        client_before = children_cpu_s()
         t0 = time.monotonic()
         out = subprocess.run(argv, capture_output=True, text=True, timeout=600)
         wall = time.monotonic() - t0
         after = server.cpu_ns()
+        client_cpu = children_cpu_s() - client_before
         rps = None
         for line in out.stdout.splitlines():
             cells = [c.strip('"') for c in line.split('","')]
@@ -380,7 +389,16 @@ class Bench:
         if rps is None:
             raise RuntimeError("no %s row from redis-benchmark against %s:\n%s\n%s"
                                % (label, server.name, out.stdout, out.stderr))
-        return {"rps": rps, "cpu_ns_per_req": (after - before) / n, "wall": wall}
+        return {"rps": rps, "cpu_ns_per_req": (after - before) / n, "wall": wall,
+                "client_ns_per_req": client_cpu * 1e9 / n, "client_busy": client_cpu / wall}
+
+
+def children_cpu_s():
+    """User + system seconds of this script's children that have ended (and been waited for):
+    around one `subprocess.run`, the delta is that child's CPU time. The servers are children
+    too, but they have not ended, so they do not count."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def median_min_max(values):
@@ -632,27 +650,39 @@ def throughput_section(args, pinning, ports, workroot, out):
                         flags.append("tput<%.2f" % target)
                     if cm > 1.0:
                         flags.append("cpu>1.0")
+                    client_bound = all(x["client_busy"] >= 0.95 for x in rr + aa)
+                    if flags and client_bound and tm < target:
+                        flags.append("(client-bound)")
                     if flags:
-                        below.append((t, p, d, tm, cm))
+                        below.append((t, p, d, tm, cm, ", client-bound" if client_bound else ""))
                     rows.append([label, p, d, n_for[cfg],
                                  "%.0f / %.0f" % (statistics.median(y["rps"] for y in rr),
                                                   statistics.median(x["rps"] for x in aa)),
                                  fmt_ratio(tm, tl, th),
                                  "%.0f" % statistics.median(y["cpu_ns_per_req"] for y in rr),
                                  "%.0f" % statistics.median(x["cpu_ns_per_req"] for x in aa),
-                                 fmt_ratio(cm, cl, ch), " ".join(flags) or "ok"])
+                                 fmt_ratio(cm, cl, ch),
+                                 "%.0f (%.2f) / %.0f (%.2f)" % (
+                                     statistics.median(y["client_ns_per_req"] for y in rr),
+                                     statistics.median(y["client_busy"] for y in rr),
+                                     statistics.median(x["client_ns_per_req"] for x in aa),
+                                     statistics.median(x["client_busy"] for x in aa)),
+                                 " ".join(flags) or "ok"])
         for t in args.tests:
             if t in unsupported:
                 rows.append([t.upper(), ",".join(map(str, args.pipelines)),
                              ",".join(map(str, args.sizes)), "-", "n/a (unsupported)",
-                             "n/a (unsupported)", "-", "-", "n/a (unsupported)", "-"])
+                             "n/a (unsupported)", "-", "-", "n/a (unsupported)", "-", "-"])
         header = ["test", "-P", "-d", "-n", "req/s redis / anatomy (median)",
                   "throughput ratio (min–max)", "CPU ns/req redis", "CPU ns/req anatomy",
-                  "CPU ratio (min–max)", "target"]
+                  "CPU ratio (min–max)", "client ns/req (busy) redis / anatomy", "target"]
         out.append("## Throughput and server CPU per request\n")
         out.append("Ratios are anatomy/redis, median over %d alternating round(s) (min–max). "
                    "Throughput target: ≥ 1.00 at -P 16, ≥ 0.95 at -P 1; CPU per request ≤ 1.00. "
-                   "%d clients; CPU time from `/proc/<pid>/task/*/schedstat`.\n"
+                   "%d clients; CPU time from `/proc/<pid>/task/*/schedstat`. The client column: "
+                   "redis-benchmark's CPU time per request against each server, and in brackets "
+                   "the share of the run it was busy (medians); \"client-bound\" marks a row where "
+                   "it was busy at least 95%% of every run against both servers.\n"
                    % (args.rounds, args.clients))
         out.append(table(header, rows) + "\n")
         if unsupported:
@@ -1040,7 +1070,7 @@ def main():
         shutil.rmtree(workroot, ignore_errors=True)
     if below:
         out.append("Below target: " + ", ".join(
-            "%s -P %d -d %d (throughput %.2f, CPU %.2f)" % b for b in below) + "\n")
+            "%s -P %d -d %d (throughput %.2f, CPU %.2f%s)" % b for b in below) + "\n")
     out.append("Total benchmark time: %.0f s.\n" % (time.monotonic() - started))
     text = "\n".join(out)
     print(text)
