@@ -293,3 +293,30 @@ fn a_declared_but_unsent_bulk_allocates_nothing_big() {
     raw.roundtrip(b"\r\n", b"+OK\r\n");
     raw.roundtrip(&resp(&[b"STRLEN", b"big"]), b":3145728\r\n");
 }
+
+/// A client that sends its last commands and closes its side at once gets
+/// the replies written just before the server closes (Redis writes them
+/// before it reads the end of file), and those bytes count in INFO like any
+/// others. The input is exactly 16 KiB, what the first read offers: a read
+/// that fills its buffer does not tell the runtime the socket is drained,
+/// so the connection reads again at once and finds the end of file before
+/// the end-of-turn writer has run. That is the path this pins.
+#[test]
+fn replies_written_just_before_closing_count_in_info() {
+    let server = start();
+    let mut c = conn(&server);
+    // 2,726 inline PINGs of 6 bytes and 4 of 7 ("PING \r\n"): 16,384 bytes.
+    let mut input = b"PING\r\n".repeat(2726);
+    input.extend_from_slice(&b"PING \r\n".repeat(4));
+    assert_eq!(input.len(), 16 * 1024);
+    let before = info_number(&mut c, "stats", "total_net_output_bytes");
+    let reply = transcript(&server, &input);
+    assert_eq!(reply, b"+PONG\r\n".repeat(2730));
+    let after = info_number(&mut c, "stats", "total_net_output_bytes");
+    assert!(
+        after - before >= reply.len() as u64,
+        "{} bytes counted for {} bytes of replies",
+        after - before,
+        reply.len()
+    );
+}

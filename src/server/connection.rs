@@ -603,7 +603,7 @@ async fn run_connection(
                         // its last command, whose reply waits for the end
                         // of this turn: Redis would have written it
                         // before reading the end of file, so write it now.
-                        write_before_close(&client, &writer);
+                        write_before_close(&server, &client, &writer);
                         break 'conn;
                     }
                     Err(_) => break 'conn,
@@ -889,9 +889,16 @@ fn write_what_fits(
 }
 
 /// What the socket takes of a pending reply now, without waiting: for a
-/// connection about to close.
-fn write_before_close(client: &Rc<RefCell<Client>>, writer: &tokio::net::tcp::OwnedWriteHalf) {
-    write_what_fits(client, writer);
+/// connection about to close. Counted in INFO like any other write.
+fn write_before_close(
+    server: &Rc<RefCell<Server>>,
+    client: &Rc<RefCell<Client>>,
+    writer: &tokio::net::tcp::OwnedWriteHalf,
+) {
+    let done = write_what_fits(client, writer);
+    let mut s = server.borrow_mut();
+    s.stats.total_net_output_bytes += done.bytes;
+    s.stats.total_writes_processed += done.writes;
 }
 
 /// Leave the rest of a reply to the client's own task (full socket, or a
