@@ -60,11 +60,11 @@ Standard library only; needs redis-server and redis-benchmark on PATH (or --redi
 import argparse
 import datetime
 import os
+import resource
 import shlex
 import shutil
 import socket
 import statistics
-import resource
 import subprocess
 import sys
 import tempfile
